@@ -1,0 +1,55 @@
+"""recsys-workbench: a plugin-based workbench for matrix-factorization recommenders.
+
+The core defines the hooks (`workbench.hookspecs`), the data type (`Interactions`), the
+model contract (`Model`), evaluation and the comparison runner. Everything users pick by
+name is a plugin.
+"""
+
+from workbench.component import Component
+from workbench.data import IdMap, Interactions
+from workbench.dataset import Dataset
+from workbench.errors import (
+    DataError,
+    MissingDependency,
+    ModelFileError,
+    NotFittedError,
+    ParamError,
+    PluginError,
+    TrainingDiverged,
+    UnknownNameError,
+    WorkbenchError,
+)
+from workbench.exporter import Exporter
+from workbench.hookspecs import hookimpl
+from workbench.metric import Metric
+from workbench.model import EpochInfo, FactorModel, FoldedUsers, Model
+from workbench.params import Params
+from workbench.results import Results
+from workbench.splits import Split, Splitter
+
+__all__ = [
+    "Component",
+    "DataError",
+    "Dataset",
+    "EpochInfo",
+    "Exporter",
+    "FactorModel",
+    "FoldedUsers",
+    "IdMap",
+    "Interactions",
+    "Metric",
+    "MissingDependency",
+    "Model",
+    "ModelFileError",
+    "NotFittedError",
+    "Params",
+    "ParamError",
+    "PluginError",
+    "Results",
+    "Split",
+    "Splitter",
+    "TrainingDiverged",
+    "UnknownNameError",
+    "WorkbenchError",
+    "hookimpl",
+]

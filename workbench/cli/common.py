@@ -1,0 +1,43 @@
+"""Helpers shared by CLI commands: consoles, JSON output, examples in help, options."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def example(*commands: str) -> str:
+    """An epilog for ``--help``: every command shows at least one example."""
+    lines = "\n\n".join(f"  $ {c}" for c in commands)
+    return f"[bold]Example{'s' if len(commands) > 1 else ''}:[/bold]\n\n{lines}"
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    return str(obj)
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output on stdout (no rich markup)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=_default) + "\n")
+    sys.stdout.flush()
+
+
+def fmt_value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

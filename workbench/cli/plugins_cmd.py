@@ -1,0 +1,142 @@
+"""``workbench plugins`` and the per-kind listings (``models``, ``datasets``, ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from workbench.cli.common import console, example, fmt_value, print_json
+from workbench.registry import KINDS, PLURAL
+
+
+def _status_style(status: str) -> str:
+    return {"ok": "green", "unavailable": "yellow", "error": "red"}.get(status, "dim")
+
+
+def plugins(
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks of failures."),
+) -> None:
+    """List every installed plugin: distribution, version, what it registers, status."""
+    from workbench.plugins import get_loaded
+
+    statuses = get_loaded().registry.statuses
+    if as_json:
+        print_json([s.as_dict() for s in statuses])
+        return
+    table = Table(title="workbench plugins", show_lines=False)
+    for col in ("plugin", "distribution", "version", "registers", "status"):
+        table.add_column(col)
+    for s in statuses:
+        registers = "; ".join(f"{PLURAL[k]}: {', '.join(v)}" for k, v in s.registers.items())
+        state = f"[{_status_style(s.status)}]{s.status}[/]"
+        if s.error:
+            state += f": {s.error}"
+        table.add_row(s.name, s.distribution or "-", s.version or "-", registers or "-", state)
+    console.print(table)
+    if verbose:
+        for s in statuses:
+            if s.traceback:
+                console.print(f"\n[bold]{s.name}[/bold]", markup=True)
+                console.print(s.traceback, markup=False)
+
+
+def _params_json(cls: Any) -> list[dict[str, Any]]:
+    return [p.as_dict() for p in cls.describe_params()]
+
+
+def show_kind(kind: str, name: str | None, as_json: bool) -> None:
+    """List things of one kind, or show one thing's parameters."""
+    from workbench.plugins import get_registry
+
+    registry = get_registry()
+    if name is None:
+        entries = registry.list(kind)
+        if as_json:
+            print_json(
+                [
+                    {
+                        "name": e.name,
+                        "aliases": list(e.aliases),
+                        "plugin": e.plugin,
+                        "summary": e.summary,
+                        "params": _params_json(e.obj),
+                    }
+                    for e in entries
+                ]
+            )
+            return
+        table = Table(title=f"{PLURAL[kind]}")
+        table.add_column("name", style="bold")
+        table.add_column("aliases")
+        table.add_column("plugin")
+        table.add_column("description")
+        for e in entries:
+            table.add_row(e.name, ", ".join(e.aliases) or "-", e.plugin, e.summary)
+        console.print(table)
+        console.print(f"Show parameters: workbench {PLURAL[kind]} NAME", markup=False)
+        return
+    entry = registry.entry(kind, name)
+    if as_json:
+        print_json(
+            {
+                "name": entry.name,
+                "kind": kind,
+                "aliases": list(entry.aliases),
+                "plugin": entry.plugin,
+                "distribution": entry.distribution,
+                "version": entry.version,
+                "summary": entry.summary,
+                "doc": (entry.obj.__doc__ or "").strip(),
+                "params": _params_json(entry.obj),
+            }
+        )
+        return
+    console.print(f"[bold]{entry.name}[/bold] ({kind} from plugin '{entry.plugin}')", markup=True)
+    doc = (entry.obj.__doc__ or "").strip()
+    if doc:
+        console.print(doc, markup=False)
+    params = entry.obj.describe_params()
+    if not params:
+        console.print("No parameters.")
+        return
+    table = Table(title="parameters")
+    for col in ("name", "type", "default", "bounds", "description"):
+        table.add_column(col)
+    for p in params:
+        default = "(required)" if p.required else fmt_value(p.default)
+        table.add_row(p.name, p.type, default, p.bounds or "-", p.description)
+    console.print(table)
+    flag = "--param" if kind == "model" else "--option"
+    console.print(f"Set one with {flag} name=value.", markup=False)
+
+
+def _make_kind_command(kind: str):
+    plural = PLURAL[kind]
+    flag = "--param" if kind == "model" else "--option"
+
+    def command(
+        name: str | None = typer.Argument(None, help=f"Show one {kind}'s parameters."),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    ) -> None:
+        show_kind(kind, name, as_json)
+
+    command.__doc__ = f"List the registered {plural}, or show one {kind}'s parameters ({flag})."
+    return command
+
+
+_EXAMPLES = {
+    "dataset": ("workbench datasets", "workbench datasets movielens --json"),
+    "splitter": ("workbench splitters", "workbench splitters kfold"),
+    "model": ("workbench models", "workbench models sgd"),
+    "metric": ("workbench metrics", "workbench metrics ndcg"),
+    "exporter": ("workbench exporters", "workbench exporters html"),
+}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plugins", epilog=example("workbench plugins", "workbench plugins --json"))(plugins)
+    for kind in KINDS:
+        app.command(PLURAL[kind], epilog=example(*_EXAMPLES[kind]))(_make_kind_command(kind))

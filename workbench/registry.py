@@ -1,0 +1,135 @@
+"""Look-up of registered things by kind and name, with helpful errors.
+
+The registry is filled by `workbench.plugins` from the registration hooks; duplicate names
+(or aliases) are an error attributed to the plugin that came second.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from workbench.component import Component
+from workbench.errors import PluginError, UnknownNameError
+
+if TYPE_CHECKING:
+    from workbench.plugins import PluginStatus
+
+KINDS: tuple[str, ...] = ("dataset", "splitter", "model", "metric", "exporter")
+PLURAL = {k: k + "s" for k in KINDS}
+
+
+def base_class(kind: str) -> type[Component]:
+    """The contract class plugins of ``kind`` must subclass."""
+    from workbench.dataset import Dataset
+    from workbench.exporter import Exporter
+    from workbench.metric import Metric
+    from workbench.model import Model
+    from workbench.splits import Splitter
+
+    return {
+        "dataset": Dataset,
+        "splitter": Splitter,
+        "model": Model,
+        "metric": Metric,
+        "exporter": Exporter,
+    }[kind]
+
+
+@dataclass
+class Entry:
+    """One registered thing."""
+
+    kind: str
+    name: str
+    obj: type[Component]
+    plugin: str
+    distribution: str | None = None
+    version: str | None = None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        return self.obj.summary()
+
+
+@dataclass
+class Registry:
+    """Everything registered by loaded plugins, plus each plugin's status."""
+
+    entries: dict[str, dict[str, Entry]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    aliases: dict[str, dict[str, str]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    statuses: list[PluginStatus] = field(default_factory=list)
+
+    # -- filling -----------------------------------------------------------------------------
+    def validate(self, kind: str, obj: Any, aliases: Iterable[str]) -> tuple[str, tuple[str, ...]]:
+        """Check an object before registration; returns (name, aliases)."""
+        base = base_class(kind)
+        if not (isinstance(obj, type) and issubclass(obj, base)):
+            raise PluginError(f"register_{PLURAL[kind]}: {obj!r} is not a {base.__name__} subclass")
+        name = getattr(obj, "name", "")
+        if not isinstance(name, str) or not name or name != name.strip() or " " in name:
+            raise PluginError(f"register_{PLURAL[kind]}: {obj.__name__} has no valid 'name'")
+        alias_list = tuple(dict.fromkeys(a for a in aliases if a != name))
+        for taken in (name, *alias_list):
+            owner = self._owner_of(kind, taken)
+            if owner is not None:
+                raise PluginError(
+                    f"{kind} name '{taken}' is already registered by plugin '{owner.plugin}'"
+                    + (f" ({owner.distribution})" if owner.distribution else "")
+                )
+        return name, alias_list
+
+    def add(self, entry: Entry) -> None:
+        self.entries[entry.kind][entry.name] = entry
+        for alias in entry.aliases:
+            self.aliases[entry.kind][alias] = entry.name
+
+    def _owner_of(self, kind: str, name: str) -> Entry | None:
+        if name in self.entries[kind]:
+            return self.entries[kind][name]
+        if name in self.aliases[kind]:
+            return self.entries[kind][self.aliases[kind][name]]
+        return None
+
+    # -- look-up -------------------------------------------------------------------------------
+    def names(self, kind: str) -> list[str]:
+        return sorted(self.entries[kind])
+
+    def list(self, kind: str) -> list[Entry]:
+        return [self.entries[kind][n] for n in self.names(kind)]
+
+    def entry(self, kind: str, name: str) -> Entry:
+        if kind not in self.entries:
+            raise UnknownNameError(f"unknown kind '{kind}' (kinds: {', '.join(KINDS)})")
+        found = self._owner_of(kind, name)
+        if found is not None:
+            return found
+        choices = list(self.entries[kind]) + list(self.aliases[kind])
+        close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        available = ", ".join(self.names(kind)) or "none"
+        failed = [s for s in self.statuses if s.status != "ok" and name in s.attempted]
+        if failed:
+            s = failed[0]
+            return_msg = (
+                f"{kind} '{name}' comes from plugin '{s.name}', which is {s.status}: {s.error}"
+            )
+            raise UnknownNameError(return_msg)
+        broken = [s.name for s in self.statuses if s.status in ("error", "unavailable")]
+        note = (
+            f" (plugins that failed to load: {', '.join(broken)}; see `workbench plugins`)"
+            if broken
+            else ""
+        )
+        raise UnknownNameError(f"unknown {kind} '{name}'{hint} (available: {available}){note}")
+
+    def get(self, kind: str, name: str) -> type[Component]:
+        """The registered class of ``kind`` called ``name`` (or an alias)."""
+        return self.entry(kind, name).obj
+
+    def create(self, kind: str, name: str, **params: Any) -> Any:
+        """An instance of ``name`` with validated ``params``."""
+        return self.get(kind, name)(**params)
