@@ -53,3 +53,34 @@ __all__ = [
     "WorkbenchError",
     "hookimpl",
 ]
+
+#: The Python API (`workbench.api`), imported on first use so ``import workbench`` stays light.
+_API = (
+    "activity",
+    "compare",
+    "evaluate_model",
+    "load_dataset",
+    "load_model",
+    "load_run",
+    "load_tune",
+    "make_model",
+    "recommend",
+    "recommend_new_users",
+    "resume_run",
+    "similar_items",
+    "split",
+    "train",
+    "tune",
+)
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from workbench import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_API])

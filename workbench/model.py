@@ -95,6 +95,23 @@ def top_k(scores: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarra
         return out_items, out_scores
     if kk < m:
         part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
+        # argpartition picks arbitrary members of a tie at the k-th place: redo those rows
+        # so that ties go to the lowest item index, as documented (a top-k list is then
+        # always the prefix of a longer one).
+        kth = np.take_along_axis(scores, part, axis=1).min(axis=1)
+        tied = np.isfinite(kth) & ((scores >= kth[:, None]).sum(axis=1) > kk)
+        if tied.any():
+            rows = np.flatnonzero(tied)
+            sub, t = scores[rows], kth[rows][:, None]
+            if np.all(np.diff(candidates) > 0):  # columns in item order: take the first ties
+                above = sub > t
+                need = kk - above.sum(axis=1)
+                at = sub == t
+                pick = above | (at & (np.cumsum(at, axis=1) <= need[:, None]))
+                part[rows] = np.nonzero(pick)[1].reshape(len(rows), kk)
+            else:
+                keys = np.broadcast_to(candidates, sub.shape)
+                part[rows] = np.lexsort((keys, -sub), axis=1)[:, :kk]
     else:
         part = np.broadcast_to(np.arange(m), (n, m))
     part_scores = np.take_along_axis(scores, part, axis=1)
@@ -182,14 +199,22 @@ class Model(Component):
             raise DataError(
                 f"{self.owner()} needs {allowed} feedback, but {train.name!r} is {train.kind}"
             )
-        for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
-            delattr(self, key)
-        self._record_training_data(train)
+        self._forget_fit()
         started = time.perf_counter()
-        self._fit(train, callback=callback or _no_callback, validation=validation)
-        self._after_fit()
+        try:
+            self._record_training_data(train)
+            self._fit(train, callback=callback or _no_callback, validation=validation)
+            self._after_fit()
+        except BaseException:
+            self._forget_fit()  # a failed fit (divergence, Ctrl-C) never looks fitted
+            raise
         self.fit_seconds_ = time.perf_counter() - started
         return self
+
+    def _forget_fit(self) -> None:
+        """Remove every learned attribute (those ending in ``_``)."""
+        for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, key)
 
     def _record_training_data(self, train: Interactions) -> None:
         self.users_: IdMap = train.users
@@ -204,6 +229,12 @@ class Model(Component):
         self.seen_ = sp.csr_matrix(
             (np.ones(csr.nnz, dtype=np.bool_), csr.indices.copy(), csr.indptr.copy()),
             shape=csr.shape,
+        )
+        titles = train.item_titles(np.arange(train.n_items))
+        #: Item titles by index ("" where unknown), or None when the data has none; saved
+        #: with the model so recommendations can show them.
+        self.item_titles_: np.ndarray | None = (
+            np.array([t or "" for t in titles], dtype=str) if any(titles) else None
         )
 
     @property

@@ -10,7 +10,8 @@ Environment switches:
 
 - ``WORKBENCH_PLUGINS=a,b``: load only these plugins (by entry-point name).
 - ``WORKBENCH_DISABLE_PLUGINS=a,b``: skip these plugins.
-- ``WORKBENCH_STRICT=1``: a plugin failure is an error (as ``--strict``).
+- ``WORKBENCH_STRICT=1``: a broken plugin is an error (as ``--strict``); a plugin that is
+  only *unavailable* (missing optional dependency) is not.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 import pluggy
 
 from workbench import hookspecs
-from workbench.errors import MissingDependency, PluginError
+from workbench.errors import MissingDependency, PluginError, WorkbenchError
 from workbench.registry import KINDS, PLURAL, Entry, Registry
 
 GROUP = "workbench"
@@ -84,9 +85,14 @@ class PluginSource:
     version: str | None = None
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
+def one_line(exc: BaseException) -> str:
+    """``Type: first line`` of an exception; our own errors read better without the type."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if isinstance(exc, pluggy.PluginValidationError):
+        lines = ["; ".join(lines)]  # the reason is on the following lines
+    first = lines[0] if lines else ""
+    if isinstance(exc, WorkbenchError) and first:
+        return first
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
@@ -148,12 +154,12 @@ class _Loader:
             status.error = str(missing)
         else:
             status.status = STATUS_ERROR
-            status.error = f"{where}: {_one_line(exc)}"
+            status.error = f"{where}: {one_line(exc)}"
         status.traceback = "".join(traceback.format_exception(exc))
         status.registers = {}
         dist = f" ({status.distribution})" if status.distribution else ""
         message = f"plugin '{status.name}'{dist} {status.status}: {status.error}"
-        if self.strict:
+        if self.strict and status.status == STATUS_ERROR:
             raise PluginError(message) from exc
         warnings.warn(message, PluginWarning, stacklevel=3)
 
@@ -177,6 +183,8 @@ class _Loader:
         except BaseException as exc:  # noqa: BLE001
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
+            if self.pm.get_plugin(source.name) is plugin:  # pluggy keeps the hooks it checked
+                self.pm.unregister(name=source.name)
             self.fail(status, exc, "invalid hooks")
             return status
         status.hooks = sorted(

@@ -68,10 +68,10 @@ class Registry:
         """Check an object before registration; returns (name, aliases)."""
         base = base_class(kind)
         if not (isinstance(obj, type) and issubclass(obj, base)):
-            raise PluginError(f"register_{PLURAL[kind]}: {obj!r} is not a {base.__name__} subclass")
+            raise PluginError(f"{obj!r} is not a {base.__name__} subclass")
         name = getattr(obj, "name", "")
         if not isinstance(name, str) or not name or name != name.strip() or " " in name:
-            raise PluginError(f"register_{PLURAL[kind]}: {obj.__name__} has no valid 'name'")
+            raise PluginError(f"{obj.__name__} has no valid 'name' (a non-empty word)")
         alias_list = tuple(dict.fromkeys(a for a in aliases if a != name))
         for taken in (name, *alias_list):
             owner = self._owner_of(kind, taken)
@@ -130,6 +130,6 @@ class Registry:
         """The registered class of ``kind`` called ``name`` (or an alias)."""
         return self.entry(kind, name).obj
 
-    def create(self, kind: str, name: str, **params: Any) -> Any:
+    def create(self, kind: str, name: str, /, **params: Any) -> Any:
         """An instance of ``name`` with validated ``params``."""
         return self.get(kind, name)(**params)

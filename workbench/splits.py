@@ -59,7 +59,9 @@ class Split:
         n_items = self.train.n_items
         train_keys = self.train.user.astype(np.int64) * n_items + self.train.item
         test_keys = self.test.user.astype(np.int64) * n_items + self.test.item
-        return int(np.isin(test_keys, train_keys).sum())
+        train_keys = np.sort(train_keys)
+        pos = np.searchsorted(train_keys, test_keys).clip(max=max(len(train_keys) - 1, 0))
+        return int((train_keys[pos] == test_keys).sum()) if len(train_keys) else 0
 
     def describe(self) -> dict[str, int]:
         return {

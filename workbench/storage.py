@@ -44,6 +44,12 @@ def _ids_array(idmap: IdMap) -> np.ndarray:
     return ids.astype(str) if idmap.is_string else ids.astype(np.int64)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, write: Any) -> Path:
     """Call ``write(file_object)`` on a temp file beside ``path``, then rename it into place."""
     path = Path(path)
@@ -59,9 +65,12 @@ def write_atomic(path: Path, write: Any) -> Path:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # disk full, permission denied, ...: one line
+            raise WorkbenchError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
     return path
 
@@ -98,6 +107,9 @@ def save_model(model: Model, path: str | Path) -> Path:
         "base/seen_indptr": model.seen_.indptr,
         "base/seen_indices": model.seen_.indices,
     }
+    titles = getattr(model, "item_titles_", None)
+    if titles is not None:
+        arrays["base/item_titles"] = np.asarray(titles, dtype=str)
     for key, value in model._state_arrays().items():
         arr = np.asarray(value)
         if arr.dtype == object:
@@ -107,6 +119,30 @@ def save_model(model: Model, path: str | Path) -> Path:
     return write_atomic(path, lambda fh: np.savez(fh, **arrays))
 
 
+_PICKLED = (
+    "{path} contains pickled data, which is refused (it could run code); "
+    "workbench model files hold plain arrays only"
+)
+
+
+def _check_magic(path: Path) -> None:
+    """Refuse, by its first bytes, a file that is not a zip archive (before numpy sees it)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise ModelFileError(f"cannot read model file {path}: {exc.strerror or exc}") from None
+    if head.startswith(b"PK"):
+        return
+    if not head:
+        raise ModelFileError(f"model file {path} is empty")
+    if head.startswith(b"\x80"):  # pickle protocol 2+
+        raise ModelFileError(_PICKLED.format(path=path))
+    if head.startswith(b"\x93NUMPY"):
+        raise ModelFileError(f"{path} is not a workbench model file (a single .npy array)")
+    raise ModelFileError(f"{path} is not a workbench model file (not an .npz archive)")
+
+
 def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Metadata and arrays of a model file, validated; never unpickles."""
     path = Path(path)
@@ -114,10 +150,9 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndar
         raise ModelFileError(f"model file {path} does not exist")
     if path.is_dir():
         raise ModelFileError(f"model file {path} is a folder, expected a .npz file")
+    _check_magic(path)
     try:
         with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise ModelFileError(f"{path} is not a workbench model file (not an .npz)")
             if _META_KEY not in npz.files:
                 raise ModelFileError(f"{path} is not a workbench model file (no metadata)")
             arrays = {name: npz[name] for name in npz.files}
@@ -125,10 +160,7 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndar
         raise
     except ValueError as exc:
         if "pickle" in str(exc).lower():
-            raise ModelFileError(
-                f"{path} contains pickled data, which is refused (it could run code); "
-                "workbench model files hold plain arrays only"
-            ) from None
+            raise ModelFileError(_PICKLED.format(path=path)) from None
         raise ModelFileError(f"{path} is not a workbench model file ({exc})") from None
     except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
         raise ModelFileError(
@@ -189,6 +221,8 @@ def load_model(path: str | Path, *, expected: type[Model] | None = None) -> Mode
         scale = meta.get("rating_scale")
         model.rating_scale_ = None if scale is None else (float(scale[0]), float(scale[1]))
         model.user_counts_ = base["user_counts"]
+        titles = base.get("item_titles")
+        model.item_titles_ = None if titles is None else np.asarray(titles, dtype=str)
         model.item_counts_ = base["item_counts"]
         indptr, indices = base["seen_indptr"], base["seen_indices"]
         model.seen_ = sp.csr_matrix(

@@ -6,12 +6,14 @@ import importlib
 import os
 import pkgutil
 import sys
+import traceback
 import warnings
 
 import typer
+from rich.markup import escape
 
 from workbench.cli.common import err_console, example
-from workbench.errors import WorkbenchError
+from workbench.errors import PluginError, WorkbenchError
 
 app = typer.Typer(
     name="workbench",
@@ -63,17 +65,31 @@ def _register_builtin_commands() -> None:
 
 
 def _register_plugin_commands() -> None:
-    from workbench.plugins import get_loaded
+    """Call each plugin's ``register_commands`` separately; a failure is recorded in the
+    plugin's status (and an error with ``--strict``); the commands it added are removed."""
+    from workbench.plugins import STATUS_ERROR, get_loaded, one_line, strict_from_env
 
     loaded = get_loaded()
+    statuses = {s.name: s for s in loaded.registry.statuses}
     for impl in loaded.pm.hook.register_commands.get_hookimpls():
+        n_commands, n_groups = len(app.registered_commands), len(app.registered_groups)
         try:
             impl.function(**{a: app for a in impl.argnames})
         except Exception as exc:  # noqa: BLE001 - one broken plugin must not break the CLI
-            err_console.print(
-                f"[yellow]warning:[/yellow] plugin '{impl.plugin_name}' failed to add "
-                f"commands: {type(exc).__name__}: {exc}"
-            )
+            del app.registered_commands[n_commands:]
+            del app.registered_groups[n_groups:]
+            status = statuses.get(impl.plugin_name)
+            error = f"register_commands: {one_line(exc)}"
+            if status is None:
+                err_console.print(
+                    f"warning: plugin '{impl.plugin_name}' failed: {error}", markup=False
+                )
+                continue
+            status.status, status.error = STATUS_ERROR, error
+            status.traceback = "".join(traceback.format_exception(exc))
+            if strict_from_env():
+                dist = f" ({status.distribution})" if status.distribution else ""
+                raise PluginError(f"plugin '{status.name}'{dist} error: {error}") from exc
 
 
 def _warn_failed_plugins(verbose: bool) -> None:
@@ -83,7 +99,8 @@ def _warn_failed_plugins(verbose: bool) -> None:
         if status.status == "error":
             dist = f" ({status.distribution})" if status.distribution else ""
             err_console.print(
-                f"[yellow]warning:[/yellow] plugin '{status.name}'{dist} failed: {status.error}",
+                f"[yellow]warning:[/yellow] plugin '{status.name}'{dist} failed: "
+                + escape(status.error or ""),
                 markup=True,
             )
             if verbose and status.traceback:
@@ -114,17 +131,16 @@ def main(argv: list[str] | None = None) -> None:
         from workbench.plugins import get_loaded
 
         get_loaded()
-        listing = bool(args) and args[0] == "plugins"
+        build_app()
+        command = next((a for a in args if not a.startswith("-")), None)
+        listing = command == "plugins"
         if not listing:
             _warn_failed_plugins(verbose)
-        build_app()
         app(args=args, prog_name="workbench", standalone_mode=True)
     except WorkbenchError as exc:
         if verbose:
-            import traceback
-
             err_console.print(traceback.format_exc(), markup=False)
-        err_console.print(f"[red]error:[/red] {exc}", markup=True)
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", markup=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("[red]interrupted[/red]")

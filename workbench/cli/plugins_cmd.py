@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from workbench.cli.common import console, example, fmt_value, print_json
 from workbench.registry import KINDS, PLURAL
@@ -31,15 +34,21 @@ def plugins(
         table.add_column(col)
     for s in statuses:
         registers = "; ".join(f"{PLURAL[k]}: {', '.join(v)}" for k, v in s.registers.items())
-        state = f"[{_status_style(s.status)}]{s.status}[/]"
+        state = Text(s.status, style=_status_style(s.status))
         if s.error:
-            state += f": {s.error}"
-        table.add_row(s.name, s.distribution or "-", s.version or "-", registers or "-", state)
+            state.append(f": {s.error}")  # plain text: "[fancy]" in a hint stays visible
+        table.add_row(
+            Text(s.name),
+            Text(s.distribution or "-"),
+            Text(s.version or "-"),
+            Text(registers or "-"),
+            state,
+        )
     console.print(table)
     if verbose:
         for s in statuses:
             if s.traceback:
-                console.print(f"\n[bold]{s.name}[/bold]", markup=True)
+                console.print(f"\n[bold]{escape(s.name)}[/bold]", markup=True)
                 console.print(s.traceback, markup=False)
 
 
@@ -74,7 +83,9 @@ def show_kind(kind: str, name: str | None, as_json: bool) -> None:
         table.add_column("plugin")
         table.add_column("description")
         for e in entries:
-            table.add_row(e.name, ", ".join(e.aliases) or "-", e.plugin, e.summary)
+            table.add_row(
+                *(Text(v) for v in (e.name, ", ".join(e.aliases) or "-", e.plugin, e.summary))
+            )
         console.print(table)
         console.print(f"Show parameters: workbench {PLURAL[kind]} NAME", markup=False)
         return
@@ -89,13 +100,16 @@ def show_kind(kind: str, name: str | None, as_json: bool) -> None:
                 "distribution": entry.distribution,
                 "version": entry.version,
                 "summary": entry.summary,
-                "doc": (entry.obj.__doc__ or "").strip(),
+                "doc": inspect.getdoc(entry.obj) or "",
                 "params": _params_json(entry.obj),
             }
         )
         return
-    console.print(f"[bold]{entry.name}[/bold] ({kind} from plugin '{entry.plugin}')", markup=True)
-    doc = (entry.obj.__doc__ or "").strip()
+    console.print(
+        f"[bold]{escape(entry.name)}[/bold] ({kind} from plugin '{escape(entry.plugin)}')",
+        markup=True,
+    )
+    doc = inspect.getdoc(entry.obj) or ""
     if doc:
         console.print(doc, markup=False)
     params = entry.obj.describe_params()
@@ -107,10 +121,24 @@ def show_kind(kind: str, name: str | None, as_json: bool) -> None:
         table.add_column(col)
     for p in params:
         default = "(required)" if p.required else fmt_value(p.default)
-        table.add_row(p.name, p.type, default, p.bounds or "-", p.description)
+        table.add_row(*(Text(v) for v in (p.name, p.type, default, p.bounds or "-", p.description)))
     console.print(table)
-    flag = "--param" if kind == "model" else "--option"
-    console.print(f"Set one with {flag} name=value.", markup=False)
+    first = params[0]
+    value = "VALUE" if first.required or first.default is None else fmt_value(first.default)
+    hint = f'Set them in a spec: {_SPEC_OPTION[kind]} "{entry.name} {first.name}={value}"'
+    flag = {"model": "--param", "dataset": "--option"}.get(kind)
+    if flag:
+        hint += f", or with {flag} {first.name}={value}"
+    console.print(hint + ".", markup=False)
+
+
+_SPEC_OPTION = {
+    "dataset": "--data",
+    "splitter": "--split",
+    "model": "--model",
+    "metric": "--metric",
+    "exporter": "--export",
+}
 
 
 def _make_kind_command(kind: str):

@@ -1,0 +1,22 @@
+"""Built-in plugin: baselines every comparison needs.
+
+- ``global-mean`` (alias ``mean``): the mean training rating for everything.
+- ``biases`` (aliases ``baseline``, ``baseline-only``): mu + b_u + b_i fitted by ALS or SGD.
+- ``popularity`` (alias ``most-popular``): items ranked by their number of training
+  interactions.
+
+Model modules are imported inside the hook, so listing plugins stays fast.
+"""
+
+from __future__ import annotations
+
+from workbench import hookimpl
+
+
+@hookimpl
+def register_models(register):
+    from workbench_baselines.models import Biases, GlobalMean, Popularity
+
+    register(GlobalMean, aliases=["mean"])
+    register(Biases, aliases=["baseline", "baseline-only"])
+    register(Popularity, aliases=["most-popular"])

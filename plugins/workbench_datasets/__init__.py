@@ -1,0 +1,22 @@
+"""Built-in datasets: MovieLens, Netflix Prize, Last.fm, any tabular file, synthetic.
+
+Registered through the same ``register_datasets`` hook a third-party plugin uses; the
+modules are imported inside the hook so listing plugins stays fast.
+"""
+
+from workbench import hookimpl
+
+
+@hookimpl
+def register_datasets(register):
+    from workbench_datasets.lastfm import LastFM
+    from workbench_datasets.movielens import MovieLens
+    from workbench_datasets.netflix import Netflix
+    from workbench_datasets.synthetic import Synthetic
+    from workbench_datasets.tabular import Tabular
+
+    register(Synthetic)
+    register(MovieLens, aliases=["ml"])
+    register(Netflix)
+    register(LastFM, aliases=["last.fm"])
+    register(Tabular, aliases=["csv", "file"])

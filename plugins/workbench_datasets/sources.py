@@ -1,0 +1,315 @@
+"""Where bytes come from: local files, members of zip archives, compressed streams.
+
+A `FileRef` names one logical file (a path, or a member inside a zip archive) and opens it
+as a decompressed binary stream. Compression is recognised by its magic bytes (gzip, bzip2,
+xz, zip, zstd), not by the file name. Decompression failures (a truncated or corrupt
+archive) become one-line `DataError`s.
+
+`LineStream` wraps such a stream for pyarrow's CSV reader: it hands out whole lines only,
+optionally transformed (e.g. a multi-character separator replaced by one byte), so parsing
+stays in C++ while memory stays bounded by a block.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from workbench.errors import DataError
+
+_MAGIC = {
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"PK\x03\x04": "zip",
+    b"PK\x05\x06": "zip",  # empty zip
+    b"(\xb5/\xfd": "zstd",
+}
+#: Errors raised by decompressors on truncated or corrupt input.
+_ARCHIVE_ERRORS: tuple[type[BaseException], ...] = (
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    zipfile.BadZipFile,
+    gzip.BadGzipFile,
+    OSError,
+)
+#: Zip members that are never data.
+_JUNK_PREFIXES = ("__MACOSX/",)
+
+
+def sniff_compression(head: bytes) -> str | None:
+    """``gzip``/``bzip2``/``xz``/``zip``/``zstd`` from the first bytes, else None."""
+    for magic, kind in _MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+def corrupt(display: str, kind: str, exc: BaseException) -> DataError:
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DataError(
+        f"{display}: the {kind} data is truncated or corrupt ({detail}); "
+        "download or copy the file again"
+    )
+
+
+def zip_members(path: Path) -> list[str]:
+    """File members of a zip archive (directories and macOS junk left out)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise corrupt(path.name, "zip", exc) from None
+    return [n for n in names if not n.endswith("/") and not n.startswith(_JUNK_PREFIXES)]
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """One logical file: ``path`` on disk, or ``member`` of the zip archive at ``path``."""
+
+    path: Path
+    member: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The file's own name (the member's base name inside an archive)."""
+        return self.member.rsplit("/", 1)[-1] if self.member else self.path.name
+
+    @property
+    def display(self) -> str:
+        """How error messages name the file."""
+        return f"{self.path.name}:{self.member}" if self.member else self.path.name
+
+    def exists(self) -> bool:
+        if self.member is None:
+            return self.path.is_file()
+        return self.path.is_file() and self.member in zip_members(self.path)
+
+    def _open_raw(self) -> BinaryIO:
+        if self.member is None:
+            return open(self.path, "rb")  # noqa: SIM115 - returned to the caller
+        try:
+            zf = zipfile.ZipFile(self.path)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise corrupt(self.path.name, "zip", exc) from None
+        try:
+            return _ZipMember(zf, zf.open(self.member))  # type: ignore[return-value]
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            zf.close()
+            raise corrupt(self.path.name, "zip", exc) from None
+        except KeyError:
+            zf.close()
+            raise DataError(f"{self.path.name}: no member {self.member!r} in the archive") from None
+
+    def compression(self) -> str | None:
+        with self._open_raw() as fh:
+            return sniff_compression(fh.read(8))
+
+    def open(self) -> BinaryIO:
+        """The decompressed bytes (a zip file on disk must hold exactly one data file)."""
+        kind = self.compression()
+        raw = self._open_raw()
+        if kind is None:
+            return raw
+        if kind == "gzip":
+            return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+        if kind == "bzip2":
+            return bz2.BZ2File(raw)  # type: ignore[return-value]
+        if kind == "xz":
+            return lzma.LZMAFile(raw)  # type: ignore[return-value]
+        if kind == "zstd":
+            import pyarrow as pa
+
+            return pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "zstd")  # type: ignore[return-value]
+        # a zip archive (on disk, or nested): it must hold exactly one data file
+        raw.close()
+        if self.member is not None:
+            raise DataError(f"{self.display}: a zip archive inside a zip archive is not supported")
+        return FileRef(self.path, single_member(self.path)).open()
+
+    def read_head(self, n_bytes: int = 1 << 16) -> bytes:
+        """Up to ``n_bytes`` decompressed bytes from the start (for sniffing)."""
+        with self.open() as fh:
+            try:
+                return fh.read(n_bytes)
+            except _ARCHIVE_ERRORS as exc:
+                raise corrupt(self.display, self.compression() or "file", exc) from None
+
+    def sibling(self, name: str) -> FileRef:
+        """Another file in the same folder (or the same folder of the same archive)."""
+        if self.member is None:
+            return FileRef(self.path.with_name(name))
+        folder = self.member.rsplit("/", 1)[0] + "/" if "/" in self.member else ""
+        return FileRef(self.path, folder + name)
+
+
+class _ZipMember(io.RawIOBase):
+    """A zip member's stream that closes its archive too."""
+
+    def __init__(self, archive: zipfile.ZipFile, stream: BinaryIO):
+        super().__init__()
+        self._archive = archive
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        return self._stream.read(size)
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._stream.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        self._archive.close()
+        super().close()
+
+
+def single_member(path: Path) -> str:
+    """The only data file in a zip archive, or a clear error."""
+    members = zip_members(path)
+    if len(members) == 1:
+        return members[0]
+    if not members:
+        raise DataError(f"{path.name}: the zip archive is empty")
+    shown = ", ".join(members[:8]) + (", ..." if len(members) > 8 else "")
+    raise DataError(
+        f"{path.name}: the zip archive holds {len(members)} files ({shown}); "
+        "name one with member=NAME"
+    )
+
+
+def resolve_path(text: str | os.PathLike[str], *, member: str | None = None) -> FileRef:
+    """A `FileRef` for a user-given path (``~`` expanded), with a clear error if missing."""
+    path = Path(os.path.expanduser(str(text)))
+    if not path.exists():
+        parent = path.parent if str(path.parent) else Path(".")
+        hint = ""
+        if parent.is_dir():
+            import difflib
+
+            close = difflib.get_close_matches(path.name, [p.name for p in parent.iterdir()], n=1)
+            if close:
+                hint = f"; did you mean {str(parent / close[0])!r}?"
+        raise DataError(f"no such file: {str(path)!r}{hint}")
+    if path.is_dir():
+        raise DataError(f"{str(path)!r} is a folder; give the path of a data file")
+    if member is not None:
+        ref = FileRef(path, member)
+        if not ref.exists():
+            members = ", ".join(zip_members(path)[:8])
+            raise DataError(f"{path.name}: no member {member!r} (members: {members})")
+        return ref
+    ref = FileRef(path)
+    if ref.compression() == "zip":
+        return FileRef(path, single_member(path))
+    return ref
+
+
+class LineStream(io.RawIOBase):
+    """A readable binary stream of whole lines from one or more sources.
+
+    ``transform`` is applied to blocks of complete lines (never splitting a line), e.g. to
+    replace a multi-character separator by a single byte. Decompression errors are kept in
+    ``error`` (pyarrow may wrap exceptions raised inside ``read``) and re-raised as DataError.
+    """
+
+    def __init__(
+        self,
+        sources: Iterable[FileRef],
+        transform: Callable[[bytes], bytes] | None = None,
+        block: int = 1 << 22,
+    ):
+        super().__init__()
+        self._sources: Iterator[FileRef] = iter(sources)
+        self._transform = transform
+        self._block = block
+        self._current: BinaryIO | None = None
+        self._current_ref: FileRef | None = None
+        self._pending = b""
+        self._out = memoryview(b"")
+        self._eof = False
+        self.error: DataError | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def _next_chunk(self) -> bytes | None:
+        while True:
+            if self._current is None:
+                ref = next(self._sources, None)
+                if ref is None:
+                    return None
+                self._current_ref = ref
+                self._current = ref.open()
+            try:
+                chunk = self._current.read(self._block)
+            except _ARCHIVE_ERRORS as exc:
+                ref = self._current_ref
+                assert ref is not None
+                self.error = corrupt(ref.display, ref.compression() or "file", exc)
+                raise self.error from None
+            if chunk:
+                return chunk
+            self._current.close()
+            self._current = None
+            # sources are concatenated: make sure each ends with a newline
+            if self._pending and not self._pending.endswith(b"\n"):
+                self._pending += b"\n"
+
+    def _fill(self) -> None:
+        while not self._eof:
+            chunk = self._next_chunk()
+            if chunk is None:
+                self._eof = True
+                buf, self._pending = self._pending, b""
+            else:
+                buf = self._pending + chunk
+                cut = buf.rfind(b"\n") + 1
+                if cut == 0:
+                    self._pending = buf
+                    continue
+                buf, self._pending = buf[:cut], buf[cut:]
+            if self._transform is not None and buf:
+                buf = self._transform(buf)
+            if buf:
+                self._out = memoryview(buf)
+                return
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        if not len(self._out):
+            self._fill()
+        n = min(len(b), len(self._out))
+        b[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def close(self) -> None:
+        if self._current is not None:
+            self._current.close()
+            self._current = None
+        super().close()
+
+
+def iter_lines(ref: FileRef, encoding: str = "utf-8") -> Iterator[str]:
+    """Decoded lines without line ends (slow path: error locating and small files)."""
+    with ref.open() as fh:
+        text = io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline="")
+        try:
+            for line in text:
+                yield line.rstrip("\r\n")
+        except _ARCHIVE_ERRORS as exc:
+            raise corrupt(ref.display, ref.compression() or "file", exc) from None

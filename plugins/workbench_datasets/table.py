@@ -1,0 +1,385 @@
+"""From a delimited or Parquet file to `Interactions`: column roles, checks, duplicates.
+
+Shared by every file-based dataset (tabular, MovieLens, Last.fm). Columns are found by name
+(header aliases such as ``userId``, ``movieId``, ``rating``) or by position; every value
+problem is reported with the file, line number and the line itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from workbench.data import Interactions
+from workbench.errors import DataError
+from workbench_datasets.reader import (
+    Layout,
+    _norm,
+    id_column,
+    numeric_column,
+    read_columns,
+    row_error,
+    sniff,
+    timestamp_column,
+)
+from workbench_datasets.sources import FileRef
+
+ROLES = ("user", "item", "rating", "timestamp", "weight", "fold")
+#: Header names recognised for each role (compared without case, '_', '-', spaces, ':type').
+ALIASES: dict[str, tuple[str, ...]] = {
+    "user": (
+        "user",
+        "userid",
+        "uid",
+        "users",
+        "customer",
+        "customerid",
+        "visitorid",
+        "reviewerid",
+        "member",
+        "memberid",
+        "u",
+    ),
+    "item": (
+        "item",
+        "itemid",
+        "iid",
+        "items",
+        "movie",
+        "movieid",
+        "artist",
+        "artistid",
+        "product",
+        "productid",
+        "asin",
+        "isbn",
+        "book",
+        "bookid",
+        "track",
+        "trackid",
+        "song",
+        "songid",
+        "business",
+        "businessid",
+        "animeid",
+        "i",
+    ),
+    "rating": ("rating", "ratings", "score", "stars", "rate", "preference", "r"),
+    "timestamp": ("timestamp", "time", "ts", "date", "datetime", "unixtime", "unixreviewtime", "t"),
+    "weight": (
+        "weight",
+        "count",
+        "counts",
+        "plays",
+        "playcount",
+        "clicks",
+        "frequency",
+        "freq",
+        "quantity",
+        "n",
+    ),
+    "fold": ("fold", "foldid", "split"),
+}
+#: The value meaning "no such column" for a role option.
+NO_COLUMN = "-"
+
+_SCALE_WORDS = {"half-star": (0.5, 5.0), "halfstar": (0.5, 5.0), "1-5": (1.0, 5.0)}
+
+
+def parse_scale(value: str | Sequence[float] | None) -> tuple[float, float] | None:
+    """``"1-5"``, ``"0.5-5"``, ``"1..10"``, ``"half-star"`` or ``[lo, hi]`` -> (lo, hi)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("", "auto"):
+            return None
+        if text in _SCALE_WORDS:
+            return _SCALE_WORDS[text]
+        match = re.fullmatch(r"(-?[\d.]+)\s*(?:-|\.\.|,|:|to)\s*(-?[\d.]+)", text)
+        if not match:
+            raise DataError(f"rating_scale {value!r}: expected LOW-HIGH, e.g. 1-5 or 0.5-5")
+        lo, hi = float(match.group(1)), float(match.group(2))
+    else:
+        if len(value) != 2:
+            raise DataError(f"rating_scale {value!r}: expected two numbers [low, high]")
+        lo, hi = float(value[0]), float(value[1])
+    if not lo < hi:
+        raise DataError(f"rating_scale {value!r}: the low end must be below the high end")
+    return lo, hi
+
+
+def _column_names(layout: Layout, columns: str | Sequence[str] | None) -> list[str]:
+    if columns is None:
+        return list(layout.names)
+    names = [c.strip() for c in columns.split(",")] if isinstance(columns, str) else list(columns)
+    if len(names) > layout.n_fields:
+        raise DataError(
+            f"{layout.ref.display}: columns names {len(names)} columns but the file has "
+            f"{layout.n_fields}"
+        )
+    return names + [f"column {j}" for j in range(len(names), layout.n_fields)]
+
+
+def _find(names: list[str], wanted: str | int, role: str, display: str) -> int | None:
+    if isinstance(wanted, int) or (
+        isinstance(wanted, str) and wanted.strip().isdigit() and wanted.strip() not in names
+    ):
+        pos = int(wanted)
+        if not 0 <= pos < len(names):
+            raise DataError(
+                f"{display}: {role}={wanted} is not a column position (the file has "
+                f"{len(names)} columns, 0..{len(names) - 1})"
+            )
+        return pos
+    text = str(wanted).strip()
+    if text == NO_COLUMN:
+        return None
+    if text in names:
+        return names.index(text)
+    normalised = [_norm(n) for n in names]
+    if _norm(text) in normalised:
+        return normalised.index(_norm(text))
+    shown = ", ".join(repr(n) for n in names)
+    raise DataError(f"{display}: no column {text!r} for {role} (columns: {shown})")
+
+
+def _sample_is_time(layout: Layout, pos: int) -> bool:
+    values = [r[pos] for r in layout.sample if pos < len(r)]
+    if not values:
+        return False
+    try:
+        pd.to_datetime(pd.Series(values), format="mixed")
+    except (ValueError, TypeError):
+        try:
+            [float(v) for v in values]
+        except ValueError:
+            return False
+    return True
+
+
+@dataclass
+class Roles:
+    """Which column (position) plays which role, and the resulting feedback kind."""
+
+    positions: dict[str, int]
+    kind: str
+    names: list[str]
+
+
+def resolve_roles(
+    layout: Layout,
+    options: Mapping[str, Any],
+    *,
+    kind: str = "auto",
+    columns: str | Sequence[str] | None = None,
+) -> Roles:
+    """Map user/item/rating/timestamp/weight/fold to column positions."""
+    display = layout.ref.display
+    names = _column_names(layout, columns)
+    named = layout.header or columns is not None
+    pos: dict[str, int] = {}
+    explicit_none: set[str] = set()
+    for role in ROLES:
+        wanted = options.get(role)
+        if wanted is None:
+            continue
+        found = _find(names, wanted, role, display)
+        if found is None:
+            explicit_none.add(role)
+        else:
+            pos[role] = found
+    if named:
+        normalised = [_norm(n) for n in names]
+        for role in ROLES:
+            if role in pos or role in explicit_none:
+                continue
+            for alias in ALIASES[role]:
+                if alias in normalised and normalised.index(alias) not in pos.values():
+                    pos[role] = normalised.index(alias)
+                    break
+    else:
+        defaults = {"user": 0, "item": 1}
+        if kind != "implicit":
+            defaults["rating"] = 2
+            defaults["timestamp"] = 3
+        for role, p in defaults.items():
+            taken = p in pos.values()
+            if role in pos or role in explicit_none or taken or p >= layout.n_fields:
+                continue
+            if role == "timestamp" and not _sample_is_time(layout, p):
+                continue
+            pos[role] = p
+    for role in ("user", "item"):
+        if role not in pos:
+            shown = ", ".join(repr(n) for n in names)
+            raise DataError(
+                f"{display}: no {role} column found (columns: {shown}); name it with "
+                f"{role}=COLUMN (a name or a 0-based position)"
+            )
+    if pos["user"] == pos["item"]:
+        raise DataError(f"{display}: user and item are the same column ({names[pos['user']]!r})")
+    if kind == "auto":
+        kind = "explicit" if "rating" in pos else "implicit"
+    if kind == "explicit" and "rating" not in pos:
+        shown = ", ".join(repr(n) for n in names)
+        raise DataError(
+            f"{display}: no rating column found (columns: {shown}); name it with "
+            "rating=COLUMN, or load it as kind=implicit"
+        )
+    if kind == "implicit":
+        pos.pop("rating", None)
+    return Roles(pos, kind, names)
+
+
+def _read_parquet(ref: FileRef) -> tuple[Layout, pa.Table]:
+    import pyarrow.parquet as pq
+
+    if ref.member is not None:
+        raise DataError(f"{ref.display}: read Parquet files from disk, not from inside a zip")
+    try:
+        table = pq.read_table(ref.path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{ref.display}: not a readable Parquet file ({exc})") from None
+    names = list(table.column_names)
+    layout = Layout(ref, "", True, names, len(names), "utf-8", parquet=True)
+    return layout, table
+
+
+def is_parquet(ref: FileRef) -> bool:
+    return ref.read_head(4) == b"PAR1"
+
+
+def load_table(
+    ref: FileRef,
+    *,
+    sep: str | None = None,
+    header: bool | None = None,
+    columns: str | Sequence[str] | None = None,
+    roles: Mapping[str, Any] | None = None,
+    kind: str = "auto",
+    rating_scale: tuple[float, float] | None = None,
+    duplicates: str | None = None,
+    string_ids: bool = False,
+    encoding: str | None = None,
+    name: str | None = None,
+    item_metadata: pd.DataFrame | None = None,
+) -> Interactions:
+    """Read ``ref`` (delimited text, compressed or not, or Parquet) into `Interactions`."""
+    roles = dict(roles or {})
+    parquet_table = None
+    if is_parquet(ref):
+        layout, parquet_table = _read_parquet(ref)
+    else:
+        layout = sniff(ref, sep=sep, header=header, encoding=encoding)
+    found = resolve_roles(layout, roles, kind=kind, columns=columns)
+    pos = found.positions
+    if parquet_table is not None:
+        arrays = {p: parquet_table.column(p) for p in set(pos.values())}
+        n_rows = parquet_table.num_rows
+        if string_ids:
+            for role in ("user", "item"):
+                arrays[pos[role]] = arrays[pos[role]].cast(pa.string())
+    else:
+        ids = [pos["user"], pos["item"]] if string_ids else []
+        arrays, n_rows = read_columns(layout, list(pos.values()), string_columns=ids)
+    if n_rows == 0:
+        what = "only a header line" if layout.header else "no data rows"
+        raise DataError(f"{ref.display}: {what}, no interactions")
+    frame: dict[str, Any] = {
+        "user": id_column(layout, arrays[pos["user"]], "user"),
+        "item": id_column(layout, arrays[pos["item"]], "item"),
+    }
+    value_col = None
+    if found.kind == "explicit":
+        values = numeric_column(layout, arrays[pos["rating"]], "rating")
+        if rating_scale is not None:
+            lo, hi = rating_scale
+            out = (values < lo) | (values > hi)
+            if out.any():
+                row = int(np.flatnonzero(out)[0])
+                raise row_error(
+                    layout,
+                    row,
+                    f"rating {values[row]:g} is outside the rating scale {lo:g}..{hi:g}",
+                )
+        frame["value"], value_col = values, "value"
+    elif "weight" in pos:
+        values = numeric_column(layout, arrays[pos["weight"]], "weight")
+        neg = values < 0
+        if neg.any():
+            row = int(np.flatnonzero(neg)[0])
+            raise row_error(layout, row, f"weight {values[row]:g} is negative (expected >= 0)")
+        frame["value"], value_col = values, "value"
+    ts_col = None
+    if "timestamp" in pos:
+        frame["timestamp"] = timestamp_column(layout, arrays[pos["timestamp"]], "timestamp")
+        ts_col = "timestamp"
+    fold = arrays[pos["fold"]].to_numpy(zero_copy_only=False) if "fold" in pos else None
+    del arrays, parquet_table  # the arrow buffers are no longer needed: free them first
+    pa.default_memory_pool().release_unused()
+    df = pd.DataFrame(frame, copy=False)
+    del frame
+    data = Interactions.from_pandas(
+        df,
+        user="user",
+        item="item",
+        value=value_col,
+        timestamp=ts_col,
+        kind=found.kind,  # type: ignore[arg-type]
+        rating_scale=rating_scale if found.kind == "explicit" else None,
+        duplicates=duplicates,  # type: ignore[arg-type]
+        name=name or ref.name,
+        source=ref.display,
+        item_metadata=None
+        if item_metadata is None
+        else align_metadata(item_metadata, data_ids=df["item"]),
+        row_offset=1 + int(layout.header),
+    )
+    data.meta["source"] = str(ref.path) + (f":{ref.member}" if ref.member else "")
+    data.meta["columns"] = {role: found.names[p] for role, p in pos.items()}
+    if fold is not None:
+        data.meta["fold"] = align_rows(
+            data, df["user"].to_numpy(), df["item"].to_numpy(), fold, ref
+        )
+    return data
+
+
+def align_metadata(meta: pd.DataFrame, data_ids: pd.Series) -> pd.DataFrame:
+    """Item metadata indexed like the data's item ids (ints, or strings where the data has them)."""
+    if pd.api.types.is_integer_dtype(data_ids.dtype):
+        if not pd.api.types.is_integer_dtype(meta.index.dtype):
+            numeric = pd.to_numeric(pd.Series(meta.index), errors="coerce")
+            keep = numeric.notna().to_numpy()
+            meta = meta[keep]
+            meta.index = numeric[keep].astype(np.int64).to_numpy()
+    else:
+        meta = meta.copy()
+        meta.index = meta.index.astype(str)
+    meta = meta[~meta.index.duplicated(keep="last")]
+    meta.index.name = "item"
+    return meta
+
+
+def align_rows(
+    data: Interactions, users: np.ndarray, items: np.ndarray, labels: np.ndarray, ref: FileRef
+) -> np.ndarray:
+    """Per-row labels of the raw file mapped onto ``data``'s rows (after duplicate merging)."""
+    n_items = max(data.n_items, 1)
+    raw_keys = data.users.index_of(users) * n_items + data.items.index_of(items)
+    order = np.argsort(raw_keys, kind="stable")
+    sorted_keys = raw_keys[order]
+    sorted_labels = labels[order]
+    same_key = sorted_keys[1:] == sorted_keys[:-1]
+    if same_key.any() and (sorted_labels[1:][same_key] != sorted_labels[:-1][same_key]).any():
+        raise DataError(f"{ref.display}: the same (user, item) pair appears in different folds")
+    last = np.append(~same_key, True)
+    keys, values = sorted_keys[last], sorted_labels[last]
+    final = data.user.astype(np.int64) * n_items + data.item
+    return values[np.searchsorted(keys, final)]

@@ -1,0 +1,231 @@
+"""What every exporter shares: the mean ± std table, the best model per metric, number
+formatting, where files go, and the environment recorded with an export."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import re
+from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import Field
+
+from workbench.errors import WorkbenchError
+from workbench.params import Params
+from workbench.results import Results
+from workbench.storage import write_atomic
+
+TIMING = {"fit_seconds": "fit s", "predict_seconds": "predict s"}
+
+
+class FileParams(Params):
+    path: str | None = Field(
+        None,
+        description="file to write (a folder: results.<ext> inside it); default: "
+        "results.<ext> in the run folder, else the current folder",
+    )
+
+
+def number(value: Any, digits: int = 4) -> str:
+    """A readable number: 4 decimals below 10, 2 below 1000, thousands separators above."""
+    if value is None:
+        return "-"
+    value = float(value)
+    if math.isnan(value):
+        return "-"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    size = abs(value)
+    if size >= 1000:
+        return f"{value:,.0f}"
+    if size >= 10:
+        return f"{value:.2f}"
+    return f"{value:.{digits}f}"
+
+
+def mean_std(mean: Any, std: Any, n_folds: int, sep: str = " ± ") -> str:
+    """``0.9123 ± 0.0041`` (just the mean for a single fold)."""
+    text = number(mean)
+    if n_folds > 1 and std is not None and not math.isnan(float(std)) and text != "-":
+        text += sep + number(std)
+    return text
+
+
+@dataclass
+class Cell:
+    mean: float
+    std: float
+    best: bool
+
+
+@dataclass
+class Table:
+    """Mean ± std per model (rows) and metric/timing (columns), best flagged per metric."""
+
+    models: list[str]
+    metrics: list[str]
+    timings: list[str]
+    cells: dict[tuple[str, str], Cell]
+    n_folds: dict[str, int]
+    higher_is_better: dict[str, bool]
+
+    @property
+    def max_folds(self) -> int:
+        return max(self.n_folds.values(), default=1)
+
+    def text(self, model: str, column: str, sep: str = " ± ") -> str:
+        """``mean ± std`` of a metric; just the mean of a timing."""
+        cell = self.cells.get((model, column))
+        if cell is None:
+            return "-"
+        if column in TIMING:
+            return number(cell.mean)
+        return mean_std(cell.mean, cell.std, self.n_folds.get(model, 1), sep)
+
+    def arrow(self, metric: str) -> str:
+        return "↑" if self.higher_is_better.get(metric, True) else "↓"
+
+
+def higher_is_better(results: Results, metric: str) -> bool:
+    """The metric's direction: from the run metadata, else from the registered metric."""
+    recorded = results.metadata.get("higher_is_better", {})
+    if metric in recorded:
+        return bool(recorded[metric])
+    name = re.split(r"[@\[]", metric, maxsplit=1)[0]
+    try:
+        from workbench.plugins import get_registry
+
+        return bool(get_registry().get("metric", name).higher_is_better)
+    except Exception:  # noqa: BLE001 - an unknown metric: assume higher is better
+        return True
+
+
+def build_table(results: Results) -> Table:
+    """The summary of ``results`` with the best mean per metric flagged."""
+    summary = results.summary()
+    models = results.models
+    metrics = results.metric_labels
+    timings = [c for c in TIMING if not summary.empty and (c, "mean") in summary.columns]
+    folds = results.scores.groupby("model")["fold"].nunique().to_dict()
+    if not results.runs.empty:
+        run_folds = results.runs.groupby("model")["fold"].nunique().to_dict()
+        folds = {m: max(folds.get(m, 0), run_folds.get(m, 0)) for m in models}
+    cells: dict[tuple[str, str], Cell] = {}
+    hib = {m: higher_is_better(results, m) for m in metrics}
+    for column in metrics + timings:
+        if summary.empty or (column, "mean") not in summary.columns:
+            continue
+        means = pd.to_numeric(summary[(column, "mean")], errors="coerce")
+        stds = pd.to_numeric(summary[(column, "std")], errors="coerce")
+        finite = means.dropna()
+        best_value = None
+        if column in hib and len(finite) > 1:
+            best_value = finite.max() if hib[column] else finite.min()
+        for model in summary.index:
+            mean = float(means[model])
+            cells[(model, column)] = Cell(
+                mean=mean,
+                std=float(stds[model]),
+                best=best_value is not None and not math.isnan(mean) and mean == best_value,
+            )
+    return Table(models, metrics, timings, cells, {m: int(folds.get(m, 1)) for m in models}, hib)
+
+
+def describe_run(results: Results) -> list[tuple[str, str]]:
+    """Short (label, text) facts about the run for headers: data, split, protocol, seed."""
+    meta = results.metadata
+    facts: list[tuple[str, str]] = []
+    dataset = meta.get("dataset")
+    if isinstance(dataset, dict):
+        dataset = dataset.get("name") or dataset.get("spec")
+    if dataset:
+        facts.append(("dataset", str(dataset)))
+    splitter = meta.get("splitter")
+    if isinstance(splitter, dict):
+        splitter = splitter.get("spec") or splitter.get("name")
+    if splitter:
+        facts.append(("split", str(splitter)))
+    folds = results.scores["fold"].nunique() if not results.scores.empty else 0
+    if folds:
+        facts.append(("folds", str(folds)))
+    protocol = meta.get("protocol")
+    if isinstance(protocol, dict):
+        bits = []
+        threshold = protocol.get("relevance_threshold")
+        if threshold is None and "relevance_threshold" in results.runs.columns:
+            used = results.runs["relevance_threshold"].dropna().unique()
+            threshold = used[0] if len(used) == 1 else None
+        if threshold is not None:
+            bits.append(f"relevant: rating >= {float(threshold):g}")
+        if protocol.get("candidates"):
+            bits.append(str(protocol["candidates"]))
+        if protocol.get("clip") is not None:
+            bits.append("clipped" if protocol["clip"] else "unclipped")
+        if bits:
+            facts.append(("protocol", "; ".join(bits)))
+    if meta.get("seed") is not None:
+        facts.append(("seed", str(meta["seed"])))
+    return facts
+
+
+def environment() -> dict[str, str]:
+    """Versions of Python and the main libraries (recorded with JSON/HTML exports)."""
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for dist in ("recsys-workbench", "numpy", "scipy", "pandas", "scikit-learn", "matplotlib"):
+        try:
+            out[dist] = importlib_metadata.version(dist)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def output_path(path: Path | str | None, param: str | None, results: Results, ext: str) -> Path:
+    """Where a file exporter writes: the argument, else the ``path`` parameter, else
+    ``results.<ext>`` in the run folder (``metadata["run_dir"]``) or the current folder.
+    Missing parent folders are created."""
+    chosen = path if path is not None else param
+    if chosen is None:
+        folder = results.metadata.get("run_dir") or "."
+        target = Path(folder) / f"results{ext}"
+    else:
+        target = Path(chosen)
+        if target.is_dir() or str(chosen).endswith(("/", "\\")):
+            target = target / f"results{ext}"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkbenchError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return target
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: NaN/inf -> None, numpy scalars and arrays, tuples, sets, paths."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` atomically, readable like any file the user creates (umask applies)."""
+    written = write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(written, 0o666 & ~umask)
+    return written

@@ -1,0 +1,224 @@
+"""MovieLens: every layout, metadata, and the download path against a local HTTP server."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from workbench_datasets import download as dl
+from workbench_datasets.movielens import VARIANTS
+
+from workbench.errors import DataError
+from workbench.loading import load_dataset
+
+FIX = Path(__file__).parent / "fixtures" / "data"
+
+
+def ratings(data) -> list[tuple]:
+    frame = data.to_pandas()
+    return sorted(zip(frame.user, frame.item, frame.value, frame.timestamp, strict=True))
+
+
+@pytest.fixture(scope="module")
+def expected() -> list[tuple]:
+    rows = []
+    for line in (FIX / "ml-100k" / "u.data").read_text().splitlines():
+        u, i, r, t = map(int, line.split("\t"))
+        rows.append((u, i, float(r), t))
+    return sorted(rows)
+
+
+@pytest.mark.parametrize(
+    ("path", "variant"),
+    [("ml-100k", "100k"), ("ml-100k-recbole", "100k"), ("ml-1m.zip", "1m")],
+)
+def test_layouts_load_the_same_ratings_with_titles(path, variant, expected):
+    data = load_dataset("movielens", path=str(FIX / path))
+    assert data.meta["variant"] == variant
+    assert data.name == f"movielens-{variant}"
+    assert data.rating_scale == (1.0, 5.0)
+    assert ratings(data) == expected
+    meta = data.item_metadata
+    assert len(meta) == 10
+    assert meta.loc[1, "title"] == "Toy Story (1995)"
+    assert meta.loc[1, "genres"] == "Animation|Children's|Comedy"
+    assert meta.loc[10, "title"] == "Misérables, Les (1995)"  # Latin-1 in u.item, movies.dat
+
+
+def test_latest_small_layout_half_stars_crlf():
+    data = load_dataset("ml", path=str(FIX / "ml-latest-small"))
+    assert data.meta["variant"] == "latest-small"
+    assert data.rating_scale == (0.5, 5.0)
+    assert len(data) == 36
+    assert set(np.unique(data.value)) <= {x / 2 for x in range(1, 11)}
+    assert (data.value % 1 == 0.5).any()
+    assert data.item_metadata.loc[10, "title"] == "Misérables, Les (1995)"  # quoted, comma
+
+
+def test_explicit_variant_and_no_metadata():
+    data = load_dataset("movielens", path=str(FIX / "ml-100k"), variant="100k", metadata=False)
+    assert data.item_metadata is None
+    assert data.meta["source_path"] == str(FIX / "ml-100k")
+
+
+def test_wrong_variant_names_what_was_found():
+    with pytest.raises(
+        DataError, match=r"no ratings\.csv \(MovieLens 20m\) found \(found: u\.data"
+    ):
+        load_dataset("movielens", path=str(FIX / "ml-100k"), variant="20m")
+
+
+def test_pinned_checksums_are_well_formed():
+    for variant in VARIANTS.values():
+        algo, digest = dl.parse_checksum(variant.checksum)
+        assert len(digest) == {"sha256": 64, "md5": 32}[algo]
+        assert variant.archive == f"ml-{variant.key}.zip"
+
+
+# -- download ------------------------------------------------------------------------------
+def small_archive() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("ml-100k/u.data", (FIX / "ml-100k" / "u.data").read_bytes())
+        zf.writestr("ml-100k/u.item", (FIX / "ml-100k" / "u.item").read_bytes())
+        zf.writestr("ml-100k/README", "x" * 200_000)  # big enough to be cut in the middle
+    return buf.getvalue()
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    archive = b""
+    requests: list[str] = []
+
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+    def do_GET(self):  # noqa: N802 - the http.server API
+        type(self).requests.append(self.path)
+        if self.path.startswith("/good/"):
+            self._send(self.archive)
+        elif self.path.startswith("/cut/"):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(self.archive)))
+            self.end_headers()
+            self.wfile.write(self.archive[: len(self.archive) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+        else:
+            self.send_error(404, "Not Found")
+
+    def _send(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def server():
+    _Handler.archive = small_archive()
+    _Handler.requests = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(dl.CACHE_ENV, str(folder))
+    return folder
+
+
+def cache_files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def test_cache_dir_env_var_overrides_platform_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv(dl.CACHE_ENV, str(tmp_path / "here"))
+    assert dl.cache_dir() == tmp_path / "here"
+    monkeypatch.delenv(dl.CACHE_ENV)
+    import platformdirs
+
+    assert dl.cache_dir() == Path(platformdirs.user_cache_dir("recsys-workbench"))
+
+
+def test_download_good_archive_then_reuse_cache(server, cache, expected):
+    digest = hashlib.sha256(_Handler.archive).hexdigest()
+    spec = {
+        "name": "movielens",
+        "variant": "100k",
+        "mirror": f"{server}/good/",
+        "checksum": f"sha256:{digest}",
+    }
+    data = load_dataset(spec)
+    assert ratings(data) == expected
+    assert data.item_metadata.loc[10, "title"] == "Misérables, Les (1995)"
+    assert cache_files(cache) == ["movielens/ml-100k.zip"]
+    assert _Handler.requests == ["/good/ml-100k.zip"]
+    # the second load reads the cache: no request, even with download=false
+    again = load_dataset({**spec, "download": False})
+    assert ratings(again) == expected
+    assert _Handler.requests == ["/good/ml-100k.zip"]
+
+
+def test_bad_checksum_leaves_nothing_in_cache(server, cache):
+    # the pinned official checksum cannot match the small test archive
+    with pytest.raises(DataError) as info:
+        load_dataset("movielens", variant="100k", mirror=f"{server}/good")
+    text = str(info.value)
+    assert "has sha256" in text and VARIANTS["100k"].checksum.split(":")[1] in text
+    assert "nothing was saved" in text and "pass path=FILE" in text
+    assert cache_files(cache) == []
+
+
+def test_interrupted_transfer_leaves_nothing_in_cache(server, cache):
+    digest = hashlib.sha256(_Handler.archive).hexdigest()
+    with pytest.raises(DataError, match="was interrupted") as info:
+        load_dataset(
+            "movielens", variant="100k", mirror=f"{server}/cut", checksum=f"sha256:{digest}"
+        )
+    assert "nothing was saved" in str(info.value)
+    assert cache_files(cache) == []
+
+
+def test_http_error_and_unreachable_server(server, cache):
+    with pytest.raises(DataError, match=r"could not download .*HTTP 404"):
+        load_dataset("movielens", variant="1m", mirror=f"{server}/missing")
+    with pytest.raises(DataError, match="could not download"):
+        load_dataset("movielens", variant="1m", mirror="http://127.0.0.1:9")
+    assert cache_files(cache) == []
+
+
+def test_not_cached_and_download_disabled(cache):
+    with pytest.raises(DataError, match=r"MovieLens 25m is not in the cache .*download=true"):
+        load_dataset("movielens", variant="25m", download=False)
+
+
+def test_damaged_cached_archive_says_what_to_delete(cache):
+    path = cache / "movielens" / "ml-100k.zip"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(
+        DataError, match="ml-100k.zip: the zip data is truncated or corrupt"
+    ) as info:
+        load_dataset("movielens", download=False)
+    assert f"delete {path} and run again" in str(info.value)
+
+
+def test_md5_checksums_are_verified_too(server, tmp_path):
+    dest = tmp_path / "a.zip"
+    md5 = hashlib.md5(_Handler.archive).hexdigest()  # noqa: S324 - what GroupLens publishes
+    dl.download(f"{server}/good/a.zip", dest, checksum=f"md5:{md5}")
+    assert dest.read_bytes() == _Handler.archive
+    with pytest.raises(DataError, match="has md5"):
+        dl.download(f"{server}/good/b.zip", tmp_path / "b.zip", checksum="md5:" + "0" * 32)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.zip"]

@@ -1,0 +1,370 @@
+"""The Python API: the CLI's workflows as functions that return pandas-friendly objects.
+
+::
+
+    import workbench as wb
+
+    data = wb.load_dataset("movielens", variant="100k")
+    results = wb.compare(data, "kfold n_folds=5", ["sgd", "sgd n_factors=200"], ["rmse", "ndcg@10"])
+    results.summary()                      # mean and std per model and metric
+    results.export("html", path="report.html")
+
+    model = wb.train("sgd", data, n_factors=50)
+    wb.recommend(model, [1, 2], k=10)      # user, rank, item, score, title
+    wb.recommend_new_users(model, new_ratings, k=10)
+    wb.similar_items(model, [50], k=5)
+
+Ids are the dataset's external ids in and out; models may be given by name (with parameters)
+or as instances of any `Model` subclass, registered or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbench.data import Interactions
+from workbench.errors import DataError, ParamError
+from workbench.experiment import compare, load_run, resume_run
+from workbench.model import FoldedUsers, Model
+from workbench.results import Results
+from workbench.specs import parse_spec
+from workbench.splits import Split
+
+__all__ = [
+    "activity",
+    "compare",
+    "evaluate_model",
+    "load_dataset",
+    "load_model",
+    "load_run",
+    "load_tune",
+    "make_model",
+    "recommend",
+    "recommend_new_users",
+    "resume_run",
+    "similar_items",
+    "split",
+    "train",
+    "tune",
+]
+
+
+def load_dataset(spec: str | Mapping[str, Any], **options: Any) -> Interactions:
+    """A dataset by spec or name with options: ``load_dataset("movielens", variant="100k")``."""
+    from workbench.resolve import resolve_data
+
+    if options:
+        base = parse_spec("dataset", spec)
+        spec = {"name": base.name, **base.params, **options}
+    return resolve_data(spec)[0]
+
+
+def split(
+    data: Interactions, splitter: Any = "holdout", *, seed: int = 0, **options: Any
+) -> list[Split]:
+    """The splits of ``data``: ``split(data, "kfold", n_folds=5)`` or a `Splitter` instance."""
+    from workbench.resolve import resolve_splitter
+
+    if options:
+        base = parse_spec("splitter", splitter)
+        splitter = {"name": base.name, **base.params, **options}
+    made = resolve_splitter(splitter, seed)
+    return list(made.split(data)) if not isinstance(made, list) else made
+
+
+def make_model(name: str, **params: Any) -> Model:
+    """An unfitted model by registered name (or spec string) with validated parameters."""
+    spec = parse_spec("model", name)
+    return spec.build(**params)
+
+
+def train(model: str | Model, data: Interactions, *, callback: Any = None, **params: Any) -> Model:
+    """Fit a model (a name/spec with ``params``, or an instance) on ``data``; returns it."""
+    if isinstance(model, str):
+        model = make_model(model, **params)
+    elif params:
+        model = model.clone().set_params(**params)
+    if not isinstance(model, Model):
+        raise ParamError(f"cannot train {model!r}: give a model name or a Model instance")
+    return model.fit(data, callback=callback)
+
+
+def load_model(path: str | Path) -> Model:
+    """A model saved with ``model.save(path)`` or ``workbench train -o``."""
+    from workbench.storage import load_model as _load
+
+    return _load(path)
+
+
+def load_tune(run_dir: str | Path) -> Any:
+    """The ranking of a tuning run folder (`workbench.tuning.TuneResult`)."""
+    from workbench.tuning import load_tune as _load
+
+    return _load(run_dir)
+
+
+def tune(*args: Any, **kwargs: Any) -> Any:
+    """Grid or random search; see `workbench.tuning.tune` for the arguments."""
+    from workbench.tuning import tune as _tune
+
+    return _tune(*args, **kwargs)
+
+
+# -- recommendations --------------------------------------------------------------------------
+def _titles(model: Model, items: np.ndarray, titles: Any) -> list[str | None] | None:
+    """Titles of item indices: from ``titles`` (mapping/Series/Interactions) or the model."""
+    ids = model.items_.id_of(np.where(items >= 0, items, 0))
+    if titles is not None:
+        if isinstance(titles, Interactions):
+            meta = titles.item_metadata
+            if meta is None or "title" not in meta.columns:
+                return None
+            titles = meta["title"]
+        lookup = titles.to_dict() if isinstance(titles, pd.Series) else dict(titles)
+        return [lookup.get(i) for i in ids]
+    stored = getattr(model, "item_titles_", None)
+    if stored is None:
+        return None
+    return [stored[i] or None for i in np.where(items >= 0, items, 0)]
+
+
+def _frame(
+    model: Model,
+    user_ids: Sequence[Any],
+    items: np.ndarray,
+    scores: np.ndarray,
+    titles: Any,
+    user_col: str = "user",
+) -> pd.DataFrame:
+    n, k = items.shape
+    flat_items = items.ravel()
+    keep = flat_items >= 0
+    frame = pd.DataFrame(
+        {
+            user_col: np.repeat(np.asarray(user_ids, dtype=object), k)[keep],
+            "rank": np.tile(np.arange(1, k + 1), n)[keep],
+            "item": model.items_.id_of(flat_items[keep]) if keep.any() else [],
+            "score": scores.ravel()[keep].astype(np.float64),
+        }
+    )
+    names = _titles(model, flat_items[keep], titles)
+    if names is not None:
+        frame["title"] = names
+    return frame.reset_index(drop=True)
+
+
+def _model_of(model: Model | str | Path) -> Model:
+    return load_model(model) if isinstance(model, str | Path) else model
+
+
+def known_users(model: Model, user_ids: Iterable[Any]) -> np.ndarray:
+    """Indices of external user ids in the model; an unknown id is a clear `DataError`."""
+    ids = list(user_ids)
+    idx = model.users_.index_of(ids, missing="minus1")
+    bad = np.flatnonzero(idx < 0)
+    if len(bad):
+        raise DataError(
+            f"user {ids[bad[0]]!r} is not in the model's training data; for a new user, "
+            "recommend from their ratings with recommend_new_users (CLI: --history FILE)"
+        )
+    return idx
+
+
+def recommend(
+    model: Model | str | Path,
+    user_ids: Any,
+    k: int = 10,
+    *,
+    exclude_seen: bool = True,
+    items: Any = None,
+    titles: Any = None,
+) -> pd.DataFrame:
+    """Top-``k`` items of known users: columns user, rank, item, score (and title).
+
+    ``items`` restricts the candidates (external ids); ``titles``: a mapping/Series id ->
+    title or an `Interactions` with item metadata (default: titles saved with the model).
+    """
+    model = _model_of(model)
+    model.check_fitted()
+    ids = list(np.atleast_1d(np.asarray(user_ids, dtype=object)))
+    idx = known_users(model, ids)
+    cand = None if items is None else model.items_.index_of(list(items))
+    top, scores = model.recommend(idx, k=k, exclude_seen=exclude_seen, items=cand)
+    return _frame(model, ids, top, scores, titles)
+
+
+def _history(model: Model, history: Any) -> Interactions:
+    if isinstance(history, Interactions):
+        return history
+    if isinstance(history, str | Path):
+        from workbench.loading import load_dataset as _load
+
+        return _load("tabular", path=str(history))
+    if isinstance(history, pd.DataFrame):
+        cols = list(history.columns)
+        value = next((c for c in ("rating", "value", "weight") if c in cols), None)
+        kind = model.feedback_ if value is not None else "implicit"
+        return Interactions.from_pandas(
+            history, value=value, kind=kind, rating_scale=model.rating_scale_, name="history"
+        )
+    raise ParamError("history must be Interactions, a DataFrame (user, item, rating) or a file")
+
+
+def fold_in(model: Model | str | Path, history: Any) -> FoldedUsers:
+    """New users folded into ``model`` from their interactions (item parameters frozen)."""
+    model = _model_of(model)
+    data = _history(model, history)
+    known = model.items_.index_of(data.items.ids, missing="minus1") >= 0
+    if not known.any():
+        raise DataError("none of the history's items is known to the model")
+    return model.fold_in(data)
+
+
+def recommend_new_users(
+    model: Model | str | Path,
+    history: Any,
+    k: int = 10,
+    *,
+    exclude_seen: bool = True,
+    titles: Any = None,
+) -> pd.DataFrame:
+    """Top-``k`` for users not in training, from their ratings; no retraining.
+
+    ``history``: `Interactions`, a DataFrame with user, item (and rating) columns, or a file
+    the ``tabular`` dataset reads. Columns: user, rank, item, score (and title).
+    """
+    model = _model_of(model)
+    folded = fold_in(model, history)
+    top, scores = model.recommend(folded, k=k, exclude_seen=exclude_seen)
+    return _frame(model, list(folded.ids), top, scores, titles)
+
+
+def similar_items(
+    model: Model | str | Path, item_ids: Any, k: int = 10, *, titles: Any = None
+) -> pd.DataFrame:
+    """Nearest items in the model's factor space (cosine): item, rank, similar, similarity."""
+    model = _model_of(model)
+    ids = list(np.atleast_1d(np.asarray(item_ids, dtype=object)))
+    idx = model.items_.index_of(ids, missing="minus1")
+    bad = np.flatnonzero(idx < 0)
+    if len(bad):
+        raise DataError(f"item {ids[bad[0]]!r} is not in the model's training data")
+    top, sims = model.similar_items(idx, k=k)
+    frame = _frame(model, ids, top, sims, titles, user_col="query")
+    return frame.rename(columns={"item": "similar", "score": "similarity", "query": "item"})
+
+
+# -- evaluation -------------------------------------------------------------------------------
+def _train_view(model: Model) -> Interactions:
+    """The model's training pairs (value 1) in its id space, for the protocol."""
+    seen = model.seen_.tocoo()
+    return Interactions(
+        seen.row,
+        seen.col,
+        np.ones(len(seen.row), dtype=np.float32),
+        users=model.users_,
+        items=model.items_,
+        kind=model.feedback_,
+        rating_scale=model.rating_scale_,
+        name="training data",
+        validate=False,
+    )
+
+
+def held_out_part(model: Model, data: Interactions) -> tuple[Interactions, dict[str, int]]:
+    """``data`` in the model's id space; pairs with users or items outside it are dropped
+    (counted in the returned dict: they need fold-in, see `recommend_new_users`)."""
+    aligned = data.align_to(model.users_, model.items_)
+    new_user = aligned.user >= model.n_users_
+    new_item = aligned.item >= model.n_items_
+    keep = ~(new_user | new_item)
+    if not keep.any():
+        raise DataError(
+            f"none of the {len(data)} interactions of '{data.name}' has a user and an item the "
+            "model knows: evaluate on data from the same dataset (e.g. a held-out split)"
+        )
+    kept = aligned.subset(keep)
+    test = Interactions(
+        kept.user,
+        kept.item,
+        kept.value,
+        users=model.users_,
+        items=model.items_,
+        kind=data.kind,
+        rating_scale=model.rating_scale_ or data.rating_scale,
+        name=data.name,
+        item_metadata=data.item_metadata,
+        validate=False,
+    )
+    return test, {
+        "dropped_new_user_pairs": int(new_user.sum()),
+        "dropped_new_item_pairs": int((new_item & ~new_user).sum()),
+    }
+
+
+def evaluate_model(
+    model: Model | str | Path,
+    data: Interactions,
+    metrics: Iterable[Any] | None = None,
+    *,
+    protocol: Any = None,
+    per_user: bool = False,
+) -> pd.DataFrame:
+    """Evaluate a fitted model on held-out interactions ``data``: columns metric, value.
+
+    Ranking excludes the model's training interactions (as in `compare`); pairs of users or
+    items outside the model's id space are dropped and counted in
+    ``frame.attrs["diagnostics"]``; with ``per_user`` the per-user table is in
+    ``frame.attrs["per_user"]``. ``metrics`` default to those for the data's kind.
+    """
+    from workbench.evaluation import Protocol, evaluate
+    from workbench.resolve import resolve_metrics
+
+    model = _model_of(model)
+    model.check_fitted()
+    test, dropped = held_out_part(model, data)
+    train_part = _train_view(model)
+    overlap = Split(train_part, test).leaked_pairs()
+    if overlap:
+        raise DataError(
+            f"{overlap} of the {len(test)} test pairs were in the model's training data: "
+            "evaluate on held-out interactions (e.g. the test part of the same split)"
+        )
+    metric_objs = resolve_metrics(None if metrics is None else list(metrics), test)
+    if isinstance(protocol, Mapping):
+        protocol = Protocol(**protocol)
+    result = evaluate(model, Split(train_part, test), metric_objs, protocol, per_user=per_user)
+    frame = pd.DataFrame({"metric": list(result.scores), "value": list(result.scores.values())})
+    frame.attrs["diagnostics"] = {**result.diagnostics, **dropped}
+    if per_user:
+        frame.attrs["per_user"] = result.per_user
+    return frame
+
+
+def activity(results: Results | str | Path, bins: Sequence[int] | None = None) -> pd.DataFrame:
+    """Performance and coverage by how many train interactions users have (`compare` or a
+    run folder with ``per_user=True``)."""
+    from workbench.analysis import DEFAULT_BINS, activity_buckets
+    from workbench.experiment import per_user_frames
+    from workbench.runfolder import RunFolder
+
+    if isinstance(results, str | Path):
+        folder = RunFolder(results)
+        meta = folder.read_metadata()
+        frames = per_user_frames(folder.records(), {}, folder)
+        n_items = (meta.get("dataset") or {}).get("n_items")
+        if not frames:
+            raise DataError(
+                f"{results} has no per-user results: run the comparison with per_user=True "
+                "(CLI: --per-user)"
+            )
+        return activity_buckets(frames, tuple(bins or DEFAULT_BINS), n_items=n_items)
+    records = results.metadata.get("activity")
+    if not records:
+        raise DataError("these results have no by-activity table: compare with per_user=True")
+    return pd.DataFrame(records)

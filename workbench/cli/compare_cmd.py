@@ -1,0 +1,286 @@
+"""``workbench compare``: several models, one dataset and split, several metrics and exports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from workbench.cli.common import example, print_json
+from workbench.errors import ParamError, WorkbenchError
+
+DEFAULT_DATA = "synthetic"
+DEFAULT_SPLIT = "kfold n_folds=5"
+
+
+def _config_value(doc: Any, key: str, cli: Any, default: Any = None) -> Any:
+    if cli is not None:
+        return cli
+    if doc is not None and key in doc.values:
+        return doc.values[key]
+    return default
+
+
+def _located(doc: Any, key: tuple, build: Any) -> Any:
+    """Run ``build()``; a parameter error of a value from the file names its line."""
+    from workbench.experiment_config import locate_param_error
+
+    try:
+        return build()
+    except (ParamError, WorkbenchError) as exc:
+        if doc is None:
+            raise
+        raise locate_param_error(doc, key, exc) from None
+
+
+def _all_models(kind: str, quiet: bool = False) -> list[str]:
+    from workbench.cli.workflow import note
+    from workbench.plugins import get_registry
+
+    names = []
+    for entry in get_registry().list("model"):
+        if kind in entry.obj.feedback:
+            names.append(entry.name)
+        elif not quiet:
+            note(f"skipping model '{entry.name}': it cannot learn from {kind} feedback")
+    if not names:
+        raise WorkbenchError(f"no registered model can learn from {kind} feedback")
+    return names
+
+
+def _model_items(
+    doc: Any, cli_models: list[str], all_models: bool, kind: str, quiet: bool = False
+) -> list[Any]:
+    from workbench.resolve import resolve_models
+
+    if cli_models or all_models:
+        items: list[Any] = list(_all_models(kind, quiet) if all_models else [])
+        items += cli_models
+        return resolve_models(items)
+    models = (doc.values.get("models") if doc is not None else None) or []
+    if not models:
+        raise ParamError(
+            "no models: give --model NAME (repeatable; see `workbench models`) or --all-models"
+        )
+    for i, table in enumerate(models):  # each table alone first, so an error names its line
+        _located(doc, ("models", i), lambda t=table: resolve_models([t]))
+    return resolve_models(models)
+
+
+def compare(
+    data: str | None = typer.Option(
+        None,
+        "--data",
+        "-d",
+        help='Dataset spec, e.g. "movielens variant=100k" (default: synthetic).',
+    ),
+    split: str | None = typer.Option(
+        None, "--split", "-s", help='Splitter spec (default: "kfold n_folds=5").'
+    ),
+    model: list[str] = typer.Option(
+        [], "--model", "-m", help='Model spec, repeatable: "sgd n_factors=50 label=sgd-50".'
+    ),
+    all_models: bool = typer.Option(
+        False, "--all-models", help="Every registered model with its default parameters."
+    ),
+    metric: list[str] = typer.Option(
+        [], "--metric", help="Metric spec, repeatable (default: by data kind), e.g. ndcg@10."
+    ),
+    export: list[str] = typer.Option(
+        [],
+        "--export",
+        "-e",
+        help='Exporter spec, repeatable (default: terminal), e.g. "html path=r.html".',
+    ),
+    relevance_threshold: float | None = typer.Option(
+        None, "--relevance-threshold", help="Ratings at or above are relevant (explicit data)."
+    ),
+    jobs: int | None = typer.Option(
+        None, "--jobs", "-j", help="Parallel (model, fold) tasks; -1: every core (default: 1)."
+    ),
+    run_dir: Path | None = typer.Option(
+        None, "--run-dir", help="Run folder (default: runs/compare-DATE-TIME)."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Finish the run in --run-dir (alone: with its own settings)."
+    ),
+    validate: bool = typer.Option(
+        False,
+        "--validate",
+        help="Give models each fold's test set as validation data "
+        "(learning curves with validation metrics).",
+    ),
+    per_user: bool = typer.Option(
+        False, "--per-user", help="Keep per-user results and the by-activity table."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or notes."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Seed of the split and the models (default: 0)."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="TOML experiment file (CLI options override it)."
+    ),
+) -> None:
+    """Compare models over the folds of one split: a table, paired tests and exports."""
+    from workbench.cli.workflow import build_exporters, default_run_dir
+    from workbench.experiment_config import load_experiment
+
+    doc = load_experiment(config, kind="compare") if config is not None else None
+    folder = _config_value(doc, "run_dir", run_dir)
+    if resume and folder is None:
+        raise ParamError("--resume needs --run-dir (the folder of the run to finish)")
+    n_jobs = int(_config_value(doc, "jobs", jobs, 1))
+    exporters = _located(
+        doc,
+        ("exporters",),
+        lambda: build_exporters(_config_value(doc, "exporters", export or None, ["terminal"])),
+    )
+    if resume and not (model or all_models or doc is not None or data or split or metric):
+        _resume_only(Path(folder), exporters, n_jobs, quiet, as_json)
+        return
+    options = _Options(
+        data=data,
+        split=split,
+        models=list(model),
+        all_models=all_models,
+        metrics=list(metric),
+        threshold=relevance_threshold,
+        jobs=n_jobs,
+        folder=Path(folder) if folder is not None else default_run_dir("compare"),
+        resume=resume,
+        validate=validate,
+        per_user=per_user,
+        quiet=quiet,
+        as_json=as_json,
+        seed=seed,
+    )
+    _run(doc, options, exporters)
+
+
+@dataclass
+class _Options:
+    """The command-line options of one comparison (None: from the file, else the default)."""
+
+    data: str | None
+    split: str | None
+    models: list[str]
+    all_models: bool
+    metrics: list[str]
+    threshold: float | None
+    jobs: int
+    folder: Path
+    resume: bool
+    validate: bool
+    per_user: bool
+    quiet: bool
+    as_json: bool
+    seed: int | None
+
+
+def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
+    from workbench.cli.workflow import check_writable
+    from workbench.evaluation import check_metrics_fit
+    from workbench.experiment import compare as run_compare
+    from workbench.resolve import check_models_fit, resolve_data, resolve_metrics
+
+    data_spec = _config_value(doc, "data", opt.data, DEFAULT_DATA)
+    split_spec = _config_value(doc, "split", opt.split, DEFAULT_SPLIT)
+    run_seed = int(_config_value(doc, "seed", opt.seed, 0))
+    protocol = dict(_config_value(doc, "protocol", None, {}) or {})
+    if opt.threshold is not None:
+        protocol["relevance_threshold"] = opt.threshold
+    dataset, _ = _located(doc, ("data",), lambda: resolve_data(data_spec))
+    silent = opt.quiet or opt.as_json
+    entries = _model_items(doc, opt.models, opt.all_models, dataset.kind, silent)
+    metric_specs = _config_value(doc, "metrics", opt.metrics or None, None)
+    metrics = _located(doc, ("metrics",), lambda: resolve_metrics(metric_specs, dataset))
+    check_metrics_fit(metrics, dataset)  # before any training
+    check_models_fit(entries, dataset)
+    check_writable(opt.folder, "run folder")
+    try:
+        results = run_compare(
+            dataset,  # loaded once; it remembers its spec for the run's metadata
+            split_spec,
+            entries,
+            metrics,
+            protocol=protocol,
+            seed=run_seed,
+            jobs=opt.jobs,
+            run_dir=opt.folder,
+            resume=opt.resume,
+            progress=None if silent else _progress("compare"),
+            validation=opt.validate,
+            per_user=opt.per_user,
+        )
+    except KeyboardInterrupt:
+        _interrupted(opt.folder)
+    _finish(results, exporters, opt.folder, opt.quiet, opt.as_json)
+
+
+def _progress(title: str) -> Any:
+    from workbench.cli.progress import RichProgress
+
+    return RichProgress(title)
+
+
+def _interrupted(folder: Path) -> None:
+    from workbench.cli.common import err_console
+    from workbench.runfolder import RunFolder
+
+    done = len(RunFolder(folder).finished()) if (folder / "results.jsonl").exists() else 0
+    err_console.print(
+        f"[red]interrupted:[/red] {done} finished results are kept in {folder}; "
+        f"finish with: workbench compare --resume --run-dir {folder}",
+        markup=True,
+    )
+    raise typer.Exit(130)
+
+
+def _resume_only(folder: Path, exporters: list[Any], jobs: int, quiet: bool, as_json: bool) -> None:
+    from workbench.experiment import resume_run
+
+    progress = None if quiet or as_json else _progress("resume")
+    try:
+        results = resume_run(folder, jobs=jobs, progress=progress)
+    except KeyboardInterrupt:
+        _interrupted(folder)
+    _finish(results, exporters, folder, quiet, as_json)
+
+
+def _finish(results: Any, exporters: list[Any], folder: Path, quiet: bool, as_json: bool) -> None:
+    from workbench.cli.workflow import note, print_significance, run_exports, warn
+
+    errors = results.metadata.get("errors") or []
+    for err in errors:
+        warn(f"{err['model']} fold {int(err['fold']) + 1} failed: {err['error']}")
+    if results.scores.empty:
+        raise WorkbenchError(f"no model finished a fold (run folder: {folder})")
+    written = run_exports(results, exporters, json_mode=as_json)
+    if as_json:
+        payload = results.to_dict()
+        payload["run_dir"] = str(folder)
+        payload["files"] = [str(p) for p in written]
+        print_json(payload)
+        return
+    print_significance(results)
+    if not quiet:
+        for path in written:
+            note(f"wrote {path}")
+        note(f"results kept in {folder}; export again: workbench report {folder} --export ...")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "compare",
+        epilog=example(
+            "workbench compare --data synthetic --model sgd --model biases --metric rmse "
+            "--metric ndcg@10",
+            'workbench compare -d "movielens variant=100k" -s "kfold n_folds=5" -m sgd '
+            '-m "sgd n_factors=200 lr=0.005" --export "html path=reports/ml.html" --jobs 2',
+            "workbench compare --config examples/experiments/synthetic.toml",
+            "workbench compare --resume --run-dir runs/compare-20250101-120000",
+        ),
+    )(compare)

@@ -1,0 +1,312 @@
+"""Single models: ``train``, ``evaluate``, ``recommend`` (known and new users), ``similar``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+
+from workbench.cli.common import console, example, print_json
+from workbench.errors import DataError, ParamError
+
+MODEL_FILE = typer.Argument(..., help="A model file written by `workbench train -o`.")
+
+
+def _first_split(data: Any, split_spec: str, seed: int) -> Any:
+    from workbench.resolve import resolve_splitter
+
+    splitter = resolve_splitter(split_spec, seed)
+    splits = splitter if isinstance(splitter, list) else splitter.split(data)
+    first = next(iter(splits), None)
+    if first is None:
+        raise DataError(f"splitter '{split_spec}' produced no split")
+    return first
+
+
+def _epoch_bar(quiet: bool) -> tuple[Any, Any]:
+    """A rich progress bar over epochs (and its callback), or (None, None) when quiet."""
+    if quiet:
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from workbench.cli.common import err_console
+
+    bars = Progress(
+        TextColumn("training"),
+        BarColumn(bar_width=30),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[loss]}"),
+        console=err_console,
+        transient=True,
+    )
+    task = bars.add_task("fit", total=None, loss="")
+
+    def callback(info: Any) -> None:
+        bars.update(task, total=info.n_epochs, completed=info.epoch, loss=f"loss {info.loss:.4g}")
+
+    return bars, callback
+
+
+def _print_scores(frame: pd.DataFrame, title: str) -> None:
+    from workbench.cli.workflow import print_frame
+
+    print_frame(frame[["metric", "value"]], title=title)
+
+
+def train(
+    model: str = typer.Argument(..., help='Model name or spec, e.g. "sgd n_factors=50".'),
+    data: str = typer.Option("synthetic", "--data", "-d", help="Dataset spec."),
+    param: list[str] = typer.Option(
+        [], "--param", "-p", help="Model parameter key=value, repeatable."
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Model file to write (.npz)."),
+    split: str | None = typer.Option(
+        None,
+        "--split",
+        "-s",
+        help="Train on the first split's train part and evaluate on its "
+        'test part, e.g. "holdout test_fraction=0.2".',
+    ),
+    metric: list[str] = typer.Option([], "--metric", help="Metrics for the holdout, repeatable."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split and the model."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Train one model and save it to a file (optionally evaluating on a holdout)."""
+    from workbench.api import evaluate_model
+    from workbench.cli.workflow import check_writable, note
+    from workbench.evaluation import check_metrics_fit
+    from workbench.resolve import check_models_fit, resolve_data, resolve_metrics, resolve_models
+    from workbench.specs import parse_spec
+
+    target = output if output.suffix == ".npz" else output.with_name(output.name + ".npz")
+    check_writable(target, "model file")
+    spec = parse_spec("model", model, extra=param)
+    entry = resolve_models([{"name": spec.name, **spec.params}])[0]
+    if "seed" in type(entry.model).Params.model_fields and "seed" not in spec.params:
+        entry.model.set_params(seed=seed)
+    dataset, _ = resolve_data(data)
+    check_models_fit([entry], dataset)
+    metrics = None
+    if split is not None:
+        metrics = resolve_metrics(metric or None, dataset)
+        check_metrics_fit(metrics, dataset)
+        fold = _first_split(dataset, split, seed)
+        train_part, test_part = fold.train, fold.test
+    else:
+        if metric:
+            raise ParamError("--metric needs --split (the holdout to evaluate on)")
+        train_part, test_part = dataset, None
+    bars, callback = _epoch_bar(quiet or as_json)
+    started = time.perf_counter()
+    if bars is not None:
+        with bars:
+            entry.model.fit(train_part, callback=callback)
+    else:
+        entry.model.fit(train_part)
+    seconds = time.perf_counter() - started
+    path = entry.model.save(target)
+    scores = None
+    if test_part is not None:
+        scores = evaluate_model(entry.model, test_part, metrics)
+    if as_json:
+        out: dict[str, Any] = {
+            "model": entry.model.name,
+            "params": entry.model.get_params(),
+            "path": str(path),
+            "fit_seconds": seconds,
+            "n_train": len(train_part),
+        }
+        if scores is not None:
+            out["scores"] = dict(zip(scores["metric"], scores["value"], strict=True))
+        print_json(out)
+        return
+    console.print(
+        f"saved {path}: {entry.model.name}, {entry.model.n_users_} users x "
+        f"{entry.model.n_items_} items, trained on {len(train_part)} interactions in "
+        f"{seconds:.2f} s",
+        markup=False,
+    )
+    if scores is not None:
+        _print_scores(scores, f"Holdout ({len(test_part)} test interactions)")
+    if not quiet:
+        note(f"next: workbench recommend {path} --user ID")
+
+
+def evaluate(
+    model_file: Path = MODEL_FILE,
+    data: str = typer.Option(..., "--data", "-d", help="Dataset spec of the test data."),
+    split: str | None = typer.Option(
+        None,
+        "--split",
+        "-s",
+        help="Evaluate on the first split's test part (use the same "
+        "--split and --seed as `train`); without it the whole data is the test set.",
+    ),
+    metric: list[str] = typer.Option([], "--metric", help="Metric spec, repeatable."),
+    relevance_threshold: float | None = typer.Option(
+        None, "--relevance-threshold", help="Ratings at or above are relevant."
+    ),
+    by_activity: bool = typer.Option(
+        False,
+        "--by-activity",
+        help="Also show performance and coverage by how many train interactions users have.",
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Evaluate a saved model on held-out data."""
+    from workbench.api import evaluate_model, load_model
+    from workbench.evaluation import Protocol
+    from workbench.resolve import resolve_data
+
+    model = load_model(model_file)
+    dataset, _ = resolve_data(data)
+    test = _first_split(dataset, split, seed).test if split is not None else dataset
+    protocol = Protocol(relevance_threshold=relevance_threshold, seed=seed)
+    scores = evaluate_model(model, test, metric or None, protocol=protocol, per_user=by_activity)
+    diag = scores.attrs.get("diagnostics", {})
+    table = None
+    if by_activity:
+        from workbench.analysis import activity_buckets
+
+        table = activity_buckets(scores.attrs["per_user"], n_items=model.n_items_)
+    if as_json:
+        import json
+
+        out: dict[str, Any] = {
+            "model": str(model_file),
+            "scores": dict(zip(scores["metric"], scores["value"], strict=True)),
+            "diagnostics": diag,
+        }
+        if table is not None:
+            out["by_activity"] = json.loads(table.to_json(orient="records"))
+        print_json(out)
+        return
+    _print_scores(scores, f"{model.name} on {dataset.name} ({diag.get('n_test', len(test))} pairs)")
+    facts = [f"{k}={diag[k]}" for k in ("cold_users", "cold_items", "cold_pairs") if k in diag]
+    dropped = diag.get("dropped_new_user_pairs", 0) + diag.get("dropped_new_item_pairs", 0)
+    if dropped:
+        facts.append(f"dropped {dropped} pairs of users/items the model never saw")
+    if facts:
+        console.print(", ".join(facts), markup=False)
+    if table is not None:
+        from workbench.cli.workflow import print_frame
+
+        hidden = {"model", "min_train", "max_train", "ranked_users"}
+        shown = table[[c for c in table.columns if c not in hidden]]
+        print_frame(shown, title="By user activity (train interactions)", floatfmt=".3g")
+
+
+def recommend(
+    model_file: Path = MODEL_FILE,
+    user: list[str] = typer.Option([], "--user", "-u", help="User id, repeatable."),
+    history: Path | None = typer.Option(
+        None,
+        "--history",
+        help="Ratings of new users (a file `tabular` reads: user, item, "
+        "rating); they are folded in with item factors frozen, no retraining.",
+    ),
+    history_option: list[str] = typer.Option(
+        [], "--history-option", help="Option of the history file, e.g. sep=, (repeatable)."
+    ),
+    k: int = typer.Option(10, "--k", "-k", help="Recommendations per user."),
+    include_seen: bool = typer.Option(
+        False, "--include-seen", help="Also recommend items the user already rated."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Top-k items for known users (--user) or new users (--history FILE)."""
+    from workbench.api import load_model, recommend_new_users
+    from workbench.api import recommend as recommend_known
+
+    if k < 1:
+        raise ParamError(f"-k must be >= 1, got {k}")
+    if not user and history is None:
+        raise ParamError("give --user ID (repeatable) or --history FILE for new users")
+    if user and history is not None:
+        raise ParamError("give either --user or --history, not both")
+    model = load_model(model_file)
+    if history is not None:
+        from workbench.resolve import resolve_data
+        from workbench.specs import parse_spec
+
+        spec = parse_spec("dataset", "tabular", extra=[f"path={history}", *history_option])
+        frame = recommend_new_users(
+            model,
+            resolve_data({"name": "tabular", **spec.params})[0],
+            k,
+            exclude_seen=not include_seen,
+        )
+    else:
+        idx = model.users_.index_of(user, missing="minus1")
+        unknown = [u for u, i in zip(user, idx, strict=True) if i < 0]
+        if unknown:
+            raise DataError(
+                f"user {unknown[0]} is not in the training data of {model_file}; for a new "
+                "user, recommend from their ratings with --history FILE"
+            )
+        frame = recommend_known(model, user, k, exclude_seen=not include_seen)
+    _show_lists(frame, "user", as_json)
+
+
+def _show_lists(frame: pd.DataFrame, key: str, as_json: bool) -> None:
+    if as_json:
+        import json
+
+        print_json(json.loads(frame.to_json(orient="records")))
+        return
+    from workbench.cli.workflow import print_frame
+
+    for value, group in frame.groupby(key, sort=False):
+        print_frame(group.drop(columns=[key]), title=f"{key} {value}")
+
+
+def similar(
+    model_file: Path = MODEL_FILE,
+    item: list[str] = typer.Option([], "--item", "-i", help="Item id, repeatable."),
+    k: int = typer.Option(10, "--k", "-k", help="Similar items per item."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Nearest items in the model's factor space (cosine similarity)."""
+    from workbench.api import load_model, similar_items
+
+    if not item:
+        raise ParamError("give --item ID (repeatable)")
+    if k < 1:
+        raise ParamError(f"-k must be >= 1, got {k}")
+    model = load_model(model_file)
+    try:
+        frame = similar_items(model, item, k)
+    except DataError as exc:
+        raise DataError(f"{exc} ({model_file})") from None
+    _show_lists(frame, "item", as_json)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "train",
+        epilog=example(
+            "workbench train sgd --data synthetic -p n_factors=20 -o model.npz",
+            'workbench train sgd -d "movielens variant=100k" -s "holdout test_fraction=0.2" '
+            "--metric rmse --metric ndcg@10 -o ml.npz",
+        ),
+    )(train)
+    app.command(
+        "evaluate",
+        epilog=example(
+            'workbench evaluate ml.npz -d "movielens variant=100k" -s "holdout test_fraction=0.2"',
+            'workbench evaluate model.npz -d "tabular path=test.csv" --metric rmse --by-activity',
+        ),
+    )(evaluate)
+    app.command(
+        "recommend",
+        epilog=example(
+            "workbench recommend ml.npz --user 1 --user 2 -k 10",
+            "workbench recommend ml.npz --history new_user_ratings.csv -k 5",
+        ),
+    )(recommend)
+    app.command("similar", epilog=example("workbench similar ml.npz --item 50 -k 5"))(similar)

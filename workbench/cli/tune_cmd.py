@@ -1,0 +1,179 @@
+"""``workbench tune MODEL``: grid or random search, cross-validated, ranked by one metric."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from workbench.cli.common import example, print_json
+from workbench.errors import ParamError
+
+DEFAULT_SPLIT = "kfold n_folds=3"
+
+
+def tune(
+    model: str | None = typer.Argument(
+        None, help='Model name, with fixed parameters if any: "sgd n_epochs=10".'
+    ),
+    space: list[str] = typer.Option(
+        [],
+        "--space",
+        "-p",
+        help="Searched parameter, repeatable: n_factors=50,100 or "
+        "lr=0.002:0.02:log (see docs/workflows.md).",
+    ),
+    metric: str | None = typer.Option(
+        None,
+        "--metric",
+        help="Metric ranking the candidates (default: rmse for ratings, "
+        "ndcg@10 for implicit data).",
+    ),
+    data: str | None = typer.Option(
+        None, "--data", "-d", help="Dataset spec (default: synthetic)."
+    ),
+    split: str | None = typer.Option(
+        None, "--split", "-s", help='Splitter spec (default: "kfold n_folds=3").'
+    ),
+    search: str | None = typer.Option(None, "--search", help="grid or random (default: grid)."),
+    n_iter: int | None = typer.Option(
+        None, "--n-iter", help="Candidates drawn by random search (default: 10)."
+    ),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Parallel tasks (default: 1)."),
+    run_dir: Path | None = typer.Option(
+        None, "--run-dir", help="Run folder (default: runs/tune-DATE-TIME)."
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Finish the search in --run-dir."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Also write the best parameters to this JSON file."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    as_json: bool = typer.Option(False, "--json", help="Print the ranking as JSON."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of split, search and models."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="TOML tuning file."),
+) -> None:
+    """Search a model's parameters; prints the ranking and the best parameters."""
+    from workbench.cli.compare_cmd import _config_value, _interrupted, _located, _progress
+    from workbench.cli.workflow import check_writable, default_run_dir, note, print_frame
+    from workbench.experiment_config import load_experiment, locate_param_error
+    from workbench.resolve import resolve_data
+    from workbench.tuning import resume_tune
+    from workbench.tuning import tune as run_tune
+
+    doc = load_experiment(config, kind="tune") if config is not None else None
+    folder_value = _config_value(doc, "run_dir", run_dir)
+    if resume and folder_value is None:
+        raise ParamError("--resume needs --run-dir (the folder of the search to finish)")
+    if output is not None:
+        check_writable(output, "best parameters file")
+    n_jobs = int(_config_value(doc, "jobs", jobs, 1))
+    progress = None if quiet or as_json else _progress("tune")
+    if resume and model is None and doc is None:
+        folder = Path(folder_value)
+        try:
+            outcome = resume_tune(folder, jobs=n_jobs, progress=progress)
+        except KeyboardInterrupt:
+            _interrupted(folder)
+    else:
+        model_spec = _config_value(doc, "model", model)
+        if model_spec is None:
+            raise ParamError("give the model to tune: workbench tune NAME --space name=values")
+        dims = _config_value(doc, "space", space or None)
+        if not dims:
+            raise ParamError(
+                "give the parameters to search: --space n_factors=50,100 --space lr=0.002:0.02:log"
+            )
+        data_spec = _config_value(doc, "data", data, "synthetic")
+        dataset, _ = _located(doc, ("data",), lambda: resolve_data(data_spec))
+        default_metric = "rmse" if dataset.kind == "explicit" else "ndcg@10"
+        folder = Path(folder_value) if folder_value is not None else default_run_dir("tune")
+        check_writable(folder, "run folder")
+        try:
+            outcome = run_tune(
+                dataset,
+                _config_value(doc, "split", split, DEFAULT_SPLIT),
+                model_spec,
+                dims,
+                _config_value(doc, "metric", metric, default_metric),
+                search=_config_value(doc, "search", search, "grid"),
+                n_iter=int(_config_value(doc, "n_iter", n_iter, 10)),
+                seed=int(_config_value(doc, "seed", seed, 0)),
+                jobs=n_jobs,
+                run_dir=folder,
+                resume=resume,
+                progress=progress,
+                protocol=_config_value(doc, "protocol", None),
+            )
+        except ParamError as exc:
+            if doc is None:
+                raise
+            space_keys = doc.values.get("space") or {}
+            named = [k for k in space_keys if f"'{k}'" in str(exc)]
+            key = (
+                ("space",) if named or not isinstance(doc.values.get("model"), dict) else ("model",)
+            )
+            raise locate_param_error(doc, key, exc) from None
+        except KeyboardInterrupt:
+            _interrupted(folder)
+    _report(outcome, folder, output, quiet, as_json, print_frame, note)
+
+
+def _report(
+    outcome: Any,
+    folder: Path,
+    output: Path | None,
+    quiet: bool,
+    as_json: bool,
+    print_frame: Any,
+    note: Any,
+) -> None:
+    from workbench.storage import write_atomic
+
+    best = {
+        "metric": outcome.metric,
+        "mean": outcome.best_score,
+        "label": outcome.best_label,
+        "params": outcome.best_params,
+    }
+    if output is not None:
+        text = json.dumps(best, indent=2, default=str) + "\n"
+        write_atomic(output, lambda fh: fh.write(text.encode("utf-8")))
+    if as_json:
+        ranking = json.loads(outcome.ranking.to_json(orient="records"))
+        print_json({"best": best, "ranking": ranking, "run_dir": str(folder)})
+        return
+    print_frame(
+        ranking_view(outcome.ranking),
+        title=f"Candidates ranked by {outcome.metric} (mean over folds)",
+    )
+    params = " ".join(f"{k}={v}" for k, v in outcome.best_params.items())
+    from workbench.cli.common import console
+
+    console.print(f"best: {outcome.best_label}  {outcome.metric} = {outcome.best_score:.4g}")
+    console.print(f"best params: {params}")
+    if not quiet:
+        note(f"saved {folder / 'best.json'}" + (f" and {output}" if output else ""))
+        note(f"results kept in {folder}; export: workbench report {folder} --export ...")
+
+
+def ranking_view(ranking: Any) -> Any:
+    """The ranking for the terminal: no bookkeeping columns unless a candidate is unfinished."""
+    view = ranking.rename(columns={"fit_seconds": "fit s"})
+    if "complete" in view.columns and bool(view["complete"].all()):
+        view = view.drop(columns=["complete", "folds"])
+    return view
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "tune",
+        epilog=example(
+            "workbench tune sgd --space n_factors=10,50,100 --space lr=0.002:0.02:log "
+            "--metric rmse --data synthetic",
+            'workbench tune "sgd n_epochs=20" -p reg=0.005:0.1:log -p n_factors=10:200 '
+            "--search random --n-iter 12 --jobs 2 -o best.json",
+            "workbench tune --config examples/experiments/tune-sgd.toml",
+        ),
+    )(tune)

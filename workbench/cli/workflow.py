@@ -1,0 +1,148 @@
+"""Pieces the workflow commands share: output checks, exporters, run folders, tables."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.table import Table
+
+from workbench.cli.common import console, err_console
+from workbench.errors import WorkbenchError
+from workbench.results import Results
+
+
+def check_writable(path: str | Path, what: str = "output") -> Path:
+    """Refuse, before any work, an output path that cannot be written (one line)."""
+    target = Path(path)
+    if target.exists() and target.is_dir() and not str(path).endswith(("/", "\\")):
+        folder = target
+    elif target.exists():
+        if not os.access(target, os.W_OK):
+            raise WorkbenchError(f"cannot write {what} {target}: permission denied")
+        return target
+    else:
+        folder = target.parent
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise WorkbenchError(f"cannot write {what} {target}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise WorkbenchError(f"cannot write {what} {target}: {probe} is not writable")
+    return target
+
+
+def build_exporters(specs: Sequence[Any]) -> list[Any]:
+    """Exporter instances from specs; unknown names and unwritable paths fail here."""
+    from workbench.specs import parse_spec
+
+    exporters = []
+    for spec in specs:
+        exporter = parse_spec("exporter", spec).build()
+        path = exporter.get_params().get("path")
+        if path:
+            check_writable(path, f"{exporter.name} export")
+        exporters.append(exporter)
+    return exporters
+
+
+def run_exports(results: Results, exporters: Sequence[Any], *, json_mode: bool) -> list[Path]:
+    """Run the exporters (the terminal table is skipped in JSON mode); returns files written."""
+    written = []
+    for exporter in exporters:
+        if json_mode and exporter.extension is None:
+            continue  # a terminal table would mix with the JSON on stdout
+        out = exporter.export(results)
+        if out is not None:
+            written.append(Path(out))
+    return written
+
+
+def default_run_dir(kind: str) -> Path:
+    """``runs/<kind>-YYYYmmdd-HHMMSS`` (a suffix when that exists)."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"{kind}-{stamp}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def _p(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return f"{value:.3g}"
+
+
+def _short_p(row: dict[str, Any]) -> str:
+    p = row.get("corrected_pvalue")
+    if p is None or p != p:
+        return "-"
+    text = "<0.001" if p < 0.001 else f"{p:.3f}"
+    return text + ("*" if row.get("significant") else "")
+
+
+def print_significance(results: Results) -> None:
+    """The paired tests, compactly: per metric, the best model and the corrected p-value of
+    its difference to each other model (the full table is in the JSON/HTML exports)."""
+    rows = results.metadata.get("significance") or []
+    folds = results.scores["fold"].nunique() if not results.scores.empty else 0
+    if len(results.models) < 2:
+        return
+    if folds < 2 or not rows:
+        console.print("Significance: needs at least 2 folds with every model finished.")
+        return
+    metrics = list(dict.fromkeys(r["metric"] for r in rows))
+    best = {r["metric"]: r["best"] for r in rows}
+    cell = {(r["other"], r["metric"]): r for r in rows}
+    table = Table(
+        title=f"Paired tests over {folds} folds: p-value of the best model vs each other",
+        caption="best: the best mean; p: paired t-test with the Nadeau-Bengio correction "
+        "for overlapping training sets; * p < 0.05 (details: JSON/HTML export)",
+        caption_justify="left",
+    )
+    table.add_column("model", no_wrap=True)
+    for metric in metrics:
+        table.add_column(metric, justify="right", no_wrap=True)
+    for model in results.models:
+        values = []
+        for metric in metrics:
+            if best.get(metric) == model:
+                values.append("best")
+                continue
+            r = cell.get((model, metric))
+            values.append("-" if r is None else _short_p(r))
+        table.add_row(model, *values)
+    console.print(table)
+
+
+def print_frame(frame: pd.DataFrame, title: str | None = None, floatfmt: str = ".4g") -> None:
+    """A DataFrame as a rich table."""
+    table = Table(title=title)
+    for col in frame.columns:
+        table.add_column(str(col), justify="right" if frame[col].dtype.kind in "fiu" else "left")
+    for row in frame.itertuples(index=False):
+        cells = []
+        for value in row:
+            if isinstance(value, float):
+                cells.append("-" if value != value else format(value, floatfmt))
+            else:
+                cells.append("-" if value is None else str(value))
+        table.add_row(*cells)
+    console.print(table)
+
+
+def warn(message: str) -> None:
+    err_console.print(f"[yellow]warning:[/yellow] {message}", markup=True)
+
+
+def note(message: str) -> None:
+    err_console.print(message, markup=False)

@@ -1,0 +1,376 @@
+"""The ranking pass of the evaluation and its vectorised building blocks.
+
+`ranking_part` scores the test users in blocks (``model.iter_score_blocks``), takes each
+block's top-K lists once (K = the largest k asked for) and hands every ranking metric a
+`RankingBatch` of the users with relevant items; list metrics get all the lists at the end.
+`Relevance` holds the evaluated users' relevant test items as CSR-like arrays (rows in the
+order of the users, items sorted within a row, a grade per item); hits of a block of top-K
+lists are found with one `np.searchsorted` over ``row * n_items + item`` keys. Never a dense
+users x items matrix beyond one block of users.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from workbench.errors import DataError
+from workbench.metric import ListContext, ListMetric, RankingBatch, RankingMetric
+from workbench.model import BLOCK_CELLS, FoldedUsers, Model, top_k
+
+if TYPE_CHECKING:
+    from workbench.evaluation import Protocol
+    from workbench.splits import Split
+
+
+@dataclass(frozen=True)
+class Relevance:
+    """Relevant items (with grades) of ``n_rows`` users, in CSR layout."""
+
+    indptr: np.ndarray  # (n_rows + 1,) int64
+    items: np.ndarray  # (nnz,) int64, sorted within each row
+    grades: np.ndarray  # (nnz,) float64
+    n_items: int
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.indptr) - 1
+
+    @classmethod
+    def build(
+        cls, rows: np.ndarray, items: np.ndarray, grades: np.ndarray, n_rows: int, n_items: int
+    ) -> Relevance:
+        """From (row, item, grade) triples; rows are positions ``0..n_rows-1``."""
+        rows = np.asarray(rows, dtype=np.int64)
+        items = np.asarray(items, dtype=np.int64)
+        order = np.lexsort((items, rows))
+        counts = np.bincount(rows, minlength=n_rows) if len(rows) else np.zeros(n_rows, np.int64)
+        indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        return cls(indptr, items[order], np.asarray(grades, np.float64)[order], n_items)
+
+    @classmethod
+    def from_lists(
+        cls,
+        relevant: Sequence[Sequence[int]],
+        grades: Sequence[Sequence[float]],
+        *,
+        n_items: int,
+    ) -> Relevance:
+        rows = np.concatenate(
+            [np.full(len(r), i, dtype=np.int64) for i, r in enumerate(relevant)] or [[]]
+        )
+        items = np.concatenate([np.asarray(r, dtype=np.int64) for r in relevant] or [[]])
+        vals = np.concatenate([np.asarray(g, dtype=np.float64) for g in grades] or [[]])
+        if len(np.unique(rows * n_items + items)) != len(items):
+            raise ValueError("an item is listed twice as relevant for the same user")
+        return cls.build(rows, items, vals, len(relevant), n_items)
+
+    def counts(self) -> np.ndarray:
+        """Relevant items per row."""
+        return np.diff(self.indptr)
+
+    def rows_slice(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(local row, item, grade) of rows ``start..stop-1`` (local rows start at 0)."""
+        lo, hi = self.indptr[start], self.indptr[stop]
+        local = np.repeat(np.arange(stop - start), np.diff(self.indptr[start : stop + 1]))
+        return local, self.items[lo:hi], self.grades[lo:hi]
+
+    def csr(self, start: int, stop: int) -> sp.csr_matrix:
+        """Rows ``start..stop-1`` as a (rows x n_items) CSR of grades."""
+        lo, hi = self.indptr[start], self.indptr[stop]
+        return sp.csr_matrix(
+            (self.grades[lo:hi], self.items[lo:hi], self.indptr[start : stop + 1] - lo),
+            shape=(stop - start, self.n_items),
+        )
+
+    def ideal(self, start: int, stop: int, k: int) -> np.ndarray:
+        """(rows, k) best grades of each row, descending, zero-padded."""
+        local, _, grades = self.rows_slice(start, stop)
+        out = np.zeros((stop - start, k), dtype=np.float64)
+        if k == 0 or len(grades) == 0:
+            return out
+        order = np.lexsort((-grades, local))
+        local, grades = local[order], grades[order]
+        first = self.indptr[start : stop + 1][:-1] - self.indptr[start]
+        rank = np.arange(len(local)) - first[local]
+        keep = rank < k
+        out[local[keep], rank[keep]] = grades[keep]
+        return out
+
+    def lookup(self, start: int, stop: int, top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(hits, grades) of the (rows, K) item matrix ``top`` against rows ``start..stop-1``."""
+        local, items, grades = self.rows_slice(start, stop)
+        keys = local * self.n_items + items  # sorted: rows, then items
+        rows = np.arange(top.shape[0], dtype=np.int64)[:, None]
+        query = rows * self.n_items + np.where(top >= 0, top, 0)
+        if len(keys) == 0:
+            z = np.zeros(top.shape, dtype=bool)
+            return z, np.zeros(top.shape)
+        pos = np.searchsorted(keys, query)
+        pos_safe = np.minimum(pos, len(keys) - 1)
+        hits = (keys[pos_safe] == query) & (top >= 0)
+        return hits, np.where(hits, grades[pos_safe], 0.0)
+
+    def batch(
+        self,
+        start: int,
+        stop: int,
+        top: np.ndarray,
+        n_candidates: np.ndarray,
+        *,
+        scores: np.ndarray | None = None,
+        ideal_width: int | None = None,
+    ) -> RankingBatch:
+        """A `RankingBatch` for rows ``start..stop-1`` and their top lists."""
+        hits, grades = self.lookup(start, stop, top)
+        return RankingBatch(
+            items=top,
+            hits=hits,
+            grades=grades,
+            ideal=self.ideal(start, stop, ideal_width or top.shape[1]),
+            n_relevant=self.counts()[start:stop].astype(np.int64),
+            n_candidates=np.asarray(n_candidates, dtype=np.int64),
+            scores=scores,
+            relevant=self.csr(start, stop) if scores is not None else None,
+        )
+
+    def dense_mask(self, start: int, stop: int) -> np.ndarray:
+        """(rows, n_items) bool of relevant items: only for one block of users."""
+        local, items, _ = self.rows_slice(start, stop)
+        mask = np.zeros((stop - start, self.n_items), dtype=bool)
+        mask[local, items] = True
+        return mask
+
+
+def subset_batch(batch: RankingBatch, rows: np.ndarray) -> RankingBatch:
+    """The rows ``rows`` (indices or bool mask) of a batch."""
+    return RankingBatch(
+        items=batch.items[rows],
+        hits=batch.hits[rows],
+        grades=batch.grades[rows],
+        ideal=batch.ideal[rows],
+        n_relevant=batch.n_relevant[rows],
+        n_candidates=batch.n_candidates[rows],
+        scores=None if batch.scores is None else batch.scores[rows],
+        relevant=None if batch.relevant is None else batch.relevant[rows],
+    )
+
+
+def auc_rows(scores: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
+    """Per-row ROC AUC of relevant vs other candidate items (ties count 1/2).
+
+    Candidates are the finite entries of each row of ``scores``; a row with no relevant or
+    no non-relevant candidate gets NaN. Matches `sklearn.metrics.roc_auc_score` per row.
+    """
+    n = scores.shape[0]
+    out = np.full(n, np.nan)
+    ordered = np.sort(scores, axis=1)  # -inf (non-candidates) first
+    finite_from = np.isneginf(scores).sum(axis=1)
+    n_cand = scores.shape[1] - finite_from
+    for r in range(n):
+        lo, hi = relevant.indptr[r], relevant.indptr[r + 1]
+        rel_scores = scores[r, relevant.indices[lo:hi]]
+        rel_scores = rel_scores[np.isfinite(rel_scores)]
+        n_pos = len(rel_scores)
+        n_neg = n_cand[r] - n_pos
+        if n_pos == 0 or n_neg <= 0:
+            continue
+        row = ordered[r]
+        less = np.searchsorted(row, rel_scores, side="left") - finite_from[r]
+        equal = np.searchsorted(row, rel_scores, side="right") - finite_from[r] - less
+        u_stat = float(less.sum() + 0.5 * equal.sum()) - n_pos * n_pos / 2.0
+        out[r] = u_stat / (n_pos * n_neg)
+    return out
+
+
+class ModelClock:
+    """Accumulates the time spent inside model calls."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def blocks(self, gen: Iterator[Any]) -> Iterator[Any]:
+        while True:
+            started = time.perf_counter()
+            item = next(gen, None)
+            self.seconds += time.perf_counter() - started
+            if item is None:
+                return
+            yield item
+
+
+def sample_negatives(
+    scores: np.ndarray, relevant: np.ndarray, n: int, rng: np.random.Generator
+) -> None:
+    """Keep relevant items plus ``n`` random non-relevant candidates per row (in place)."""
+    keys = rng.random(scores.shape)
+    keys[~np.isfinite(scores) | relevant] = np.inf
+    keep = relevant.copy()
+    if n < scores.shape[1]:
+        pick = np.argpartition(keys, n - 1, axis=1)[:, :n]
+        ok = np.isfinite(np.take_along_axis(keys, pick, axis=1))
+        rows = np.broadcast_to(np.arange(scores.shape[0])[:, None], pick.shape)
+        keep[rows[ok], pick[ok]] = True
+    else:
+        keep |= np.isfinite(keys)
+    scores[~keep] = -np.inf
+
+
+def tie_order(n_items: int, seed: int) -> np.ndarray:
+    """The order in which tied scores are ranked: a permutation of the items fixed by the
+    protocol's seed (the same for every model, user and fold of a run)."""
+    return np.random.default_rng([int(seed), 0x7135]).permutation(n_items)
+
+
+def ranked(scores: np.ndarray, cand: np.ndarray, k: int, order: np.ndarray) -> np.ndarray:
+    """Top-k items of each row, ties broken by ``order`` instead of by item index, so that a
+    model with many equal scores (a constant, a popularity count) ranks its ties like a random
+    list rather than favouring low item ids. ``cand`` must be all items (``arange``)."""
+    cols, _ = top_k(scores[:, order], np.arange(scores.shape[1]), k)
+    return np.where(cols >= 0, cand[order][np.maximum(cols, 0)], -1)
+
+
+@dataclass
+class RankOutput:
+    values: dict[str, np.ndarray]
+    n_relevant: np.ndarray
+    n_candidates: np.ndarray
+    top: np.ndarray
+
+
+def rank_group(
+    model: Model,
+    target: Any,
+    rel: Relevance,
+    ranking: list[RankingMetric],
+    depth: int,
+    protocol: Protocol,
+    group: int,
+    clock: ModelClock,
+) -> RankOutput:
+    """One scoring pass over the users of ``target`` (indices or `FoldedUsers`)."""
+    n = rel.n_rows
+    values = {m.label: np.full(n, np.nan) for m in ranking}
+    top_all = np.full((n, depth), -1, dtype=np.int64)
+    cand_all = np.zeros(n, dtype=np.int64)
+    needs_scores = any(m.needs_scores for m in ranking)
+    order = tie_order(model.n_items_, protocol.seed)
+    bs = max(1, BLOCK_CELLS // max(model.n_items_, 1))
+    gen = model.iter_score_blocks(target, exclude_seen=protocol.exclude_seen, batch_size=bs)
+    for sl, cand, scores in clock.blocks(gen):
+        bad = ~np.isfinite(scores)
+        if bad.any():
+            scores[bad] = -np.inf  # NaN/inf scores are never recommended
+        if protocol.negatives is not None:
+            rng = np.random.default_rng([protocol.seed, group, sl.start])
+            sample_negatives(scores, rel.dense_mask(sl.start, sl.stop), protocol.negatives, rng)
+        n_cand = np.isfinite(scores).sum(axis=1)
+        top = ranked(scores, cand, depth, order)
+        top_all[sl] = top
+        cand_all[sl] = n_cand
+        if not ranking:
+            continue
+        batch = rel.batch(sl.start, sl.stop, top, n_cand, scores=scores if needs_scores else None)
+        has_rel = batch.n_relevant > 0
+        if not has_rel.any():
+            continue
+        sub = subset_batch(batch, has_rel)
+        idx = np.flatnonzero(has_rel) + sl.start
+        for m in ranking:
+            part = sub.head(m.depth) if m.depth else sub
+            values[m.label][idx] = np.asarray(m.compute(part), dtype=np.float64)
+    return RankOutput(values, rel.counts(), cand_all, top_all)
+
+
+def ranking_part(
+    model: Model,
+    split: Split,
+    ranking: list[RankingMetric],
+    lists: list[ListMetric],
+    protocol: Protocol,
+    test_users: np.ndarray,
+    folded: FoldedUsers | None,
+    folded_row: np.ndarray,
+) -> tuple[dict[str, float], dict[str, Any], dict[str, Any]]:
+    """Ranking and list metrics from one scoring pass; (scores, diagnostics, per-user)."""
+    train, test = split.train, split.test
+    clock = ModelClock()
+    threshold = protocol.threshold_for(train)
+    scale = train.rating_scale
+    if threshold is not None and scale is not None and threshold > scale[1]:
+        raise DataError(
+            f"relevance threshold {threshold:g} is above the rating scale "
+            f"{scale[0]:g}..{scale[1]:g}: no test item could be relevant"
+        )
+    relevant = test.value >= threshold if threshold is not None else np.ones(len(test), bool)
+    grades = test.value.astype(np.float64) if test.kind == "explicit" else np.ones(len(test))
+    depth = max([m.depth for m in (*ranking, *lists)] + [1])
+    # known (and cold) users are scored by index, folded users through their folded state;
+    # the folded rows follow the order of the test users, like the index group
+    groups = [(test_users[folded_row[test_users] < 0], None)]
+    if folded is not None:
+        groups.append((test_users[folded_row[test_users] >= 0], folded))
+    outputs: list[tuple[np.ndarray, RankOutput]] = []
+    for gid, (users, fold) in enumerate(groups):
+        if len(users) == 0:
+            continue
+        pos = np.full(train.n_users, -1, dtype=np.int64)
+        pos[users] = np.arange(len(users))
+        sel = relevant & (pos[test.user] >= 0)
+        rel = Relevance.build(
+            pos[test.user[sel]], test.item[sel], grades[sel], len(users), train.n_items
+        )
+        target = users if fold is None else fold
+        outputs.append(
+            (users, rank_group(model, target, rel, ranking, depth, protocol, gid, clock))
+        )
+    ranked_users = np.concatenate([users for users, _ in outputs])
+    n_relevant = np.concatenate([out.n_relevant for _, out in outputs])
+    values = {m.label: np.concatenate([out.values[m.label] for _, out in outputs]) for m in ranking}
+    top_lists = np.concatenate([out.top for _, out in outputs])
+    has_rel = n_relevant > 0
+    scores: dict[str, float] = {}
+    for m in ranking:
+        defined = values[m.label][has_rel & ~np.isnan(values[m.label])]
+        scores[m.label] = float(defined.mean()) if len(defined) else float("nan")
+    if lists:
+        train_counts = train.user_counts()
+        context = ListContext(
+            n_items=train.n_items,
+            item_counts=train.item_counts(),
+            n_train_users=int((train_counts > 0).sum()),
+            train=train,
+            model=model,
+        )
+        for m in lists:
+            scores[m.label] = float(m.compute(top_lists, context))
+    diagnostics = {
+        "relevance_threshold": threshold,
+        "n_ranked_users": int(has_rel.sum()),
+        "users_without_relevant": int((~has_rel).sum()),
+        "list_length": depth,
+        "rank_seconds": clock.seconds,
+    }
+    at = pd.Series(np.arange(len(ranked_users)), index=ranked_users)[test_users].to_numpy()
+    frame: dict[str, Any] = {
+        "n_relevant": n_relevant[at],
+        "n_candidates": np.concatenate([out.n_candidates for _, out in outputs])[at],
+    }
+    for m in ranking:
+        frame[m.label] = values[m.label][at]
+    frame["top"] = list(top_lists[at])
+    return scores, diagnostics, frame

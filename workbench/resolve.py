@@ -1,0 +1,242 @@
+"""Turning what a user asked for (specs, instances) into datasets, splitters, models, metrics.
+
+Shared by `compare`, `tune`, the Python API and the CLI.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbench.data import Interactions
+from workbench.errors import DataError, ParamError
+from workbench.metric import Metric
+from workbench.model import Model
+from workbench.runfolder import normalise
+from workbench.specs import parse_spec
+from workbench.splits import Split, Splitter
+
+
+# -- resolving what to run ---------------------------------------------------------------------
+@dataclass
+class ModelEntry:
+    """One model of a comparison: its label, an unfitted prototype and how it was asked for."""
+
+    label: str
+    model: Model
+    seed_fixed: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.model.name or type(self.model).__name__
+
+    def spec(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "name": self.name,
+            "class": f"{type(self.model).__module__}.{type(self.model).__qualname__}",
+            "params": normalise(self.model.get_params()),
+            "seed_fixed": self.seed_fixed,
+        }
+
+
+def registry():
+    """The process-wide plugin registry."""
+    from workbench.plugins import get_registry
+
+    return get_registry()
+
+
+def _build_model(spec_text: Any) -> tuple[str | None, Model, bool]:
+    spec = parse_spec("model", spec_text)
+    params = dict(spec.params)
+    label = params.pop("label", None)
+    if label is not None and (not isinstance(label, str) or not label.strip()):
+        raise ParamError(f"model spec {spec.text!r}: label must be a non-empty string")
+    model = registry().create("model", spec.name, **params)
+    return label, model, "seed" in params
+
+
+def resolve_models(models: Iterable[Any]) -> list[ModelEntry]:
+    """Entries from spec strings (``"sgd n_factors=50 label=big"``), mappings with a ``name``
+    (and optional ``label``), ``(label, model)`` pairs, `Model` instances or classes.
+
+    Labels default to the model name; a name used again is labelled ``name[2]``, ``name[3]``.
+    """
+    raw: list[tuple[str | None, Model, bool]] = []
+    for item in models:
+        if isinstance(item, ModelEntry):
+            raw.append((item.label, item.model, item.seed_fixed))
+        elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            label, obj = item
+            if isinstance(obj, Model):
+                raw.append((label, obj, False))
+            else:
+                _, model, fixed = _build_model(obj)
+                raw.append((label, model, fixed))
+        elif isinstance(item, Model):
+            raw.append((None, item, False))
+        elif isinstance(item, type) and issubclass(item, Model):
+            raw.append((None, item(), False))
+        elif isinstance(item, str | Mapping):
+            raw.append(_build_model(item))
+        else:
+            raise ParamError(
+                f"cannot use {item!r} as a model: give a spec string, a mapping with a name, "
+                "a Model instance or a (label, model) pair"
+            )
+    if not raw:
+        raise ParamError("no models to run: give at least one model")
+    taken = [label for label, _, _ in raw if label is not None]
+    dupes = {lab for lab in taken if taken.count(lab) > 1}
+    if dupes:
+        raise ParamError(f"model label '{sorted(dupes)[0]}' is used twice")
+    used = set(taken)
+    counts: dict[str, int] = {}
+    entries = []
+    for label, model, fixed in raw:
+        if label is None:
+            base = model.name or type(model).__name__
+            counts[base] = counts.get(base, 0) + 1
+            label = base if counts[base] == 1 else f"{base}[{counts[base]}]"
+            while label in used:
+                counts[base] += 1
+                label = f"{base}[{counts[base]}]"
+            used.add(label)
+        entries.append(ModelEntry(label, model, fixed))
+    return entries
+
+
+def resolve_metrics(metrics: Iterable[Any] | None, data: Interactions) -> list[Metric]:
+    """Metric instances from specs (``"ndcg@10"``) or instances; None: defaults for the data."""
+    if metrics is None:
+        metrics = default_metrics(data.kind)
+    out = []
+    for m in metrics:
+        out.append(m if isinstance(m, Metric) else parse_spec("metric", m).build())
+    if not out:
+        raise ParamError("no metrics: give at least one metric")
+    return out
+
+
+def default_metrics(kind: str) -> list[str]:
+    """Sensible default metrics for explicit ratings or implicit feedback."""
+    ranking = ["ndcg@10", "precision@10", "recall@10", "coverage@10"]
+    return ["rmse", "mae", *ranking] if kind == "explicit" else [*ranking, "map@10", "hitrate@10"]
+
+
+def _spec_text(value: Any) -> Any:
+    if isinstance(value, str | Mapping):
+        return normalise(value)
+    return None
+
+
+#: Key in ``Interactions.meta``: the dataset spec the data was loaded from, with the data's
+#: fingerprint (a subset shares ``meta`` but not the fingerprint, so it has no spec).
+REQUEST_META = "workbench_request"
+
+
+def resolve_data(data: Any) -> tuple[Interactions, Any]:
+    """(Interactions, the spec it was loaded from, or None) from Interactions or a spec."""
+    if isinstance(data, Interactions):
+        known = data.meta.get(REQUEST_META)
+        if isinstance(known, Mapping) and known.get("fingerprint") == data.fingerprint():
+            return data, known.get("spec")
+        return data, None
+    if isinstance(data, str | Mapping):
+        from workbench.loading import load_dataset
+
+        spec = parse_spec("dataset", data)
+        loaded = load_dataset(spec.name, **spec.params)
+        request = _spec_text(data)
+        loaded.meta[REQUEST_META] = {"spec": request, "fingerprint": loaded.fingerprint()}
+        return loaded, request
+    raise ParamError(f"cannot use {type(data).__name__} as data: give Interactions or a spec")
+
+
+def resolve_splitter(splitter: Any, seed: int) -> Splitter | list[Split]:
+    """A splitter from a spec (the run seed fills an unset ``seed``), an instance or splits."""
+    if isinstance(splitter, Splitter):
+        return splitter
+    if isinstance(splitter, Split):
+        return [splitter]
+    if isinstance(splitter, str | Mapping):
+        spec = parse_spec("splitter", splitter)
+        cls = registry().get("splitter", spec.name)
+        params = dict(spec.params)
+        if "seed" in cls.Params.model_fields and "seed" not in params:
+            params["seed"] = seed
+        return cls(**params)
+    if isinstance(splitter, Iterable):
+        splits = list(splitter)
+        if splits and all(isinstance(s, Split) for s in splits):
+            return splits
+    raise ParamError(f"cannot use {splitter!r} as a splitter: give a spec, a Splitter or splits")
+
+
+def splitter_info(splitter: Splitter | list[Split]) -> dict[str, Any]:
+    if isinstance(splitter, Splitter):
+        params = normalise(splitter.get_params())
+        text = " ".join([splitter.name, *(f"{k}={v}" for k, v in params.items())])
+        return {"name": splitter.name, "params": params, "spec": text}
+    digest = [
+        {"n_train": len(s.train), "n_test": len(s.test), "test": s.test.fingerprint()}
+        for s in splitter
+    ]
+    return {"name": "given splits", "params": {"splits": digest}}
+
+
+def resolve_protocol(protocol: Any, seed: int):
+    from workbench.evaluation import Protocol
+
+    if protocol is None:
+        return Protocol(seed=seed)
+    if isinstance(protocol, Protocol):
+        return protocol
+    if isinstance(protocol, Mapping):
+        values = dict(protocol)
+        values.setdefault("seed", seed)
+        unknown = set(values) - set(Protocol.__dataclass_fields__)
+        if unknown:
+            raise ParamError(f"unknown protocol setting '{sorted(unknown)[0]}'")
+        return Protocol(**values)
+    raise ParamError(f"cannot use {protocol!r} as a protocol")
+
+
+def derive_seed(seed: int, fold: int) -> int:
+    """The seed models get on ``fold`` of a run with ``seed`` (same for every model)."""
+    state = np.random.SeedSequence([int(seed), int(fold)]).generate_state(1)[0]
+    return int(state) & 0x7FFFFFFF
+
+
+def versions() -> dict[str, Any]:
+    import scipy
+
+    from workbench.plugins import get_loaded
+    from workbench.storage import workbench_version
+
+    plugins = {s.name: s.version for s in get_loaded().registry.statuses if s.status == "ok"}
+    return {
+        "workbench": workbench_version(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+        "plugins": plugins,
+    }
+
+
+def check_models_fit(entries: Sequence[ModelEntry], data: Interactions) -> None:
+    """Refuse, before training, a model that cannot learn from this kind of feedback."""
+    for entry in entries:
+        if data.kind not in entry.model.feedback:
+            need = " or ".join(sorted(entry.model.feedback))
+            raise DataError(
+                f"model '{entry.label}' needs {need} feedback, but dataset '{data.name}' "
+                f"is {data.kind}"
+            )

@@ -1,0 +1,239 @@
+"""Running one (model, fold) task, serially or in parallel worker processes.
+
+A task clones the model, sets its per-fold seed, fits it with a callback that records the
+learning curve (and forwards progress), then evaluates it; fit and evaluation are timed
+separately. Parallel runs use joblib's loky backend with one BLAS/OpenMP/numba thread per
+worker (``inner_max_num_threads=1`` plus `threadpoolctl`), so a task computes the same numbers
+in a worker as in the main process; progress events travel back through a manager queue.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from workbench.errors import WorkbenchError
+from workbench.metric import Metric
+from workbench.model import EpochInfo, Model
+from workbench.runfolder import RunFolder, normalise
+from workbench.splits import Split
+
+#: Key of a record's per-user DataFrame (taken out before the record is written as JSON).
+PER_USER_KEY = "_per_user"
+
+
+class Progress:
+    """Receives a run's progress events; subclass and override what you need.
+
+    In parallel runs ``task_started`` and ``epoch`` arrive from a helper thread.
+    """
+
+    def start(self, total: int, done: int) -> None:
+        """The run starts: ``total`` (model, fold) tasks, ``done`` of them already finished."""
+
+    def task_started(self, label: str, fold: int) -> None:
+        """A (model, fold) task starts training."""
+
+    def epoch(self, label: str, fold: int, info: EpochInfo) -> None:
+        """A model finished a training epoch (``info.loss`` is the current loss)."""
+
+    def task_finished(self, record: Mapping[str, Any]) -> None:
+        """A task finished (``record["error"]`` is set when it failed) and is on disk."""
+
+    def close(self) -> None:
+        """The run ended (also after an interruption)."""
+
+
+# -- one task ---------------------------------------------------------------------------------
+@dataclass
+class Task:
+    """One (model, fold): the prototype model, its seed (None: keep its own) and the split."""
+
+    label: str
+    fold: int
+    model: Model
+    seed: int | None
+    split: Split
+    metrics: list[Metric]
+    protocol: Any
+    validation: bool
+    per_user: bool = False
+
+
+class Direct:
+    """Forwards worker events straight to a `Progress` (serial runs)."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+
+    def put(self, event: tuple) -> None:
+        _dispatch(self.progress, event)
+
+
+def _dispatch(progress: Progress, event: tuple) -> None:
+    if event[0] == "start":
+        progress.task_started(event[1], event[2])
+    elif event[0] == "epoch":
+        _, label, fold, epoch, n_epochs, loss, seconds = event
+        progress.epoch(label, fold, EpochInfo(epoch, n_epochs, loss, seconds=seconds))
+
+
+def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _flat(f"{prefix}.{k}" if prefix else str(k), v, out)
+    elif value is None or isinstance(value, str | bool | int | float | np.generic):
+        out[prefix] = value.item() if isinstance(value, np.generic) else value
+    else:
+        out[prefix] = str(value)
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def run_task(task: Task, events: Any = None, limit_threads: bool = False) -> dict[str, Any]:
+    """Fit and evaluate one (model, fold); returns its record (``error`` set on failure)."""
+    if limit_threads:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            return _execute(task, events)
+    return _execute(task, events)
+
+
+def _execute(task: Task, events: Any) -> dict[str, Any]:
+    from workbench.evaluation import evaluate
+
+    model = task.model.clone()
+    if task.seed is not None:
+        model.set_params(seed=task.seed)
+    curve: list[dict[str, Any]] = []
+
+    def callback(info: EpochInfo) -> None:
+        point = {"epoch": int(info.epoch), "loss": float(info.loss), "seconds": float(info.seconds)}
+        point.update({str(k): float(v) for k, v in (info.validation or {}).items()})
+        curve.append(point)
+        if events is not None:
+            events.put(
+                (
+                    "epoch",
+                    task.label,
+                    task.fold,
+                    info.epoch,
+                    info.n_epochs,
+                    float(info.loss),
+                    float(info.seconds),
+                )
+            )
+
+    if events is not None:
+        events.put(("start", task.label, task.fold))
+    split = task.split
+    record: dict[str, Any] = {
+        "model": task.label,
+        "model_name": model.name or type(model).__name__,
+        "fold": task.fold,
+        "params": normalise(model.get_params()),
+        "seed": task.seed,
+    }
+    _flat("", {k: v for k, v in split.describe().items() if k != "fold"}, record)
+    started = time.perf_counter()
+    try:
+        model.fit(
+            split.train, callback=callback, validation=split.test if task.validation else None
+        )
+        fit_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        result = evaluate(model, split, task.metrics, task.protocol, per_user=task.per_user)
+        eval_seconds = time.perf_counter() - started
+    except WorkbenchError as exc:
+        record.update(
+            scores={},
+            fit_seconds=time.perf_counter() - started,
+            predict_seconds=math.nan,
+            curve=curve,
+            error=f"{type(exc).__name__}: {exc}",
+            finished=now(),
+        )
+        return record
+    diagnostics: dict[str, Any] = {}
+    _flat("", result.diagnostics, diagnostics)
+    for key in ("model", "model_name", "fold", "params", "seed", "scores", "curve", "error"):
+        diagnostics.pop(key, None)
+    record.update(diagnostics)
+    record.update(
+        scores={k: float(v) for k, v in result.scores.items()},
+        fit_seconds=fit_seconds,
+        predict_seconds=float(diagnostics.get("predict_seconds", eval_seconds)),
+        eval_seconds=eval_seconds,
+        curve=curve,
+        error=None,
+        finished=now(),
+    )
+    if task.per_user and result.per_user is not None:
+        record[PER_USER_KEY] = result.per_user
+    return record
+
+
+# -- running ----------------------------------------------------------------------------------
+def fire_hook(record: Mapping[str, Any], folder: RunFolder | None) -> None:
+    import warnings
+
+    from workbench.plugins import get_loaded
+
+    run = {**record, "run_dir": str(folder.path) if folder else None}
+    # Each listener separately: one that raises must neither stop the run nor the others.
+    for impl in get_loaded().pm.hook.on_run_finished.get_hookimpls():
+        try:
+            impl.function(**{a: run for a in impl.argnames})
+        except Exception as exc:  # noqa: BLE001 - a plugin's listener must not stop the run
+            warnings.warn(
+                f"plugin '{impl.plugin_name}': on_run_finished failed: {type(exc).__name__}: {exc}",
+                stacklevel=2,
+            )
+
+
+def _drain(queue: Any, progress: Progress) -> None:
+    while True:
+        event = queue.get()
+        if event is None:
+            return
+        try:
+            _dispatch(progress, event)
+        except Exception:  # noqa: BLE001 - a display problem must not stop the run
+            continue
+
+
+def run_parallel(tasks: list[Task], jobs: int, progress: Progress | None, finish: Any) -> None:
+    import multiprocessing
+    import threading
+
+    from joblib import Parallel, delayed, parallel_config
+
+    manager = queue = thread = None
+    if progress is not None:
+        manager = multiprocessing.Manager()
+        queue = manager.Queue()
+        thread = threading.Thread(target=_drain, args=(queue, progress), daemon=True)
+        thread.start()
+    try:
+        with parallel_config(backend="loky", inner_max_num_threads=1):
+            results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
+                delayed(run_task)(task, queue, True) for task in tasks
+            )
+            for record in results:
+                finish(record)
+    finally:
+        if queue is not None and thread is not None and manager is not None:
+            try:
+                queue.put(None)
+                thread.join(timeout=5)
+            finally:
+                manager.shutdown()

@@ -1,0 +1,219 @@
+"""Tuning: a grid or random search for one model, run as a cross-validated comparison.
+
+The candidates (`workbench.search_space`) become the models of a `compare` run labelled
+``NAME#1``, ``NAME#2``, ...; they are ranked by the mean of one metric over the folds, and with
+a run folder the best parameters are written to ``best.json`` and the search resumes like any
+comparison.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from workbench.errors import ParamError, WorkbenchError
+from workbench.experiment import compare, load_run
+from workbench.metric import Metric
+from workbench.resolve import ModelEntry, registry
+from workbench.results import Results
+from workbench.runfolder import normalise
+from workbench.runner import Progress
+from workbench.specs import parse_spec
+
+
+@dataclass
+class TuneResult:
+    """A search's outcome: candidates ranked by the metric, the best parameters, all results."""
+
+    ranking: pd.DataFrame
+    best_params: dict[str, Any]
+    best_label: str
+    metric: str
+    results: Results
+
+    @property
+    def best_score(self) -> float:
+        return float(self.ranking.iloc[0]["mean"])
+
+    def to_pandas(self) -> pd.DataFrame:
+        return self.ranking
+
+    @classmethod
+    def from_results(cls, results: Results) -> TuneResult:
+        info = results.metadata.get("tune") or {}
+        metric = info.get("metric")
+        if not metric:
+            raise WorkbenchError("these results are not from a tuning run")
+        cands = {c["label"]: c["params"] for c in info.get("candidates", [])}
+        sub = results.scores[results.scores["metric"] == metric]
+        if sub.empty:
+            raise WorkbenchError(f"no finished results for metric '{metric}' yet")
+        grouped = sub.groupby("model", sort=False)["value"]
+        table = pd.DataFrame(
+            {
+                "mean": grouped.mean(),
+                "std": grouped.std(ddof=1).fillna(0.0),
+                "folds": grouped.size(),
+            }
+        )
+        if "fit_seconds" in results.runs.columns:
+            fit = results.runs.groupby("model", sort=False)["fit_seconds"].mean()
+            table["fit_seconds"] = fit.reindex(table.index)
+        higher = results.higher_is_better(metric)
+        n_folds = int(results.metadata.get("splitter", {}).get("n_splits") or 0)
+        table["complete"] = table["folds"] >= n_folds if n_folds else True
+        table = table.sort_values(
+            ["complete", "mean"], ascending=[False, not higher], kind="stable"
+        )
+        params = pd.DataFrame([cands.get(label, {}) for label in table.index], index=table.index)
+        ranking = pd.concat([params, table], axis=1).reset_index(names="label")
+        ranking.insert(0, "rank", range(1, len(ranking) + 1))
+        best = str(ranking.iloc[0]["label"])
+        fixed = dict(info.get("fixed", {}))
+        return cls(ranking, {**fixed, **cands.get(best, {})}, best, metric, results)
+
+
+def _tune_params(model: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    spec = parse_spec("model", model)
+    params = dict(spec.params)
+    params.pop("label", None)
+    return spec.name, params
+
+
+def tune(
+    data: Any,
+    splitter: Any,
+    model_name: str | Mapping[str, Any],
+    space: Any,
+    metric: str | Metric,
+    *,
+    search: str = "grid",
+    n_iter: int = 10,
+    seed: int = 0,
+    jobs: int = 1,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: Progress | None = None,
+    protocol: Any = None,
+    metrics: Iterable[Any] = (),
+) -> TuneResult:
+    """Grid or random search over ``space`` for one model, cross-validated by ``splitter``.
+
+    ``model_name`` may carry fixed parameters (``"sgd n_epochs=10"``); ``space`` is a list of
+    ``"name=values"`` strings or a mapping (syntax: `workbench.search_space`). Candidates are
+    ranked by the mean of ``metric`` over the folds (its direction decides the order); more
+    ``metrics`` are recorded too. With ``run_dir`` the best parameters are also written to
+    ``best.json`` there, and the search resumes like a comparison.
+    """
+    from workbench.search_space import Dimension, candidates, parse_space
+
+    name, fixed = _tune_params(model_name)
+    dims = (
+        space
+        if isinstance(space, list) and all(isinstance(d, Dimension) for d in space)
+        else parse_space(space)
+    )
+    cls = registry().get("model", name)
+    clash = sorted(set(fixed) & {d.name for d in dims})
+    if clash:
+        raise ParamError(f"parameter '{clash[0]}' is both fixed and searched")
+    cands = candidates(dims, search=search, n_iter=n_iter, seed=seed)
+    entries: list[ModelEntry] = []
+    chosen_params: list[dict[str, Any]] = []
+    width = len(str(len(cands)))
+    for i, cand in enumerate(cands, start=1):
+        model = cls(**fixed, **cand)  # validates every candidate before anything trains
+        chosen = {k: model.get_params()[k] for k in cand}
+        seeded = "seed" in fixed or "seed" in cand
+        entries.append(ModelEntry(f"{name}#{i:0{width}d}", model, seeded))
+        chosen_params.append(normalise(chosen))
+    metric_obj = metric if isinstance(metric, Metric) else parse_spec("metric", metric).build()
+    extra_metrics = [
+        m for m in metrics if (m if isinstance(m, str) else m.label) != metric_obj.label
+    ]
+    info = {
+        "model": name,
+        "fixed": normalise({k: entries[0].model.get_params()[k] for k in fixed}),
+        "space": {d.name: d.as_dict() for d in dims},
+        "search": search,
+        "n_iter": n_iter if search == "random" else None,
+        "metric": metric_obj.label,
+        "candidates": [
+            {"label": e.label, "params": p} for e, p in zip(entries, chosen_params, strict=True)
+        ],
+    }
+    results = compare(
+        data,
+        splitter,
+        entries,
+        [metric_obj, *extra_metrics],
+        protocol=protocol,
+        seed=seed,
+        jobs=jobs,
+        run_dir=run_dir,
+        resume=resume,
+        progress=progress,
+        _kind="tune",
+        _extra={"tune": info},
+    )
+    outcome = TuneResult.from_results(results)
+    if run_dir is not None:
+        _write_best(Path(run_dir), outcome)
+    return outcome
+
+
+def _write_best(run_dir: Path, outcome: TuneResult) -> None:
+    from workbench.storage import write_atomic
+
+    best = {
+        "model": outcome.results.metadata.get("tune", {}).get("model"),
+        "metric": outcome.metric,
+        "mean": outcome.best_score,
+        "label": outcome.best_label,
+        "params": outcome.best_params,
+    }
+    text = json.dumps(normalise(best), indent=2) + "\n"
+    write_atomic(run_dir / "best.json", lambda fh: fh.write(text.encode("utf-8")))
+
+
+def load_tune(run_dir: str | Path) -> TuneResult:
+    """The ranking of a tuning run folder, without training anything."""
+    return TuneResult.from_results(load_run(run_dir))
+
+
+def resume_tune(
+    run_dir: str | Path, *, jobs: int = 1, progress: Progress | None = None
+) -> TuneResult:
+    """Finish a tuning run folder from its own metadata."""
+    from workbench.experiment import request_of
+
+    req = request_of(run_dir)
+    info = req.get("tune") or {}
+    if req["kind"] != "tune" or not info:
+        raise WorkbenchError(f"{run_dir} is not a tuning run (resume it with compare)")
+    main = info["metric"]
+    return tune(
+        req["data"],
+        req["splitter"],
+        {"name": info["model"], **(info.get("fixed") or {})},
+        dict(info["space"]),
+        next(m for m in req["metrics"] if _label(m) == main),
+        search=info.get("search", "grid"),
+        n_iter=int(info.get("n_iter") or 10),
+        seed=req["seed"],
+        jobs=jobs,
+        run_dir=run_dir,
+        resume=True,
+        progress=progress,
+        protocol=req["protocol"],
+        metrics=[m for m in req["metrics"] if _label(m) != main],
+    )
+
+
+def _label(spec: Mapping[str, Any]) -> str:
+    return parse_spec("metric", spec).build().label
