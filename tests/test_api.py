@@ -160,3 +160,10 @@ def test_activity_from_results_and_run_folder(tmp_path):
     assert set(custom["bucket"]) <= {"0-9", "10-39", "40+"} and len(custom)
     with pytest.raises(DataError, match="per_user=True"):
         wb.activity(wb.compare(wb.load_dataset("synthetic", **SMALL), "holdout", ["biases"]))
+
+
+def test_package_exposes_exactly_the_api_functions():
+    import workbench
+    from workbench import api
+
+    assert set(api.__all__) == workbench._API

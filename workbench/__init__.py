@@ -55,22 +55,24 @@ __all__ = [
 ]
 
 #: The Python API (`workbench.api`), imported on first use so ``import workbench`` stays light.
-_API = (
-    "activity",
-    "compare",
-    "evaluate_model",
-    "load_dataset",
-    "load_model",
-    "load_run",
-    "load_tune",
-    "make_model",
-    "recommend",
-    "recommend_new_users",
-    "resume_run",
-    "similar_items",
-    "split",
-    "train",
-    "tune",
+_API = frozenset(
+    [
+        "activity",
+        "compare",
+        "evaluate_model",
+        "load_dataset",
+        "load_model",
+        "load_run",
+        "load_tune",
+        "make_model",
+        "recommend",
+        "recommend_new_users",
+        "resume_run",
+        "similar_items",
+        "split",
+        "train",
+        "tune",
+    ]
 )
 
 

@@ -132,11 +132,12 @@ class Interactions:
         meta: dict[str, Any] | None = None,
         validate: bool = True,
     ):
-        self.user = np.ascontiguousarray(user, dtype=np.int32)
-        self.item = np.ascontiguousarray(item, dtype=np.int32)
-        self.value = np.ascontiguousarray(value, dtype=np.float32)
+        # Views: marking them read-only below never touches the caller's arrays.
+        self.user = np.ascontiguousarray(user, dtype=np.int32).view()
+        self.item = np.ascontiguousarray(item, dtype=np.int32).view()
+        self.value = np.ascontiguousarray(value, dtype=np.float32).view()
         self.timestamp = (
-            None if timestamp is None else np.ascontiguousarray(timestamp, dtype=np.int64)
+            None if timestamp is None else np.ascontiguousarray(timestamp, dtype=np.int64).view()
         )
         self.users = users
         self.items = items

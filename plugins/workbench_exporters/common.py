@@ -4,7 +4,6 @@ formatting, where files go, and the environment recorded with an export."""
 from __future__ import annotations
 
 import math
-import os
 import platform
 import re
 from dataclasses import dataclass
@@ -223,9 +222,5 @@ def jsonable(value: Any) -> Any:
 
 
 def write_text(path: Path, text: str) -> Path:
-    """Write ``text`` atomically, readable like any file the user creates (umask applies)."""
-    written = write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(written, 0o666 & ~umask)
-    return written
+    """Write ``text`` atomically (`write_atomic` applies the user's umask)."""
+    return write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))

@@ -60,12 +60,6 @@ class SGDParams(Params):
     seed: int = Field(0, ge=0, description="random seed (initial factors and shuffle order)")
 
 
-def forget_fit(model: Any) -> None:
-    """Remove every learned attribute (those ending in ``_``), as before `fit`."""
-    for key in [k for k in vars(model) if k.endswith("_") and not k.startswith("_")]:
-        delattr(model, key)
-
-
 def rating_arrays(data: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(user int32, item int32, value float32) contiguous copies."""
     return (
@@ -138,11 +132,8 @@ class SGDModel(FactorModel):
         callback: TrainingCallback,
         validation: Interactions | None,
     ) -> None:
-        try:
-            self._fit_sgd(train, callback, validation)
-        except BaseException:
-            forget_fit(self)  # a failed fit (e.g. diverged) must not look fitted
-            raise
+        # A failed fit (e.g. diverged) never looks fitted: `Model.fit` forgets it.
+        self._fit_sgd(train, callback, validation)
 
     def _fit_sgd(
         self, train: Interactions, callback: TrainingCallback, validation: Interactions | None
