@@ -121,6 +121,17 @@ def test_timestamps() -> None:
         Interactions.from_pandas(frame(ts=[1, 2, "soon", 4]), timestamp="ts")
 
 
+def test_missing_and_timezone_aware_datetime_timestamps() -> None:
+    # a missing datetime (NaT) is an error like a missing number, never INT64_MIN (which a
+    # temporal split would put first); a timezone-aware column counts Unix seconds in UTC
+    stamps = pd.to_datetime(["2020-01-01", "2020-01-02", None, "2020-01-04"])
+    with pytest.raises(DataError, match="row 3: ts is missing"):
+        Interactions.from_pandas(frame(ts=stamps), timestamp="ts")
+    aware = pd.to_datetime(["2020-01-01T01:00:00+01:00"] * 4)
+    data = Interactions.from_pandas(frame(ts=aware), timestamp="ts")
+    assert data.timestamp.tolist() == [1577836800] * 4
+
+
 # -- kinds, scale, duplicates --------------------------------------------------------------------
 def test_explicit_scale_is_inferred_or_declared() -> None:
     assert Interactions.from_pandas(frame()).rating_scale == (1.0, 5.0)
@@ -211,3 +222,18 @@ def test_item_titles_from_metadata() -> None:
     meta = pd.DataFrame({"title": ["Alpha", "Beta"]}, index=["a", "b"])
     data = Interactions.from_pandas(frame(), item_metadata=meta)
     assert data.item_titles(data.items.index_of(["b", "c"])) == ["Beta", None]
+
+
+def test_summing_repeated_ratings_beyond_the_scale_is_refused():
+    df = pd.DataFrame({"user": [1, 1, 2], "item": [5, 5, 5], "rating": [4, 5, 3]})
+    with pytest.raises(DataError, match=r"duplicates=sum gives 9 .* outside the rating scale 1..5"):
+        Interactions.from_pandas(df, rating_scale=(1, 5), duplicates="sum")
+    summed = Interactions.from_pandas(df, rating_scale=(1, 10), duplicates="sum")
+    assert sorted(summed.value.tolist()) == [3.0, 9.0]
+
+
+def test_string_ids_against_an_integer_id_map_are_a_clear_error():
+    data = Interactions.from_arrays([1, 2], [10, 20], [3.0, 4.0])
+    new = Interactions.from_arrays(["alice"], ["x"], [5.0])
+    with pytest.raises(DataError, match="'alice' is not an integer"):
+        new.align_to(data.users, data.items)

@@ -485,3 +485,18 @@ def test_toml_lines_find_keys_in_tables_inline_tables_and_dotted_keys(tmp_path):
     path.write_text('seed = 1\njobs = "two"\n')
     with pytest.raises(ParamError, match=r"line 2: 'jobs' must be an integer"):
         load_experiment(path)
+
+
+def test_validation_curves_refuse_models_that_would_select_on_the_test_fold():
+    from workbench.model import Model
+
+    class Selecting(Toy):
+        def selects_on_validation(self) -> bool:
+            return True
+
+    data = low_rank_ratings()
+    assert not Model.selects_on_validation(Toy())
+    with pytest.raises(DataError, match="would leak the test set"):
+        compare(data, "holdout", [("picky", Selecting())], ["rmse"], validation=True)
+    results = compare(data, "holdout", [("picky", Selecting())], ["rmse"], validation=False)
+    assert results.models == ["picky"]

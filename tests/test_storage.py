@@ -95,6 +95,17 @@ def test_round_trip_restores_everything(saved) -> None:
     assert (loaded.seen_ != model.seen_).nnz == 0
 
 
+def test_non_integer_numeric_ids_survive_a_round_trip(registry, tmp_path: Path) -> None:
+    # float ids (e.g. a CSV column such as 1.5) must not be truncated to int64 on save:
+    # 1.5 -> 1 would hand user 1.5's factors to a user called 1 (or collide with it)
+    data = Interactions.from_arrays([1.5, 2.5, 2.5, 3.0], [10.5, 10.5, 20.0, 20.0], [4, 5, 3, 2])
+    model = Tiny().fit(data)
+    loaded = load_model(model.save(tmp_path / "floats.npz"))
+    assert loaded.users_ == model.users_ and loaded.items_ == model.items_
+    assert loaded.users_.ids.tolist() == [1.5, 2.5, 3.0]
+    assert loaded.items_.ids.tolist() == [10.5, 20.0]
+
+
 def test_metadata_is_plain_json(saved) -> None:
     _, path = saved
     meta, arrays = read_model_file(path)

@@ -103,6 +103,10 @@ class IdMap:
         new = wanted[self._index.get_indexer(wanted) < 0]
         if len(new) == 0:
             return self
+        if not self.is_string and not pd.api.types.is_numeric_dtype(new.dtype):
+            raise DataError(
+                f"id {new[0]!r} is not an integer, but the ids it is matched against are"
+            )
         return IdMap(self._index.append(pd.Index(new, dtype=self._index.dtype)))
 
 
@@ -282,6 +286,12 @@ class Interactions:
         if timestamp is not None:
             ts_raw = df[timestamp]
             if pd.api.types.is_datetime64_any_dtype(ts_raw):
+                missing = ts_raw.isna().to_numpy()
+                if missing.any():
+                    row = _first_bad(missing)
+                    raise DataError(f"{where}: row {row + row_offset}: {timestamp} is missing")
+                if getattr(ts_raw.dt, "tz", None) is not None:
+                    ts_raw = ts_raw.dt.tz_convert("UTC").dt.tz_localize(None)
                 ts = (ts_raw.astype("datetime64[s]").astype(np.int64)).to_numpy()
             else:
                 ts_num = pd.to_numeric(ts_raw, errors="coerce")
@@ -295,12 +305,21 @@ class Interactions:
                 ts = ts_num.to_numpy(dtype=np.int64)
         users, ucode = IdMap.factorize(df[user].to_numpy())
         items, icode = IdMap.factorize(df[item].to_numpy())
-        if kind == "explicit" and rating_scale is None:
-            rating_scale = (float(vals.min()), float(vals.max()))
         policy = duplicates or ("last" if kind == "explicit" else "sum")
         ucode, icode, vals, ts, merged = _merge_duplicates(
             ucode, icode, vals, ts, len(items), policy, where, row_offset, df, user, item
         )
+        if kind == "explicit" and rating_scale is None:
+            rating_scale = (float(vals.min()), float(vals.max()))
+        elif kind == "explicit" and merged and policy == "sum":
+            lo, hi = rating_scale
+            out = (vals < lo) | (vals > hi)
+            if out.any():
+                raise DataError(
+                    f"{where}: duplicates=sum gives {float(vals[out][0]):g} for a repeated "
+                    f"(user, item) pair, outside the rating scale {lo:g}..{hi:g} "
+                    "(for ratings use duplicates=last, first or mean)"
+                )
         return cls(
             ucode,
             icode,

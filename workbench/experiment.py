@@ -211,7 +211,7 @@ def compare(
     entries = resolve_models(models)
     metric_objs = resolve_metrics(metrics, data_obj)
     check_metrics_fit(metric_objs, data_obj)
-    check_models_fit(entries, data_obj)
+    check_models_fit(entries, data_obj, validation=bool(validation))
     split_obj = resolve_splitter(splitter, seed)
     proto = resolve_protocol(protocol, seed)
 

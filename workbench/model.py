@@ -237,6 +237,12 @@ class Model(Component):
             np.array([t or "" for t in titles], dtype=str) if any(titles) else None
         )
 
+    def selects_on_validation(self) -> bool:
+        """True when `fit` chooses something (e.g. the epoch, by early stopping) from its
+        ``validation`` data. The comparison runner then refuses to pass a fold's test set as
+        validation data, which would leak it into training."""
+        return False
+
     @property
     def is_fitted(self) -> bool:
         return "n_items_" in vars(self)

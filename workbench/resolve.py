@@ -231,9 +231,19 @@ def versions() -> dict[str, Any]:
     }
 
 
-def check_models_fit(entries: Sequence[ModelEntry], data: Interactions) -> None:
-    """Refuse, before training, a model that cannot learn from this kind of feedback."""
+def check_models_fit(
+    entries: Sequence[ModelEntry], data: Interactions, *, validation: bool = False
+) -> None:
+    """Refuse, before training, a model that cannot learn from this kind of feedback, or
+    one that would select on the test fold when it is passed as validation data."""
     for entry in entries:
+        if validation and entry.model.selects_on_validation():
+            raise DataError(
+                f"model '{entry.label}' selects on its validation data (early stopping), and "
+                "validation curves pass each fold's test set: that would leak the test set "
+                "into training; let the model hold out part of its training data instead "
+                "(e.g. validation_fraction=0.1) or turn validation curves off"
+            )
         if data.kind not in entry.model.feedback:
             need = " or ".join(sorted(entry.model.feedback))
             raise DataError(

@@ -41,7 +41,10 @@ def workbench_version() -> str:
 
 def _ids_array(idmap: IdMap) -> np.ndarray:
     ids = idmap.ids
-    return ids.astype(str) if idmap.is_string else ids.astype(np.int64)
+    if idmap.is_string:
+        return ids.astype(str)
+    # integer ids as int64; other numeric ids (floats such as 1.5) keep their values
+    return ids.astype(np.float64) if ids.dtype.kind == "f" else ids.astype(np.int64)
 
 
 def _umask() -> int:

@@ -124,6 +124,9 @@ class SGDModel(FactorModel):
         """(factors, bias) of the users in the rows of ``history``, items frozen."""
         raise NotImplementedError  # abstractmethod
 
+    def selects_on_validation(self) -> bool:
+        return self.params.early_stopping_rounds is not None
+
     # -- training -------------------------------------------------------------------------
     def _fit(
         self,
