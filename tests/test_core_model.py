@@ -9,7 +9,7 @@ import pytest
 from pydantic import Field
 
 from workbench.data import Interactions
-from workbench.model import FactorModel, top_k
+from workbench.model import FactorModel, Model, top_k
 from workbench.params import Params
 from workbench.testing import ModelContract, low_rank_ratings
 
@@ -84,3 +84,17 @@ def test_implicit_data_refused_by_explicit_only_model():
 
     with pytest.raises(DataError, match="needs explicit"):
         ExplicitOnly().fit(low_rank_ratings(kind="implicit"))
+
+
+def test_default_pair_scoring_gives_unknown_items_the_users_mean_score():
+    class OnlyBlocks(TinyALS):
+        """Uses the base class's `_score_pairs` (no override)."""
+
+        _score_pairs = Model._score_pairs
+
+    data = low_rank_ratings()
+    model = OnlyBlocks().fit(data)
+    scores = model.predict([0, 0], [3, -1])
+    everything = model.predict(np.zeros(data.n_items, dtype=np.int64), np.arange(data.n_items))
+    assert scores[0] == pytest.approx(everything[3], rel=1e-5)
+    assert scores[1] == pytest.approx(everything.mean(), rel=1e-5)

@@ -237,3 +237,13 @@ def test_string_ids_against_an_integer_id_map_are_a_clear_error():
     new = Interactions.from_arrays(["alice"], ["x"], [5.0])
     with pytest.raises(DataError, match="'alice' is not an integer"):
         new.align_to(data.users, data.items)
+
+
+@pytest.mark.parametrize(("policy", "expected_ts"), [("mean", 300), ("sum", 300), ("first", 100)])
+def test_merged_duplicates_take_the_latest_timestamp(policy: str, expected_ts: int) -> None:
+    df = pd.DataFrame(
+        {"user": [1, 2, 1], "item": [5, 5, 5], "rating": [2, 3, 4], "ts": [100, 200, 300]}
+    )
+    data = Interactions.from_pandas(df, timestamp="ts", duplicates=policy, rating_scale=(1, 10))
+    row = int(np.flatnonzero(data.user == data.users.index_of([1])[0])[0])
+    assert data.timestamp[row] == expected_ts

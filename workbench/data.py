@@ -528,7 +528,12 @@ def _merge_duplicates(
         pick = order[starts]
         sums = np.bincount(group, weights=v[order])
         keep_v = sums if policy == "sum" else sums / np.bincount(group)
+    keep_ts = None
+    if ts is not None:
+        # a merged (mean/sum) interaction happened when its latest row did
+        keep_ts = np.maximum.reduceat(ts[order], starts) if policy in ("mean", "sum") else ts[pick]
     pick_sorted = np.argsort(pick, kind="stable")  # keep original row order
     pick = pick[pick_sorted]
     keep_v = np.asarray(keep_v)[pick_sorted]
-    return u[pick], i[pick], keep_v, None if ts is None else ts[pick], n_dup
+    keep_ts = None if keep_ts is None else keep_ts[pick_sorted]
+    return u[pick], i[pick], keep_v, keep_ts, n_dup

@@ -157,13 +157,20 @@ class Model(Component):
         raise NotImplementedError  # abstractmethod
 
     def _score_pairs(self, state: UserState, items: np.ndarray) -> np.ndarray:
-        """Score of state row r with ``items[r]`` (``-1``: unknown item). Default via `_score`."""
+        """Score of state row r with ``items[r]`` (``-1``: unknown item). Default via `_score`:
+        an unknown item gets the user's mean score over the catalogue (override for a
+        model-specific fallback)."""
         out = np.empty(len(items), dtype=np.float32)
         safe = np.where(items < 0, 0, items)
         for start in range(0, len(items), 256):
             rows = slice(start, start + 256)
             block = self._score(take_state(state, rows), safe[rows])
             out[rows] = np.diagonal(block)
+        unknown = np.flatnonzero(items < 0)
+        every_item = np.arange(self.n_items_)
+        for start in range(0, len(unknown), 256):
+            rows = unknown[start : start + 256]
+            out[rows] = self._score(take_state(state, rows), every_item).mean(axis=1)
         return out
 
     def _fold_in(self, history: sp.csr_matrix) -> UserState:
