@@ -167,3 +167,5 @@ def test_package_exposes_exactly_the_api_functions():
     from workbench import api
 
     assert set(api.__all__) == workbench._API
+    for name in workbench._API:
+        assert callable(getattr(workbench, name)) and getattr(workbench, name) is getattr(api, name)
