@@ -182,9 +182,8 @@ class _Options:
 
 def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
     from workbench.cli.workflow import check_writable
-    from workbench.evaluation import check_metrics_fit
-    from workbench.experiment import compare as run_compare
-    from workbench.resolve import check_models_fit, resolve_data, resolve_metrics
+    from workbench.experiment import compare as run_compare  # checks metrics/models first
+    from workbench.resolve import resolve_data, resolve_metrics
 
     data_spec = _config_value(doc, "data", opt.data, DEFAULT_DATA)
     split_spec = _config_value(doc, "split", opt.split, DEFAULT_SPLIT)
@@ -197,8 +196,6 @@ def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
     entries = _model_items(doc, opt.models, opt.all_models, dataset.kind, silent)
     metric_specs = _config_value(doc, "metrics", opt.metrics or None, None)
     metrics = _located(doc, ("metrics",), lambda: resolve_metrics(metric_specs, dataset))
-    check_metrics_fit(metrics, dataset)  # before any training
-    check_models_fit(entries, dataset)
     check_writable(opt.folder, "run folder")
     try:
         results = run_compare(
