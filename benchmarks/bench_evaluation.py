@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from workbench.data import IdMap, Interactions
+from workbench.embedding import FactorModel
 from workbench.evaluation import Protocol, evaluate
-from workbench.model import FactorModel
 from workbench.splits import Split
 
 N_USERS, N_ITEMS, N_RATINGS, N_FACTORS = 6040, 3706, 1_000_209, 64

@@ -18,8 +18,9 @@ import workbench.ranking as ranking_module
 from workbench.data import IdMap, Interactions
 from workbench.errors import DataError, ParamError
 from workbench.evaluation import Protocol, check_metrics_fit, default_threshold, evaluate
-from workbench.model import Model, UserState, top_k
+from workbench.model import Model, top_k
 from workbench.splits import Split
+from workbench.user_state import UserState
 
 
 class FixedScores(Model):

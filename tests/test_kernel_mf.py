@@ -127,7 +127,7 @@ def test_predictions_follow_the_kernel_formula(kernel: str) -> None:
     else:
         expected = base + (p * q).sum(1)
     np.testing.assert_allclose(model.predict(u, i), expected, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(model._predict_pairs(u.astype(np.int32), i.astype(np.int32)),
+    np.testing.assert_allclose(model._predict_pairs(None, u.astype(np.int32), i.astype(np.int32)),
                                expected, rtol=1e-5, atol=1e-5)  # fmt: skip
 
 

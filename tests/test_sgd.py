@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 from sgd_realdata import cv_rmse, load_ml100k
+from workbench_sgd.base import Ratings
 from workbench_sgd.biased import BiasedMF
 
 from workbench.errors import DataError, NotFittedError, ParamError, TrainingDiverged
-from workbench.model import EpochInfo
+from workbench.model import DivergenceGuard, EpochInfo
 from workbench.testing import ModelContract, holdout, low_rank_ratings
 
 
@@ -118,10 +119,11 @@ def test_huge_learning_rate_stops_with_an_error_naming_the_epoch() -> None:
 
 
 def test_exploding_but_finite_loss_is_divergence_too() -> None:
-    model = BiasedMF()
-    model._check_divergence(5.0, 3, first=1.0, lr=0.01)  # growth within bounds: fine
+    guard = DivergenceGuard("try a lower learning rate than lr=0.01")
+    guard.check(1.0, 1)
+    guard.check(5.0, 3)  # growth within bounds: fine
     with pytest.raises(TrainingDiverged, match=r"epoch 3 .*lower learning rate than lr=0.01"):
-        model._check_divergence(2e6, 3, first=1.0, lr=0.01)
+        guard.check(2e6, 3)
 
 
 @pytest.mark.parametrize(
@@ -164,7 +166,7 @@ def test_early_stopping_keeps_the_best_epoch() -> None:
     assert model.n_epochs_ < 200, "a model without regularisation should start to overfit"
     curve = [s.validation["rmse"] for s in seen]
     assert model.n_epochs_ == len(curve) == model.best_epoch_ + 3
-    assert model._rmse(test.user, test.item, test.value) == pytest.approx(min(curve), abs=1e-6)
+    assert model._rmse(None, Ratings.of(test)) == pytest.approx(min(curve), abs=1e-6)
 
 
 def test_early_stopping_needs_validation_data() -> None:

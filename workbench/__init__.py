@@ -8,6 +8,12 @@ name is a plugin.
 from workbench.component import Component
 from workbench.data import IdMap, Interactions
 from workbench.dataset import Dataset
+from workbench.embedding import (
+    EmbeddingModel,
+    FactorModel,
+    RankingFactorModel,
+    RatingFactorModel,
+)
 from workbench.errors import (
     DataError,
     MissingDependency,
@@ -22,15 +28,18 @@ from workbench.errors import (
 from workbench.exporter import Exporter
 from workbench.hookspecs import hookimpl
 from workbench.metric import Metric
-from workbench.model import EpochInfo, FactorModel, FoldedUsers, Model
+from workbench.model import ColdStart, EpochInfo, FoldedUsers, Model
 from workbench.params import Params
 from workbench.results import Results
 from workbench.splits import Split, Splitter
+from workbench.user_state import UserState
 
 __all__ = [
+    "ColdStart",
     "Component",
     "DataError",
     "Dataset",
+    "EmbeddingModel",
     "EpochInfo",
     "Exporter",
     "FactorModel",
@@ -45,11 +54,14 @@ __all__ = [
     "Params",
     "ParamError",
     "PluginError",
+    "RankingFactorModel",
+    "RatingFactorModel",
     "Results",
     "Split",
     "Splitter",
     "TrainingDiverged",
     "UnknownNameError",
+    "UserState",
     "WorkbenchError",
     "hookimpl",
 ]

@@ -69,6 +69,15 @@ class Component:
             return getattr(params, item)
         raise AttributeError(f"{type(self).__name__!s} has no attribute {item!r}")
 
+    def __setattr__(self, key: str, value: Any) -> None:
+        # Assigning a parameter (model.n_factors = 50) updates it, validated; never a silent
+        # attribute that get_params() does not see.
+        params = self.__dict__.get("_params")
+        if params is not None and key in type(params).model_fields:
+            self.set_params(**{key: value})
+            return
+        object.__setattr__(self, key, value)
+
     def __repr__(self) -> str:
         defaults = {p.name: p.default for p in self.describe_params()}
         shown = ", ".join(

@@ -21,7 +21,6 @@ What `evaluate` does (docs/metrics.md has the full text and every formula):
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,7 +32,7 @@ import pandas as pd
 from workbench.data import IdMap, Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
 from workbench.metric import ListMetric, Metric, RankingMetric, RatingMetric
-from workbench.model import FactorModel, FoldedUsers, Model, take_state
+from workbench.model import FoldedUsers, Model
 from workbench.ranking import ModelClock, ranking_part
 from workbench.splits import Split
 
@@ -142,24 +141,6 @@ def check_metrics_fit(metrics: Sequence[Metric], data: Interactions) -> None:
             metric.check_data(data)
 
 
-def describe_fallback(model: Model) -> str:
-    """What the model predicts for cold users/items: its ``cold_fallback`` text if it has
-    one, else the sentence of its class documentation that mentions cold users/items."""
-    text = getattr(model, "cold_fallback", None)
-    if isinstance(text, str) and text:
-        return text
-    for cls in type(model).__mro__:
-        if cls in (Model, FactorModel) or not issubclass(cls, Model):
-            continue
-        doc = " ".join((cls.__doc__ or "").split())
-        for sentence in re.split(r"(?<=[.;])\s+", doc):
-            if re.search(r"\b(cold|unknown|new) (users?|items?)\b|cold[- ]start", sentence, re.I):
-                return sentence[:240]
-    if isinstance(model, FactorModel):
-        return "cold user: mu + b_i; cold item: mu + b_u; both: mu (zero factors and biases)"
-    return f"not documented by {model.owner()}"
-
-
 def _check_space(model: Model, split: Split) -> None:
     model.check_fitted()
     if model.n_items_ != split.train.n_items or model.items_ != split.train.items:
@@ -252,7 +233,7 @@ def _rating_part(
 
 def _folded_subset(folded: FoldedUsers, rows: np.ndarray) -> FoldedUsers:
     return FoldedUsers(
-        ids=folded.ids[rows], state=take_state(folded.state, rows), seen=folded.seen[rows]
+        ids=folded.ids[rows], state=folded.state.take(rows), seen=folded.seen[rows]
     )
 
 
@@ -305,12 +286,17 @@ def evaluate(
         "cold_users": int((~known_user[test_users]).sum()),
         "cold_items": int((item_counts[np.unique(test.item)] == 0).sum()),
         "cold_pairs": int(cold_pair.sum()),
-        "cold_fallback": describe_fallback(model),
+        "cold_fallback": model.describe_cold_start(),
         "folded_users": int((folded_row >= 0).sum()),
     }
     scores: dict[str, float] = {}
     frame: dict[str, Any] = {"user": test_users}
 
+    if rating and not model.predicts_ratings():
+        # a ranking model's scores are not ratings: no RMSE/MAE, and the record says why
+        scores.update({m.label: float("nan") for m in rating})
+        diagnostics["rating_metrics"] = "not applicable: the model predicts ranking scores"
+        rating = []
     if rating:
         r_scores, r_diag, truth, preds = _rating_part(
             model, split, rating, protocol, folded, folded_row, cold_pair, clock

@@ -1,6 +1,7 @@
 """The model contract, and the scoring machinery every model shares.
 
-A model plugin subclasses `Model` (or `FactorModel` for biased dot-product models) and
+A model plugin subclasses `Model` (or one of the embedding kinds in `workbench.embedding`:
+`RatingFactorModel` for biased rating MF, `RankingFactorModel` for implicit-feedback MF) and
 implements a few underscore hooks; the base class provides the public API with
 scikit-learn semantics:
 
@@ -11,12 +12,17 @@ scikit-learn semantics:
   blocks of users (never a dense users x items matrix); short lists are padded with item
   ``-1`` and score NaN.
 - ``fold_in(history)`` computes new users' state with item parameters frozen; ``predict`` and
-  ``recommend`` accept the returned `FoldedUsers`.
+  ``recommend`` accept the returned `FoldedUsers`; ``update_users(history)`` keeps them (new
+  users appended, known users refreshed).
+- ``rank_blocks(users, k)`` yields top-k lists per block of users through the model's ranking
+  hook `_rank` (``recommend`` and the evaluation both use it).
 - ``save(path)`` / ``load(path)``: one ``.npz`` file, no pickle (see `workbench.storage`).
 
 All indices are in the id space of the training data (``model.users_``, ``model.items_``).
-Cold users/items (no training interactions) get each model's documented fallback; indices
-outside the trained id space are cold too (the hooks receive them as ``-1``).
+Cold users/items (no training interactions) get the fallback each model declares as data
+(`ColdStart`); indices outside the trained id space are cold too (the hooks receive them as
+``-1``). What a model declares: ``feedback`` (data kinds it trains on), ``predicts``
+(``"ratings"`` or ``"scores"``), ``cold_start``, ``fork_safe`` and its ``Params``.
 """
 
 from __future__ import annotations
@@ -26,17 +32,21 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import scipy.sparse as sp
 
 from workbench.component import Component
 from workbench.data import IdMap, Interactions
-from workbench.errors import DataError, NotFittedError, TrainingDiverged, WorkbenchError
-
-UserState = dict[str, np.ndarray]
-"""Per-user model state: arrays whose first axis is the user (rows line up)."""
+from workbench.errors import (
+    DataError,
+    NotFittedError,
+    ParamError,
+    TrainingDiverged,
+    WorkbenchError,
+)
+from workbench.user_state import UserState
 
 #: Floats scored per block in `recommend` (bounds memory: 4M float32 = 16 MiB).
 BLOCK_CELLS = 1 << 22
@@ -60,6 +70,53 @@ def _no_callback(info: EpochInfo) -> None:
     return None
 
 
+@dataclass(frozen=True)
+class ColdStart:
+    """What a model predicts for users and items without training interactions (declared as
+    data; the evaluation records `describe()` next to the cold-pair counts)."""
+
+    user: str
+    item: str
+
+    def describe(self) -> str:
+        return f"cold user: {self.user}; cold item: {self.item}"
+
+
+@dataclass
+class RankedBlock:
+    """Top-k lists of one block of users (``rows`` of the users asked for)."""
+
+    rows: slice
+    items: np.ndarray  # (n, k) int64 item indices, -1 where the list is short
+    scores: np.ndarray  # (n, k) float32, NaN where the list is short
+    n_candidates: np.ndarray  # (n,) items each user could be recommended
+
+
+class DivergenceGuard:
+    """Stops training when the loss is NaN/infinite or explodes from the first epoch's.
+
+    One per fit: ``guard.check(loss, epoch)`` after every epoch or iteration.
+    """
+
+    #: Growth over the first loss that counts as divergence.
+    explosion_factor: ClassVar[float] = 1e6
+
+    def __init__(self, hint: str = "try a lower learning rate") -> None:
+        self.hint = hint
+        self.first: float | None = None
+
+    def check(self, loss: float, epoch: int) -> None:
+        if not math.isfinite(loss):
+            raise TrainingDiverged(f"training diverged at epoch {epoch} (loss={loss}); {self.hint}")
+        if self.first is None:
+            self.first = loss
+        elif loss > self.explosion_factor * max(self.first, 1e-12):
+            raise TrainingDiverged(
+                f"training diverged at epoch {epoch} (loss {loss:.4g} exploded from "
+                f"{self.first:.4g} in epoch 1); {self.hint}"
+            )
+
+
 @dataclass
 class FoldedUsers:
     """Users outside the training data, folded into a fitted model (items frozen)."""
@@ -78,7 +135,7 @@ class FoldedUsers:
 
 def take_state(state: UserState, rows: Any) -> UserState:
     """Rows of a user state."""
-    return {k: v[rows] for k, v in state.items()}
+    return state.take(rows)
 
 
 def top_k(scores: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -129,14 +186,50 @@ class Model(Component):
     """Base class of every recommender model.
 
     Subclasses implement `_fit`, `_user_state`, `_score`, `_state_arrays` and
-    `_set_state_arrays`; optionally `_score_pairs` (faster `predict`) and `_fold_in`.
+    `_set_state_arrays`; optionally `_score_pairs` (faster `predict`), `_fold_in` and
+    `_set_user_rows` (new users; `update_users`) and `_rank` (a ranking of their own).
     """
 
     kind: ClassVar[str] = "model"
     #: Feedback kinds the model can be trained on.
     feedback: ClassVar[frozenset[str]] = frozenset({"explicit", "implicit"})
+    #: "ratings": predictions are on the rating scale (RMSE means something); "scores": only
+    #: the order matters (ranking models). Override `predicts_ratings` if a parameter decides.
+    predicts: ClassVar[Literal["ratings", "scores"]] = "ratings"
+    #: What cold users and items get (every model declares it).
+    cold_start: ClassVar[ColdStart | None] = None
+    #: False for models that must not run in a forked worker (CUDA, a Spark session, a large
+    #: shared resource); override `can_fork` if a parameter decides.
+    fork_safe: ClassVar[bool] = True
     #: Bump when the arrays a model saves change meaning; older files are refused.
     state_version: ClassVar[int] = 1
+
+    # -- what a model declares ------------------------------------------------------------------
+    def predicts_ratings(self) -> bool:
+        """Whether `predict` gives ratings (rating metrics apply) rather than ranking scores."""
+        return self.predicts == "ratings"
+
+    def can_fork(self) -> bool:
+        """Whether the runner may train and evaluate this model in a worker process."""
+        return self.fork_safe
+
+    @classmethod
+    def supports_fold_in(cls) -> bool:
+        """Whether new users can be folded in (`fold_in`, `update_users`)."""
+        return cls._fold_in is not Model._fold_in
+
+    @classmethod
+    def describe_cold_start(cls) -> str:
+        """The declared cold-start fallback, as one line."""
+        if cls.cold_start is None:
+            return f"not declared by {cls.owner()}"
+        return cls.cold_start.describe()
+
+    def selects_on_validation(self) -> bool:
+        """True when `fit` chooses something (e.g. the epoch, by early stopping) from its
+        ``validation`` data. The comparison runner then refuses to pass a fold's test set as
+        validation data, which would leak it into training."""
+        return False
 
     # -- hooks for subclasses -------------------------------------------------------------------
     def _fit(
@@ -164,18 +257,61 @@ class Model(Component):
         safe = np.where(items < 0, 0, items)
         for start in range(0, len(items), 256):
             rows = slice(start, start + 256)
-            block = self._score(take_state(state, rows), safe[rows])
+            block = self._score(state.take(rows), safe[rows])
             out[rows] = np.diagonal(block)
         unknown = np.flatnonzero(items < 0)
         every_item = np.arange(self.n_items_)
         for start in range(0, len(unknown), 256):
             rows = unknown[start : start + 256]
-            out[rows] = self._score(take_state(state, rows), every_item).mean(axis=1)
+            out[rows] = self._score(state.take(rows), every_item).mean(axis=1)
         return out
 
-    def _fold_in(self, history: sp.csr_matrix) -> UserState:
+    def _rank(
+        self,
+        state: UserState,
+        seen: sp.csr_matrix | None,
+        candidates: np.ndarray,
+        k: int,
+        order: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Top-``k`` of ``candidates`` for each state row: ``(items, scores, n_candidates)``.
+
+        ``seen`` (rows of this block, over all items; None: nothing excluded) marks items that
+        must not be returned; NaN/infinite scores are never returned either. Ties go by
+        ``order`` (positions into ``candidates``; None: by item index). ``n_candidates`` counts
+        the items each row could have returned. Override to rank by other means (a GPU, an
+        index, a cluster); the default scores with `_score` and takes the top-k with numpy.
+        """
+        scores = np.array(self._score(state, candidates), dtype=np.float32, copy=True)
+        if seen is not None:
+            exclude_seen_scores(scores, seen, candidates, self.n_items_)
+        bad = ~np.isfinite(scores)
+        if bad.any():
+            scores[bad] = -np.inf  # NaN/inf scores are never recommended
+        n_cand = np.isfinite(scores).sum(axis=1)
+        if order is None:
+            items, best = top_k(scores, candidates, k)
+        else:
+            cols, best = top_k(scores[:, order], np.arange(len(order)), k)
+            items = np.where(cols >= 0, candidates[order][np.maximum(cols, 0)], -1)
+        return items, best, n_cand
+
+    def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
         """State for new users from their interactions (rows of ``history``), items frozen."""
         raise WorkbenchError(f"{self.owner()} does not support fold-in of new users")
+
+    def _check_fold_in_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Validate per-call fold-in options (e.g. ``n_epochs``); default: none accepted."""
+        if options:
+            raise ParamError(
+                f"{self.owner()} takes no fold-in options, got {', '.join(sorted(options))}"
+            )
+        return options
+
+    def _set_user_rows(self, rows: np.ndarray, state: UserState, n_users: int) -> None:
+        """Store folded-in users: grow the per-user arrays to ``n_users`` rows and set
+        ``rows`` from ``state`` (used by `update_users`)."""
+        raise WorkbenchError(f"{self.owner()} cannot keep folded-in users (update_users)")
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         """Everything learned, as arrays (saved to the model file)."""
@@ -244,12 +380,6 @@ class Model(Component):
             np.array([t or "" for t in titles], dtype=str) if any(titles) else None
         )
 
-    def selects_on_validation(self) -> bool:
-        """True when `fit` chooses something (e.g. the epoch, by early stopping) from its
-        ``validation`` data. The comparison runner then refuses to pass a fold's test set as
-        validation data, which would leak it into training."""
-        return False
-
     @property
     def is_fitted(self) -> bool:
         return "n_items_" in vars(self)
@@ -263,9 +393,7 @@ class Model(Component):
     @staticmethod
     def check_loss(loss: float, epoch: int, hint: str = "") -> None:
         """Stop training with a clear error when the loss is NaN/infinite."""
-        if not math.isfinite(loss):
-            more = f"; {hint}" if hint else "; try a lower learning rate"
-            raise TrainingDiverged(f"training diverged at epoch {epoch} (loss={loss}){more}")
+        DivergenceGuard(hint or "try a lower learning rate").check(loss, epoch)
 
     # -- users --------------------------------------------------------------------------------
     def _resolve_users(
@@ -276,7 +404,7 @@ class Model(Component):
         if isinstance(users, FoldedUsers):
             folded = users
             rows = np.arange(len(folded))
-            return (lambda sl: take_state(folded.state, sl)), folded.seen, rows, len(folded)
+            return folded.state.take, folded.seen, rows, len(folded)
         idx = np.atleast_1d(np.asarray(users))
         if idx.dtype.kind not in "iu":
             raise DataError(f"{self.owner()}: user indices must be integers, got {idx.dtype}")
@@ -286,7 +414,7 @@ class Model(Component):
         seen_rows = np.where(inside, idx, 0)
 
         def state_of(sl: slice) -> UserState:
-            return self._user_state(safe[sl])
+            return self._known_state(safe[sl])
 
         seen = self.seen_[seen_rows]
         if not inside.all():
@@ -297,15 +425,24 @@ class Model(Component):
             seen = seen.tocsr()
         return state_of, seen, idx, len(idx)
 
-    def fold_in(self, history: Interactions) -> FoldedUsers:
+    def _known_state(self, users: np.ndarray) -> UserState:
+        return UserState.coerce(self._user_state(users), len(users))
+
+    def fold_in(self, history: Interactions, **options: Any) -> FoldedUsers:
         """Fold new users into the model from their interactions (items frozen).
 
         ``history`` may use any id space: it is aligned to the model's items by id; items the
-        model does not know are ignored.
+        model does not know are ignored. ``options`` are the model's per-call fold-in
+        settings (e.g. ``n_epochs`` for gradient fold-in); unknown ones are an error.
         """
         self.check_fitted()
+        if not self.supports_fold_in():
+            raise WorkbenchError(f"{self.owner()} does not support fold-in of new users")
+        if not isinstance(history, Interactions):
+            raise DataError(f"{self.owner()}: fold-in expects Interactions, got {type(history)!r}")
         if len(history) == 0:
             raise DataError(f"{self.owner()}: fold-in history is empty")
+        options = self._check_fold_in_options(dict(options))
         aligned = history.align_to(IdMap(history.users.ids), self.items_)
         keep = aligned.item < self.n_items_
         aligned = aligned.subset(keep)
@@ -320,11 +457,36 @@ class Model(Component):
         )
         csr.sum_duplicates()
         csr.sort_indices()
-        state = self._fold_in(csr)
+        state = UserState.coerce(self._fold_in(csr, **options), csr.shape[0])
         seen = sp.csr_matrix(
             (np.ones(csr.nnz, dtype=np.bool_), csr.indices, csr.indptr), shape=csr.shape
         )
         return FoldedUsers(ids=np.asarray(user_ids), state=state, seen=seen)
+
+    def update_users(self, new_interactions: Interactions, **options: Any) -> Self:
+        """Add new users, or refresh known ones, from their interactions with items frozen.
+
+        A known user's state is recomputed from the interactions given here (pass all of that
+        user's interactions, not only the changed ones); new users are appended to
+        ``users_``. Interactions with items the model does not know are ignored. ``options``
+        go to fold-in (see `fold_in`). Returns self.
+        """
+        self.check_fitted()
+        if not isinstance(new_interactions, Interactions) or len(new_interactions) == 0:
+            raise DataError("update_users: expected non-empty Interactions")
+        folded = self.fold_in(new_interactions, **options)
+        users = self.users_.extend(folded.ids)
+        rows = users.index_of(folded.ids)
+        n_users = len(users)
+        self._set_user_rows(rows, folded.state, n_users)
+        n_new = n_users - self.n_users_
+        if n_new:
+            self.user_counts_ = np.concatenate([self.user_counts_, np.zeros(n_new, np.int32)])
+        self.user_counts_[rows] = np.diff(folded.seen.indptr).astype(np.int32)
+        self.users_ = users
+        self.n_users_ = n_users
+        self.seen_ = replace_rows(self.seen_, rows, folded.seen, n_users)
+        return self
 
     # -- scoring ------------------------------------------------------------------------------
     def predict(self, users: Any, items: Any) -> np.ndarray:
@@ -334,7 +496,7 @@ class Model(Component):
         items = np.atleast_1d(np.asarray(items)).astype(np.int64)
         if isinstance(users, tuple) and isinstance(users[0], FoldedUsers):
             folded, rows = users
-            state = take_state(folded.state, np.asarray(rows, dtype=np.int64))
+            state = folded.state.take(np.asarray(rows, dtype=np.int64))
         elif isinstance(users, FoldedUsers):
             state = users.state
         else:
@@ -344,12 +506,19 @@ class Model(Component):
                     f"predict: {len(uidx)} users but {len(items)} items (pairs must line up)"
                 )
             uidx = np.where((uidx >= 0) & (uidx < self.n_users_), uidx, -1)
-            state = self._user_state(uidx)
-        first = next(iter(state.values()), np.empty(0))
-        if len(first) != len(items):
-            raise DataError(f"predict: {len(first)} users but {len(items)} items")
+            state = self._known_state(uidx)
+        if len(state) != len(items):
+            raise DataError(f"predict: {len(state)} users but {len(items)} items")
         items = np.where((items >= 0) & (items < self.n_items_), items, -1)
         return np.asarray(self._score_pairs(state, items), dtype=np.float32)
+
+    def _candidates(self, items: Any) -> np.ndarray:
+        if items is None:
+            return np.arange(self.n_items_, dtype=np.int64)
+        cand = np.unique(np.asarray(items, dtype=np.int64))
+        if len(cand) and (cand[0] < 0 or cand[-1] >= self.n_items_):
+            raise DataError(f"{self.owner()}: candidate item index outside the model")
+        return cand
 
     def iter_score_blocks(
         self,
@@ -360,30 +529,47 @@ class Model(Component):
         batch_size: int | None = None,
     ) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
         """Yield ``(rows, candidates, scores)`` blocks: ``scores[r, j]`` is the score of
-        ``candidates[j]`` for user ``rows[r]``; excluded (seen) items score ``-inf``."""
+        ``candidates[j]`` for user ``rows[r]``; excluded (seen) items score ``-inf``.
+
+        For metrics that need every score (AUC, sampled negatives); top-k lists come from
+        `rank_blocks`."""
         state_of, seen, _, n = self._resolve_users(users)
-        if items is None:
-            cand = np.arange(self.n_items_, dtype=np.int64)
-            pos = None
-        else:
-            cand = np.unique(np.asarray(items, dtype=np.int64))
-            if len(cand) and (cand[0] < 0 or cand[-1] >= self.n_items_):
-                raise DataError(f"{self.owner()}: candidate item index outside the model")
-            pos = np.full(self.n_items_, -1, dtype=np.int64)
-            pos[cand] = np.arange(len(cand))
+        cand = self._candidates(items)
         bs = batch_size or max(1, BLOCK_CELLS // max(len(cand), 1))
         for start in range(0, n, bs):
             sl = slice(start, min(start + bs, n))
             scores = np.array(self._score(state_of(sl), cand), dtype=np.float32, copy=True)
             if exclude_seen and seen is not None:
-                block = seen[sl]
-                r = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
-                c = block.indices.astype(np.int64)
-                if pos is not None:
-                    c = pos[c]
-                    r, c = r[c >= 0], c[c >= 0]
-                scores[r, c] = -np.inf
+                exclude_seen_scores(scores, seen[sl], cand, self.n_items_)
             yield sl, cand, scores
+
+    def rank_blocks(
+        self,
+        users: Any,
+        k: int,
+        *,
+        exclude_seen: bool = True,
+        items: Any = None,
+        order: np.ndarray | None = None,
+        batch_size: int | None = None,
+    ) -> Iterator[RankedBlock]:
+        """Top-``k`` lists for blocks of users, through the model's ranking hook `_rank`.
+
+        ``order``: the tie order, a permutation of the candidate positions (None: ties by item
+        index). Blocks hold at most ``batch_size`` users (default: `BLOCK_CELLS` scores).
+        """
+        if k < 1:
+            raise DataError(f"recommend: k must be >= 1, got {k}")
+        state_of, seen, _, n = self._resolve_users(users)
+        cand = self._candidates(items)
+        if order is not None and len(order) != len(cand):
+            raise DataError(f"rank: the tie order has {len(order)} entries for {len(cand)} items")
+        bs = batch_size or max(1, BLOCK_CELLS // max(len(cand), 1))
+        for start in range(0, n, bs):
+            sl = slice(start, min(start + bs, n))
+            block_seen = seen[sl] if exclude_seen and seen is not None else None
+            top, best, n_cand = self._rank(state_of(sl), block_seen, cand, k, order)
+            yield RankedBlock(sl, top, best, n_cand)
 
     def recommend(
         self,
@@ -398,17 +584,17 @@ class Model(Component):
 
         ``exclude_seen`` drops items the user interacted with in training (or in the fold-in
         history); ``items`` restricts the candidates. Rows with fewer than ``k`` candidates are
-        padded with item -1 and score NaN.
+        padded with item -1 and score NaN. Ties go to the lower item index.
         """
         if k < 1:
             raise DataError(f"recommend: k must be >= 1, got {k}")
         _, _, _, n = self._resolve_users(users)
         out_items = np.full((n, k), -1, dtype=np.int64)
         out_scores = np.full((n, k), np.nan, dtype=np.float32)
-        for sl, cand, scores in self.iter_score_blocks(
-            users, items=items, exclude_seen=exclude_seen, batch_size=batch_size
+        for block in self.rank_blocks(
+            users, k, exclude_seen=exclude_seen, items=items, batch_size=batch_size
         ):
-            out_items[sl], out_scores[sl] = top_k(scores, cand, k)
+            out_items[block.rows], out_scores[block.rows] = block.items, block.scores
         return out_items, out_scores
 
     # -- item similarity ------------------------------------------------------------------------
@@ -445,81 +631,33 @@ class Model(Component):
         return load_model(path, expected=cls)
 
 
-class FactorModel(Model):
-    """Shared machinery of biased dot-product models: ``mu + b_u + b_i + p_u . q_i``.
+def exclude_seen_scores(
+    scores: np.ndarray, seen: sp.csr_matrix, candidates: np.ndarray, n_items: int
+) -> None:
+    """Set the scores of seen items to ``-inf`` in place (columns are ``candidates``)."""
+    r = np.repeat(np.arange(seen.shape[0]), np.diff(seen.indptr))
+    c = seen.indices.astype(np.int64)
+    if len(candidates) != n_items:  # a restricted candidate set: map items to columns
+        pos = np.full(n_items, -1, dtype=np.int64)
+        pos[candidates] = np.arange(len(candidates))
+        c = pos[c]
+        r, c = r[c >= 0], c[c >= 0]
+    scores[r, c] = -np.inf
 
-    Subclasses set ``global_mean_``, ``user_bias_``, ``item_bias_``, ``user_factors_`` and
-    ``item_factors_`` in `_fit`. Cold-start fallback (applied after fit): users or items with
-    no training data get zero factors and zero bias, so a cold user scores
-    ``mu + b_i`` (item popularity baseline), a cold item ``mu + b_u``, both ``mu``.
-    The default `_fold_in` solves a regularised least-squares problem per new user with item
-    parameters frozen (an ALS half-step); models may override it.
-    """
 
-    #: L2 regularisation used by the default closed-form fold-in.
-    fold_in_reg: ClassVar[float] = 0.1
-
-    def _after_fit(self) -> None:
-        cold_users = self.user_counts_ == 0
-        cold_items = self.item_counts_ == 0
-        self.user_factors_[cold_users] = 0.0
-        self.item_factors_[cold_items] = 0.0
-        self.user_bias_[cold_users] = 0.0
-        self.item_bias_[cold_items] = 0.0
-
-    def _user_state(self, users: np.ndarray) -> UserState:
-        inside = users >= 0
-        safe = np.where(inside, users, 0)
-        factors = self.user_factors_[safe] * inside[:, None]
-        bias = self.user_bias_[safe] * inside
-        return {"factors": factors.astype(np.float32), "bias": bias.astype(np.float32)}
-
-    def _score(self, state: UserState, items: np.ndarray) -> np.ndarray:
-        q = self.item_factors_[items]
-        scores = state["factors"] @ q.T
-        scores += state["bias"][:, None]
-        scores += (self.item_bias_[items] + self.global_mean_)[None, :]
-        return scores
-
-    def _score_pairs(self, state: UserState, items: np.ndarray) -> np.ndarray:
-        inside = items >= 0
-        safe = np.where(inside, items, 0)
-        q = self.item_factors_[safe] * inside[:, None]
-        bi = self.item_bias_[safe] * inside
-        return np.einsum("ij,ij->i", state["factors"], q) + state["bias"] + bi + self.global_mean_
-
-    def _fold_in(self, history: sp.csr_matrix) -> UserState:
-        n, f = history.shape[0], self.item_factors_.shape[1]
-        factors = np.zeros((n, f), dtype=np.float32)
-        bias = np.zeros(n, dtype=np.float32)
-        reg = self.fold_in_reg
-        for r in range(n):
-            lo, hi = history.indptr[r], history.indptr[r + 1]
-            if lo == hi:
-                continue
-            items = history.indices[lo:hi]
-            target = history.data[lo:hi] - self.global_mean_ - self.item_bias_[items]
-            x = np.hstack([self.item_factors_[items], np.ones((hi - lo, 1), np.float32)])
-            a = x.T @ x + reg * (hi - lo) * np.eye(f + 1)
-            sol = np.linalg.solve(a, x.T @ target)
-            factors[r], bias[r] = sol[:f], sol[f]
-        return {"factors": factors, "bias": bias}
-
-    def item_embeddings(self) -> np.ndarray:
-        return self.item_factors_
-
-    def _state_arrays(self) -> dict[str, np.ndarray]:
-        return {
-            "global_mean": np.asarray(self.global_mean_, dtype=np.float64),
-            "user_bias": self.user_bias_,
-            "item_bias": self.item_bias_,
-            "user_factors": self.user_factors_,
-            "item_factors": self.item_factors_,
-        }
-
-    def _set_state_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
-        self.global_mean_ = float(arrays["global_mean"])
-        self.user_bias_ = np.asarray(arrays["user_bias"])
-        self.item_bias_ = np.asarray(arrays["item_bias"])
-        self.user_factors_ = np.asarray(arrays["user_factors"])
-        self.item_factors_ = np.asarray(arrays["item_factors"])
+def replace_rows(
+    matrix: sp.csr_matrix, rows: np.ndarray, new: sp.csr_matrix, n_rows: int
+) -> sp.csr_matrix:
+    """``matrix`` grown to ``n_rows`` rows, with ``rows`` replaced by the rows of ``new``
+    (values kept, in ``matrix``'s dtype)."""
+    keep = np.ones(n_rows, dtype=bool)
+    keep[rows] = False
+    old = matrix.tocoo()
+    mask = keep[old.row]
+    add = new.tocoo()
+    r = np.concatenate([old.row[mask], np.asarray(rows)[add.row]])
+    c = np.concatenate([old.col[mask], add.col])
+    v = np.concatenate([old.data[mask], add.data.astype(matrix.dtype)])
+    out = sp.csr_matrix((v, (r, c)), shape=(n_rows, matrix.shape[1]), dtype=matrix.dtype)
+    out.sort_indices()
+    return out

@@ -7,6 +7,7 @@ parsed here into validated values, with one-line errors.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import typing
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from workbench.errors import ParamError
 
@@ -24,6 +25,20 @@ class Params(BaseModel):
     """Base class for the parameters of a dataset, splitter, model, metric or exporter."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    @classmethod
+    def with_defaults(cls, **defaults: Any) -> type[Params]:
+        """A subclass that changes only the defaults of some fields (types, bounds and
+        descriptions stay as declared once here): ``SGDParams.with_defaults(n_epochs=60)``."""
+        unknown = sorted(set(defaults) - set(cls.model_fields))
+        if unknown:
+            raise ParamError(f"{cls.__name__} has no parameter {unknown[0]!r}")
+        fields: dict[str, Any] = {}
+        for key, value in defaults.items():
+            info = copy.copy(cls.model_fields[key])
+            info.default = value
+            fields[key] = (cls.model_fields[key].annotation, info)
+        return create_model(cls.__name__, __base__=cls, __module__=cls.__module__, **fields)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """The ranking pass of the evaluation and its vectorised building blocks.
 
-`ranking_part` scores the test users in blocks (``model.iter_score_blocks``), takes each
-block's top-K lists once (K = the largest k asked for) and hands every ranking metric a
+`ranking_part` ranks the test users in blocks through the model's ranking hook
+(``model.rank_blocks``; ``model.iter_score_blocks`` when a metric needs every score or
+negatives are sampled), takes each block's top-K lists once (K = the largest k asked for),
+ties in the protocol's item order, and hands every ranking metric a
 `RankingBatch` of the users with relevant items; list metrics get all the lists at the end.
 `Relevance` holds the evaluated users' relevant test items as CSR-like arrays (rows in the
 order of the users, items sorted within a row, a grade per item); hits of a block of top-K
@@ -270,21 +272,21 @@ def rank_group(
     needs_scores = any(m.needs_scores for m in ranking)
     order = tie_order(model.n_items_, protocol.seed)
     bs = max(1, BLOCK_CELLS // max(model.n_items_, 1))
-    gen = model.iter_score_blocks(target, exclude_seen=protocol.exclude_seen, batch_size=bs)
-    for sl, cand, scores in clock.blocks(gen):
-        bad = ~np.isfinite(scores)
-        if bad.any():
-            scores[bad] = -np.inf  # NaN/inf scores are never recommended
-        if protocol.negatives is not None:
-            rng = np.random.default_rng([protocol.seed, group, sl.start])
-            sample_negatives(scores, rel.dense_mask(sl.start, sl.stop), protocol.negatives, rng)
-        n_cand = np.isfinite(scores).sum(axis=1)
-        top = ranked(scores, cand, depth, order)
+    if needs_scores or protocol.negatives is not None:
+        blocks = _scored_blocks(model, target, rel, depth, protocol, group, order, bs, clock)
+    else:  # the model's own ranking hook (a GPU, an index or a cluster may rank for it)
+        gen = model.rank_blocks(
+            target, depth, exclude_seen=protocol.exclude_seen, order=order, batch_size=bs
+        )
+        blocks = ((b.rows, b.items, b.n_candidates, None) for b in clock.blocks(gen))
+    for sl, top, n_cand, scores in blocks:
         top_all[sl] = top
         cand_all[sl] = n_cand
         if not ranking:
             continue
-        batch = rel.batch(sl.start, sl.stop, top, n_cand, scores=scores if needs_scores else None)
+        batch = rel.batch(
+            sl.start, sl.stop, top, n_cand, scores=scores if needs_scores else None
+        )
         has_rel = batch.n_relevant > 0
         if not has_rel.any():
             continue
@@ -294,6 +296,30 @@ def rank_group(
             part = sub.head(m.depth) if m.depth else sub
             values[m.label][idx] = np.asarray(m.compute(part), dtype=np.float64)
     return RankOutput(values, rel.counts(), cand_all, top_all)
+
+
+def _scored_blocks(
+    model: Model,
+    target: Any,
+    rel: Relevance,
+    depth: int,
+    protocol: Protocol,
+    group: int,
+    order: np.ndarray,
+    bs: int,
+    clock: ModelClock,
+) -> Iterator[tuple[slice, np.ndarray, np.ndarray, np.ndarray]]:
+    """Blocks with every score kept (AUC-like metrics, sampled negatives)."""
+    gen = model.iter_score_blocks(target, exclude_seen=protocol.exclude_seen, batch_size=bs)
+    for sl, cand, scores in clock.blocks(gen):
+        bad = ~np.isfinite(scores)
+        if bad.any():
+            scores[bad] = -np.inf  # NaN/inf scores are never recommended
+        if protocol.negatives is not None:
+            rng = np.random.default_rng([protocol.seed, group, sl.start])
+            sample_negatives(scores, rel.dense_mask(sl.start, sl.stop), protocol.negatives, rng)
+        n_cand = np.isfinite(scores).sum(axis=1)
+        yield sl, ranked(scores, cand, depth, order), n_cand, scores
 
 
 def ranking_part(

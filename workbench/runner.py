@@ -46,6 +46,9 @@ class Progress:
     def task_finished(self, record: Mapping[str, Any]) -> None:
         """A task finished (``record["error"]`` is set when it failed) and is on disk."""
 
+    def note(self, text: str) -> None:
+        """Something the user should know about how the run is carried out."""
+
     def close(self) -> None:
         """The run ended (also after an interruption)."""
 
@@ -212,6 +215,33 @@ def _drain(queue: Any, progress: Progress) -> None:
 
 
 def run_parallel(tasks: list[Task], jobs: int, progress: Progress | None, finish: Any) -> None:
+    """Run ``tasks`` in ``jobs`` worker processes; tasks of models that cannot be forked
+    (`Model.can_fork` is False: CUDA, a Spark session, a large shared resource) run in this
+    process after the others, and the progress is told so."""
+    main = [t for t in tasks if not t.model.can_fork()]
+    pooled = [t for t in tasks if t.model.can_fork()]
+    if main:
+        labels = sorted({t.label for t in main})
+        message = (
+            f"{', '.join(labels)}: cannot run in a worker process; "
+            f"{len(main)} task(s) run in the main process"
+        )
+        if progress is not None:
+            progress.note(message)
+        else:
+            import warnings
+
+            warnings.warn(message, stacklevel=2)
+    if len(pooled) > 1:
+        _run_pool(pooled, jobs, progress, finish)
+    else:
+        main = pooled + main
+    direct = Direct(progress) if progress is not None else None
+    for task in main:
+        finish(run_task(task, direct))
+
+
+def _run_pool(tasks: list[Task], jobs: int, progress: Progress | None, finish: Any) -> None:
     import multiprocessing
     import threading
 

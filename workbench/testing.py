@@ -10,7 +10,9 @@ Usage, in a plugin's tests::
 
 pytest collects the inherited ``test_*`` methods. Override `make_data` to train on other
 data (e.g. implicit feedback), and set ``learns = False`` for models that are not expected to
-beat the global mean (e.g. popularity for rating prediction).
+beat the global mean (e.g. popularity for rating prediction). What a model declares decides
+which tests apply: a ranking model (``predicts = "scores"``) skips the rating tests, and a model
+without `_fold_in` skips the fold-in and `update_users` tests.
 """
 
 from __future__ import annotations
@@ -92,6 +94,10 @@ class ModelContract:
     @pytest.fixture
     def fitted(self, data: Interactions) -> Model:
         return self.make_model().fit(data)
+
+    def _skip_without_fold_in(self, model: Model) -> None:
+        if not model.supports_fold_in():
+            pytest.skip(f"{model.owner()} declares no fold-in (no _fold_in)")
 
     def _pairs(self, data: Interactions, n: int = 50) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng(1)
@@ -209,10 +215,67 @@ class ModelContract:
         n_seen = data.csr()[0].nnz
         assert (everything[0] >= 0).sum() == data.n_items - n_seen
 
+    def test_declares_contract(self, fitted: Model) -> None:
+        assert fitted.cold_start is not None, "declare cold_start = ColdStart(user=..., item=...)"
+        assert fitted.cold_start.user and fitted.cold_start.item
+        assert isinstance(fitted.predicts_ratings(), bool)
+        assert isinstance(fitted.can_fork(), bool)
+        assert fitted.feedback and fitted.feedback <= {"explicit", "implicit"}
+
+    def test_parameter_attributes_update_parameters(self) -> None:
+        model = self.make_model()
+        params = model.get_params()
+        if not params:
+            pytest.skip("the model has no parameters")
+        key, value = next(iter(params.items()))
+        setattr(model, key, value)
+        assert model.get_params() == params
+        with pytest.raises(ParamError):
+            model.set_params(**{key: object()})
+
+    def test_rank_blocks_agree_with_recommend(self, fitted: Model, data: Interactions) -> None:
+        users = np.arange(min(25, data.n_users))
+        items, scores = fitted.recommend(users, k=6)
+        blocks = list(fitted.rank_blocks(users, 6, batch_size=7))
+        assert [b.rows.start for b in blocks] == list(range(0, len(users), 7))
+        np.testing.assert_array_equal(np.vstack([b.items for b in blocks]), items)
+        n_cand = np.concatenate([b.n_candidates for b in blocks])
+        n_seen = np.diff(data.csr().indptr)[users]
+        assert (n_cand <= data.n_items - n_seen).all()
+
+    def test_update_users_matches_fold_in(self, data: Interactions) -> None:
+        counts = data.user_counts()
+        target = int(np.argmax(counts))
+        model = self.make_model().fit(data.subset(data.user != target))
+        self._skip_without_fold_in(model)
+        history = data.subset(data.user == target)
+        folded = model.fold_in(history)
+        expected = model.predict(folded, [0])
+        n_before = model.n_users_
+        assert model.update_users(history) is model
+        assert model.n_users_ == n_before  # the user's id was known (cold): refreshed in place
+        row = model.users_.index_of(history.users.id_of([target]))[0]
+        got = model.predict([row], [0])
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+        items, _ = model.recommend([row], k=5)
+        assert not set(items[0][items[0] >= 0]) & set(history.item), "history items returned"
+        assert model.user_counts_[row] == len(np.unique(history.item))
+        # a user id the model has never seen is appended
+        frame = history.to_pandas()
+        ids = data.users.ids
+        frame["user"] = "new-user" if ids.dtype.kind in "OUS" else int(np.max(ids)) + 1000
+        new = Interactions.from_pandas(
+            frame, value="value", kind=data.kind, rating_scale=data.rating_scale
+        )
+        model.update_users(new)
+        assert model.n_users_ == n_before + 1 and len(model.users_) == n_before + 1
+        np.testing.assert_allclose(model.predict([n_before], [0]), expected, rtol=1e-5, atol=1e-5)
+
     def test_fold_in_new_user(self, data: Interactions) -> None:
         counts = data.user_counts()
         target = int(np.argmax(counts))
         model = self.make_model().fit(data.subset(data.user != target))
+        self._skip_without_fold_in(model)
         history = data.subset(data.user == target)
         folded = model.fold_in(history)
         assert isinstance(folded, FoldedUsers) and len(folded) == 1
@@ -222,7 +285,7 @@ class ModelContract:
         assert not set(items[0][items[0] >= 0]) & set(history.item), "history items returned"
         preds = model.predict(folded, history.item[:1])
         assert np.isfinite(preds).all()
-        if self.learns and data.is_explicit:
+        if self.learns and data.is_explicit and model.predicts_ratings():
             rows = np.zeros(len(history), dtype=np.int64)
             fold_pred = model.predict((folded, rows), history.item)
             err = np.sqrt(np.mean((fold_pred - history.value) ** 2))
@@ -232,7 +295,7 @@ class ModelContract:
             assert err <= base + 1e-6, f"fold-in does not fit the user's history ({err} > {base})"
 
     def test_learns_better_than_global_mean(self, data: Interactions) -> None:
-        if not self.learns or not data.is_explicit:
+        if not self.learns or not data.is_explicit or not self.make_model().predicts_ratings():
             pytest.skip("model is not expected to predict ratings")
         train, test = holdout(data)
         model = self.make_model().fit(train)

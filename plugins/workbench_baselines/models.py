@@ -11,9 +11,9 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from workbench.data import Interactions
-from workbench.errors import TrainingDiverged
-from workbench.model import EpochInfo, FactorModel, Model, TrainingCallback, UserState
+from workbench.model import ColdStart, DivergenceGuard, EpochInfo, Model, TrainingCallback
 from workbench.params import Params
+from workbench.user_state import UserState
 
 
 class _UserFreeModel(Model):
@@ -23,11 +23,12 @@ class _UserFreeModel(Model):
         raise NotImplementedError  # abstractmethod
 
     def _user_state(self, users: np.ndarray) -> UserState:
-        return {"known": (users >= 0).astype(np.float32)}
+        return UserState.of(n_rows=len(users))
 
     def _score(self, state: UserState, items: np.ndarray) -> np.ndarray:
-        n = len(state["known"])
-        return np.broadcast_to(self._item_scores()[items], (n, len(items))).astype(np.float32)
+        return np.broadcast_to(
+            self._item_scores()[items], (len(state), len(items))
+        ).astype(np.float32)
 
     def _score_pairs(self, state: UserState, items: np.ndarray) -> np.ndarray:
         scores = self._item_scores()
@@ -36,14 +37,18 @@ class _UserFreeModel(Model):
     def _cold_score(self) -> float:
         raise NotImplementedError  # abstractmethod
 
-    def _fold_in(self, history: sp.csr_matrix) -> UserState:
-        return {"known": np.ones(history.shape[0], dtype=np.float32)}
+    def _fold_in(self, history: sp.csr_matrix, **options: object) -> UserState:
+        return UserState.of(n_rows=history.shape[0])
+
+    def _set_user_rows(self, rows: np.ndarray, state: UserState, n_users: int) -> None:
+        """Nothing per user to keep: every user gets the same scores."""
 
 
 class GlobalMean(_UserFreeModel):
     """Predicts the mean training rating for every user and item (ranking: all items tie)."""
 
     name = "global-mean"
+    cold_start = ColdStart(user="the global mean", item="the global mean")
 
     def _fit(
         self, train: Interactions, *, callback: TrainingCallback, validation: Interactions | None
@@ -77,6 +82,10 @@ class Popularity(_UserFreeModel):
 
     name = "popularity"
     Params = PopularityParams
+    cold_start = ColdStart(
+        user="the same popularity ranking as everyone",
+        item="never recommended (count 0); rating: the intercept of the count line",
+    )
 
     def _fit(
         self, train: Interactions, *, callback: TrainingCallback, validation: Interactions | None
@@ -135,12 +144,13 @@ class BiasesParams(Params):
     seed: int = Field(0, ge=0, description="random seed (sgd shuffle order)")
 
 
-class Biases(FactorModel):
+class Biases(Model):
     """User and item biases, mu + b_u + b_i, fitted by ALS or SGD (Surprise's BaselineOnly)."""
 
     name = "biases"
     Params = BiasesParams
     feedback = frozenset({"explicit"})
+    cold_start = ColdStart(user="mu + b_i (zero user bias)", item="mu + b_u; both cold: mu")
 
     def setting(self, key: str) -> float:
         """A parameter with its method-dependent default resolved."""
@@ -150,40 +160,27 @@ class Biases(FactorModel):
     def _fit(
         self, train: Interactions, *, callback: TrainingCallback, validation: Interactions | None
     ) -> None:
-        try:
-            self._fit_biases(train, callback)
-        except BaseException:
-            # a failed fit (e.g. diverged) must not look fitted
-            for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
-                delattr(self, key)
-            raise
-
-    def _fit_biases(self, train: Interactions, callback: TrainingCallback) -> None:
         users = np.ascontiguousarray(train.user, dtype=np.int32)
         items = np.ascontiguousarray(train.item, dtype=np.int32)
         values = np.ascontiguousarray(train.value, dtype=np.float32)
         self.global_mean_ = float(np.mean(values, dtype=np.float64))
         self.user_bias_ = np.zeros(self.n_users_, dtype=np.float32)
         self.item_bias_ = np.zeros(self.n_items_, dtype=np.float32)
-        self.user_factors_ = np.zeros((self.n_users_, 0), dtype=np.float32)
-        self.item_factors_ = np.zeros((self.n_items_, 0), dtype=np.float32)
         n_epochs = int(self.setting("n_epochs"))
         rng = np.random.default_rng(self.params.seed)
-        first = None
+        guard = DivergenceGuard(f"try a lower learning rate than lr={self.params.lr:g}")
         for epoch in range(1, n_epochs + 1):
             started = time.perf_counter()
             if self.params.method == "als":
                 loss = self._als_sweep(users, items, values)
             else:
                 loss = self._sgd_epoch(users, items, values, rng)
-            hint = f"try a lower learning rate than lr={self.params.lr:g}"
-            self.check_loss(loss, epoch, hint)
-            if first is not None and loss > 1e6 * max(first, 1e-12):
-                raise TrainingDiverged(
-                    f"training diverged at epoch {epoch} (loss {loss:.4g}); {hint}"
-                )
-            first = loss if first is None else first
+            guard.check(loss, epoch)
             callback(EpochInfo(epoch, n_epochs, loss, seconds=time.perf_counter() - started))
+
+    def _after_fit(self) -> None:
+        self.user_bias_[self.user_counts_ == 0] = 0.0
+        self.item_bias_[self.item_counts_ == 0] = 0.0
 
     def _als_sweep(self, users: np.ndarray, items: np.ndarray, values: np.ndarray) -> float:
         mu = self.global_mean_
@@ -203,19 +200,36 @@ class Biases(FactorModel):
 
         order = rng.permutation(len(values))
         sse = bias_sgd_epoch(
-            users[order],
-            items[order],
-            values[order],
-            np.float32(self.global_mean_),
-            self.user_bias_,
-            self.item_bias_,
-            np.float32(self.params.lr),
-            np.float32(self.setting("reg_user")),
-            np.float32(self.setting("reg_item")),
+            users=users[order],
+            items=items[order],
+            values=values[order],
+            mu=np.float32(self.global_mean_),
+            bu=self.user_bias_,
+            bi=self.item_bias_,
+            lr=np.float32(self.params.lr),
+            reg_user=np.float32(self.setting("reg_user")),
+            reg_item=np.float32(self.setting("reg_item")),
         )
         return sse / len(values)
 
-    def _fold_in(self, history: sp.csr_matrix) -> UserState:
+    # -- scoring ------------------------------------------------------------------------------
+    def _user_state(self, users: np.ndarray) -> UserState:
+        inside = users >= 0
+        bias = self.user_bias_[np.where(inside, users, 0)] * inside
+        return UserState.of(bias=bias.astype(np.float32))
+
+    def _score(self, state: UserState, items: np.ndarray) -> np.ndarray:
+        base = (self.item_bias_[items] + self.global_mean_)[None, :]
+        return np.broadcast_to(base, (len(state), len(items))) + state["bias"][:, None]
+
+    def _score_pairs(self, state: UserState, items: np.ndarray) -> np.ndarray:
+        inside = items >= 0
+        return state["bias"] + self.item_bias_[np.where(inside, items, 0)] * inside + (
+            self.global_mean_
+        )
+
+    # -- new users ----------------------------------------------------------------------------
+    def _fold_in(self, history: sp.csr_matrix, **options: object) -> UserState:
         """Each new user's bias in closed form with item biases frozen: the ALS update
         ``sum(r - mu - b_i) / (reg_user + n)``, or for SGD its fixed point
         ``sum(r - mu - b_i) / (n (1 + reg_user))``."""
@@ -227,7 +241,21 @@ class Biases(FactorModel):
         reg = self.setting("reg_user")
         denom = reg + counts if self.params.method == "als" else counts * (1.0 + reg)
         bias = np.divide(sums, denom, out=np.zeros(n), where=denom > 0)
-        return {"factors": np.zeros((n, 0), dtype=np.float32), "bias": bias.astype(np.float32)}
+        return UserState.of(bias=bias.astype(np.float32))
 
-    def item_embeddings(self) -> None:
-        return None
+    def _set_user_rows(self, rows: np.ndarray, state: UserState, n_users: int) -> None:
+        extra = max(0, n_users - len(self.user_bias_))
+        self.user_bias_ = np.concatenate([self.user_bias_, np.zeros(extra, np.float32)])
+        self.user_bias_[rows] = state["bias"]
+
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "global_mean": np.asarray(self.global_mean_, dtype=np.float64),
+            "user_bias": self.user_bias_,
+            "item_bias": self.item_bias_,
+        }
+
+    def _set_state_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
+        self.global_mean_ = float(arrays["global_mean"])
+        self.user_bias_ = np.asarray(arrays["user_bias"])
+        self.item_bias_ = np.asarray(arrays["item_bias"])

@@ -6,19 +6,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from types import ModuleType
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-import scipy.sparse as sp
 from pydantic import Field
 
-from workbench.model import UserState
-from workbench_sgd.base import SGDModel, SGDParams
+from workbench.model import ColdStart
+from workbench.user_state import UserState
+from workbench_sgd.base import Ratings, SGDModel, SGDParams, UserParams
 
 KERNELS = {"linear": 0, "sigmoid": 1, "logistic": 1, "rbf": 2}
 
 
-class KernelMFParams(SGDParams):
+class KernelMFParams(SGDParams.with_defaults(lr_decay=0.97, init_std=0.01)):
     kernel: Literal["linear", "sigmoid", "logistic", "rbf"] = Field(
         "linear",
         description="linear: mu + b_u + b_i + p.q; sigmoid (= logistic): "
@@ -26,21 +26,12 @@ class KernelMFParams(SGDParams):
         "(hi-lo) exp(-gamma ||p-q||^2)",
     )
     gamma: float = Field(0.5, gt=0, description="rbf kernel coefficient (other kernels: unused)")
-    n_factors: int = Field(100, ge=1, description="latent factors per user and item")
-    n_epochs: int = Field(40, ge=1, description="passes over the shuffled training ratings")
+    # A different type from SGDParams.lr: None picks a kernel-dependent rate.
     lr: float | None = Field(
         None,
         gt=0,
         description="learning rate (step size) of SGD; default 0.02 for sigmoid (its "
         "slope damps the gradient), 0.01 for linear and rbf",
-    )
-    lr_decay: float = Field(
-        0.97, gt=0, le=1, description="multiply the learning rate by this after every epoch"
-    )
-    reg: float = Field(0.05, ge=0, description="L2 regularisation of the factors")
-    reg_bias: float = Field(0.02, ge=0, description="L2 regularisation of the biases")
-    init_std: float = Field(
-        0.01, gt=0, description="standard deviation of the normal initial factors"
     )
 
 
@@ -49,6 +40,10 @@ class KernelMF(SGDModel):
 
     name = "kernel-mf"
     Params = KernelMFParams
+    cold_start = ColdStart(
+        user="zero bias and zero vector (the prior mean): the kernel of (0, q_i) plus b_i",
+        item="zero bias and zero vector: the kernel of (p_u, 0) plus b_u",
+    )
 
     @staticmethod
     def _kmf() -> ModuleType:
@@ -65,112 +60,82 @@ class KernelMF(SGDModel):
             return self.params.lr
         return 0.02 if self._kernel_code == KERNELS["sigmoid"] else 0.01
 
-    def _scale(self) -> tuple[float, float]:
-        lo, hi = self.rating_scale_ if self.rating_scale_ is not None else self._value_range
-        return float(lo), float(hi - lo) if hi > lo else 1.0
-
-    def _init_params(
-        self, users: np.ndarray, items: np.ndarray, values: np.ndarray, rng: np.random.Generator
-    ) -> None:
+    def _init_params(self, ratings: Ratings, rng: np.random.Generator) -> None:
         p = self.params
         f = p.n_factors
-        self._value_range = (float(values.min()), float(values.max()))
         self.user_factors_ = rng.normal(0.0, p.init_std, (self.n_users_, f)).astype(np.float32)
         self.item_factors_ = rng.normal(0.0, p.init_std, (self.n_items_, f)).astype(np.float32)
         self.user_bias_ = np.zeros(self.n_users_, dtype=np.float32)
         self.item_bias_ = np.zeros(self.n_items_, dtype=np.float32)
-        lo, span = self._scale()
-        self.scale_ = np.array([lo, span], dtype=np.float64)
+        lo, hi = (
+            self.rating_scale_
+            if self.rating_scale_ is not None
+            else (float(ratings.values.min()), float(ratings.values.max()))
+        )
+        span = float(hi - lo) if hi > lo else 1.0
+        self.scale_ = np.array([float(lo), span], dtype=np.float64)
         mu = self.global_mean_
         if self._kernel_code == KERNELS["sigmoid"]:
             frac = min(max((mu - lo) / span, 1e-3), 1 - 1e-3)
             self.offset_ = math.log(frac / (1 - frac))
         elif self._kernel_code == KERNELS["rbf"]:
             self.offset_ = 0.0
-            k = self._predict_pairs(users, items) / span  # biases are still zero
+            k = self._predict_pairs(None, ratings.users, ratings.items) / span  # biases are 0
             self.offset_ = mu - span * float(np.mean(k, dtype=np.float64))
         else:
             self.offset_ = mu
 
-    def _args(self) -> tuple:
+    def _args(self) -> dict[str, Any]:
         lo, span = self.scale_
-        return (
-            self._kernel_code,
-            np.float32(self.offset_),
-            np.float32(lo),
-            np.float32(span),
-            np.float32(self.params.gamma),
-        )
+        return {
+            "c": np.float32(self.offset_),
+            "lo": np.float32(lo),
+            "span": np.float32(span),
+            "gamma": np.float32(self.params.gamma),
+        }
 
-    def _run_epoch(
+    def _epoch(
         self,
-        users: np.ndarray,
-        items: np.ndarray,
-        values: np.ndarray,
+        context: Any,
+        ratings: Ratings,
         rng: np.random.Generator,
         lr: float,
+        users: UserParams,
     ) -> float:
         p = self.params
-        u, i, r = self._shuffled(users, items, values, rng)
+        shuffled = self._shuffled(ratings, rng)
         sse, total = self._kmf().EPOCHS[self._kernel_code](
-            u,
-            i,
-            r,
-            *self._args()[1:],
-            self.user_bias_,
-            self.item_bias_,
-            self.user_factors_,
-            self.item_factors_,
-            np.float32(lr),
-            np.float32(p.reg),
-            np.float32(p.reg_bias),
-            True,
+            users=shuffled.users,
+            items=shuffled.items,
+            values=shuffled.values,
+            **self._args(),
+            bu=users.bias,
+            bi=self.item_bias_,
+            p=users.factors,
+            q=self.item_factors_,
+            lr=np.float32(lr),
+            reg=np.float32(p.reg),
+            reg_bias=np.float32(p.reg_bias),
+            update_items=users.update_items,
         )
-        if self._kernel_code == KERNELS["rbf"] and math.isfinite(total):
-            self.offset_ += total / len(r)  # re-centre the kernel term on the mean rating
-        return sse / len(r)
+        training = users.update_items
+        if training and self._kernel_code == KERNELS["rbf"] and math.isfinite(total):
+            self.offset_ += total / len(ratings)  # re-centre the kernel term on the mean rating
+        return sse
 
-    def _predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    def _predict_pairs(self, context: Any, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self._kmf().kernel_predict(
-            users,
-            items,
-            *self._args(),
-            self.user_bias_,
-            self.item_bias_,
-            self.user_factors_,
-            self.item_factors_,
+            users=users,
+            items=items,
+            kernel=self._kernel_code,
+            **self._args(),
+            bu=self.user_bias_,
+            bi=self.item_bias_,
+            p=self.user_factors_,
+            q=self.item_factors_,
         )
 
-    def _fold_in_users(
-        self, history: sp.csr_matrix, n_epochs: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        p = self.params
-        n = history.shape[0]
-        factors = np.zeros((n, self.item_factors_.shape[1]), dtype=np.float32)
-        bias = np.zeros(n, dtype=np.float32)
-        users = np.repeat(np.arange(n, dtype=np.int32), np.diff(history.indptr))
-        items = history.indices.astype(np.int32)
-        values = history.data.astype(np.float32)
-        rng = self._fold_in_rng()
-        for _ in range(n_epochs):
-            u, i, r = self._shuffled(users, items, values, rng)
-            self._kmf().EPOCHS[self._kernel_code](
-                u,
-                i,
-                r,
-                *self._args()[1:],
-                bias,
-                self.item_bias_,
-                factors,
-                self.item_factors_,
-                np.float32(self._fold_in_lr()),
-                np.float32(p.reg),
-                np.float32(p.reg_bias),
-                False,
-            )
-        return factors, bias
-
-    # -- scoring (the FactorModel formulas, through the kernel) -------------------------------
+    # -- scoring (the embedding formulas, through the kernel) -------------------------------
     def _score(self, state: UserState, items: np.ndarray) -> np.ndarray:
         q = self.item_factors_[items]
         base = state["bias"][:, None] + (self.item_bias_[items] + self.offset_)[None, :]

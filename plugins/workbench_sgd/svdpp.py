@@ -9,23 +9,17 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
-from workbench_sgd.base import SGDModel, SGDParams
+from workbench_sgd.base import Ratings, SGDModel, SGDParams, UserParams
+
+#: The rated items of the users an epoch updates: (indptr int64, indices int32).
+RatedItems = tuple[np.ndarray, np.ndarray]
 
 
-class SVDppParams(SGDParams):
-    n_factors: int = Field(100, ge=1, description="latent factors per user and item")
-    n_epochs: int = Field(40, ge=1, description="passes over the training ratings")
-    lr: float = Field(0.007, gt=0, description="learning rate (step size) of SGD")
-    lr_decay: float = Field(
-        0.96, gt=0, le=1, description="multiply the learning rate by this after every epoch"
-    )
-    reg: float = Field(0.05, ge=0, description="L2 regularisation of p_u and q_i")
-    reg_bias: float = Field(0.02, ge=0, description="L2 regularisation of the biases")
+class SVDppParams(
+    SGDParams.with_defaults(lr=0.007, lr_decay=0.96, reg=0.05, init_std=0.01)
+):
     reg_implicit: float = Field(
         0.05, ge=0, description="L2 regularisation of the implicit item factors y_j"
-    )
-    init_std: float = Field(
-        0.01, gt=0, description="standard deviation of the normal initial factors"
     )
 
 
@@ -42,119 +36,83 @@ class SVDpp(SGDModel):
 
         return _svdpp_kernels
 
-    def _init_params(
-        self, users: np.ndarray, items: np.ndarray, values: np.ndarray, rng: np.random.Generator
-    ) -> None:
+    def _init_params(self, ratings: Ratings, rng: np.random.Generator) -> RatedItems:
         p = self.params
         f = p.n_factors
         self.user_factors_ = rng.normal(0.0, p.init_std, (self.n_users_, f)).astype(np.float32)
         self.item_factors_ = rng.normal(0.0, p.init_std, (self.n_items_, f)).astype(np.float32)
         self.implicit_ = rng.normal(0.0, p.init_std, (self.n_items_, f)).astype(np.float32)
-        self.implicit_[np.bincount(items, minlength=self.n_items_) == 0] = 0.0  # never rated
+        never_rated = np.bincount(ratings.items, minlength=self.n_items_) == 0
+        self.implicit_[never_rated] = 0.0
         self.user_bias_ = np.zeros(self.n_users_, dtype=np.float32)
         self.item_bias_ = np.zeros(self.n_items_, dtype=np.float32)
         rated = sp.csr_matrix(
-            (np.ones(len(users), dtype=np.float32), (users, items)),
+            (np.ones(len(ratings), dtype=np.float32), (ratings.users, ratings.items)),
             shape=(self.n_users_, self.n_items_),
         )
         rated.sort_indices()
-        self._rated = (rated.indptr.astype(np.int64), rated.indices.astype(np.int32))
+        return self._fold_in_context(rated)
 
-    def _grouped(
-        self, users: np.ndarray, items: np.ndarray, values: np.ndarray, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _fold_in_context(self, history: sp.csr_matrix) -> RatedItems:
+        return history.indptr.astype(np.int64), history.indices.astype(np.int32)
+
+    def _grouped(self, ratings: Ratings, rng: np.random.Generator) -> Ratings:
         """Ratings grouped by user: users in random order, each user's ratings shuffled."""
-        perm = rng.permutation(len(values))
+        users = ratings.users
+        perm = rng.permutation(len(ratings))
         rank = rng.permutation(int(users.max()) + 1)
         order = perm[np.argsort(rank[users[perm]], kind="stable")]
-        out = (np.empty_like(users), np.empty_like(items), np.empty_like(values))
-        self._kernels().gather(order, users, items, values, *out)
-        return out
+        return self._reordered(ratings, order)
 
-    def _run_epoch(
+    def _epoch(
         self,
-        users: np.ndarray,
-        items: np.ndarray,
-        values: np.ndarray,
+        context: RatedItems,
+        ratings: Ratings,
         rng: np.random.Generator,
         lr: float,
+        users: UserParams,
     ) -> float:
         p = self.params
-        u, i, r = self._grouped(users, items, values, rng)
-        sse = self._svdpp().svdpp_epoch(
-            u,
-            i,
-            r,
-            *self._rated,
-            np.float32(self.global_mean_),
-            self.user_bias_,
-            self.item_bias_,
-            self.user_factors_,
-            self.item_factors_,
-            self.implicit_,
-            np.float32(lr),
-            np.float32(p.reg),
-            np.float32(p.reg_bias),
-            np.float32(p.reg_implicit),
-            True,
+        grouped = self._grouped(ratings, rng)
+        indptr, indices = context
+        return self._svdpp().svdpp_epoch(
+            users=grouped.users,
+            items=grouped.items,
+            values=grouped.values,
+            indptr=indptr,
+            indices=indices,
+            mu=np.float32(self.global_mean_),
+            bu=users.bias,
+            bi=self.item_bias_,
+            p=users.factors,
+            q=self.item_factors_,
+            y=self.implicit_,
+            lr=np.float32(lr),
+            reg=np.float32(p.reg),
+            reg_bias=np.float32(p.reg_bias),
+            reg_implicit=np.float32(p.reg_implicit),
+            update_items=users.update_items,
         )
-        return sse / len(r)
 
-    def _predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        effective = self._svdpp().effective_factors(
-            self.user_factors_, *self._rated, self.implicit_
-        )
+    def _predict_pairs(
+        self, context: RatedItems, users: np.ndarray, items: np.ndarray
+    ) -> np.ndarray:
         return self._kernels().mf_predict(
-            users,
-            items,
-            np.float32(self.global_mean_),
-            self.user_bias_,
-            self.item_bias_,
-            effective,
-            self.item_factors_,
+            users=users,
+            items=items,
+            mu=np.float32(self.global_mean_),
+            bu=self.user_bias_,
+            bi=self.item_bias_,
+            p=self._fold_in_factors(context, self.user_factors_),
+            q=self.item_factors_,
         )
 
-    def _end_training(self) -> None:
-        self.user_factors_ = self._svdpp().effective_factors(
-            self.user_factors_, *self._rated, self.implicit_
-        )
-        del self._rated
+    def _fold_in_factors(self, context: RatedItems, factors: np.ndarray) -> np.ndarray:
+        """The effective factors p_u + |N(u)|^-1/2 sum y_j (what scoring uses)."""
+        return self._svdpp().effective_factors(factors, *context, self.implicit_)
 
-    def _fold_in_users(
-        self, history: sp.csr_matrix, n_epochs: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        p = self.params
-        n = history.shape[0]
-        factors = np.zeros((n, self.item_factors_.shape[1]), dtype=np.float32)
-        bias = np.zeros(n, dtype=np.float32)
-        indptr = history.indptr.astype(np.int64)
-        indices = history.indices.astype(np.int32)
-        if n == 0:
-            return factors, bias
-        users = np.repeat(np.arange(n, dtype=np.int32), np.diff(indptr))
-        values = history.data.astype(np.float32)
-        rng = self._fold_in_rng()
-        for _ in range(n_epochs):
-            u, i, r = self._grouped(users, indices, values, rng)
-            self._svdpp().svdpp_epoch(
-                u,
-                i,
-                r,
-                indptr,
-                indices,
-                np.float32(self.global_mean_),
-                bias,
-                self.item_bias_,
-                factors,
-                self.item_factors_,
-                self.implicit_,
-                np.float32(self._fold_in_lr()),
-                np.float32(p.reg),
-                np.float32(p.reg_bias),
-                np.float32(p.reg_implicit),
-                False,
-            )
-        return self._svdpp().effective_factors(factors, indptr, indices, self.implicit_), bias
+    def _end_training(self, context: RatedItems) -> None:
+        self.user_factors_ = self._fold_in_factors(context, self.user_factors_)
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         return {**super()._state_arrays(), "implicit_factors": self.implicit_}

@@ -95,6 +95,10 @@ class RichProgress(ProgressEvents):
                     markup=True,
                 )
 
+    def note(self, text: str) -> None:
+        with self._lock:
+            self._bars.console.print(f"note: {text}", markup=False, highlight=False)
+
     def close(self) -> None:
         with self._lock:
             for bar in self._running.values():

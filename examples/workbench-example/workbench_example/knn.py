@@ -11,36 +11,20 @@ similarities only). Implicit feedback: ``score(u, i) = sum_j s_ij`` over the sam
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
-from workbench import Interactions, Model, ParamError, Params
-from workbench.model import UserState, top_k
+from workbench import ColdStart, Interactions, Model, ParamError, Params, UserState
+from workbench.model import replace_rows, top_k
 from workbench_example.similarity import item_similarities
 
 
 def _positive(denominator: np.ndarray) -> np.ndarray:
     """Denominators of regularised means; an empty group (sum 0) divides by 1, not 0."""
     return np.where(denominator > 0, denominator, 1.0)
-
-
-class SharedRows:
-    """A sparse matrix referenced from a user state by row number (``state["row"]``).
-
-    Slicing a state (`workbench.model.take_state`) slices the row numbers and keeps this
-    shared reference, so a state of a million (user, item) pairs never copies histories.
-    """
-
-    __slots__ = ("matrix",)
-
-    def __init__(self, matrix: sp.csr_matrix):
-        self.matrix = matrix
-
-    def __getitem__(self, rows: Any) -> SharedRows:
-        return self
 
 
 class ItemKNN(Model):
@@ -56,10 +40,7 @@ class ItemKNN(Model):
 
     name = "item-knn"
     state_version = 1
-    #: What a user or item without training data gets (shown in evaluation diagnostics).
-    cold_fallback: ClassVar[str] = (
-        "cold user: mu + b_i (ratings) or 0 (implicit); unknown item: mu + b_u"
-    )
+    cold_start = ColdStart(user="mu + b_i (ratings) or 0 (implicit)", item="mu + b_u")
 
     class Params(Params):
         k: int = Field(40, ge=1, description="neighbours used per prediction")
@@ -154,13 +135,13 @@ class ItemKNN(Model):
     def _user_state(self, users: np.ndarray) -> UserState:
         inside = users >= 0
         bias = np.where(inside, self.user_bias_[np.where(inside, users, 0)], 0.0)
-        return {
-            "bias": bias.astype(np.float32),
-            "row": users.astype(np.int64),
-            "residuals": SharedRows(self.residuals_),
-        }
+        return UserState(
+            {"bias": bias.astype(np.float32), "row": users.astype(np.int64)},
+            len(users),
+            shared={"residuals": self.residuals_},
+        )
 
-    def _fold_in(self, history: sp.csr_matrix) -> UserState:
+    def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
         n = history.shape[0]
         rows = np.repeat(np.arange(n), np.diff(history.indptr))
         items = history.indices
@@ -175,15 +156,22 @@ class ItemKNN(Model):
         residuals = sp.csr_matrix(
             (residual.astype(np.float32), items, history.indptr), shape=history.shape
         )
-        return {
-            "bias": bias.astype(np.float32),
-            "row": np.arange(n, dtype=np.int64),
-            "residuals": SharedRows(residuals),
-        }
+        return UserState(
+            {"bias": bias.astype(np.float32), "row": np.arange(n, dtype=np.int64)},
+            n,
+            shared={"residuals": residuals},
+        )
+
+    def _set_user_rows(self, rows: np.ndarray, state: UserState, n_users: int) -> None:
+        extra = max(0, n_users - len(self.user_bias_))
+        self.user_bias_ = np.concatenate([self.user_bias_, np.zeros(extra, np.float32)])
+        self.user_bias_[rows] = state["bias"]
+        folded = state["residuals"][state["row"]]
+        self.residuals_ = replace_rows(self.residuals_, rows, folded, n_users)
 
     # -- scoring --------------------------------------------------------------------------------
     def _kernel_args(self, state: UserState) -> tuple[Any, ...]:
-        r = state["residuals"].matrix
+        r = state["residuals"]
         return (state["row"], r.indptr, r.indices, r.data)
 
     def _options(self) -> tuple[Any, ...]:
