@@ -148,6 +148,20 @@ class SGDModel(RatingFactorModel):
         """Predictions for index pairs during training (out-of-range indices are cold)."""
         raise NotImplementedError  # abstractmethod
 
+    def _update_args(self, users: UserParams, lr: float) -> dict[str, Any]:
+        """Keyword arguments every SGD kernel shares: what it updates, the step, the penalties."""
+        p = self.params
+        return {
+            "bu": users.bias,
+            "bi": self.item_bias_,
+            "p": users.factors,
+            "q": self.item_factors_,
+            "lr": np.float32(lr),
+            "reg": np.float32(p.reg),
+            "reg_bias": np.float32(p.reg_bias),
+            "update_items": users.update_items,
+        }
+
     def _base_lr(self) -> float:
         """The learning rate of the first epoch (and of fold-in)."""
         return self.params.lr

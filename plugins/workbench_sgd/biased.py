@@ -42,22 +42,14 @@ class BiasedMF(SGDModel):
         lr: float,
         users: UserParams,
     ) -> float:
-        p = self.params
         shuffled = self._shuffled(ratings, rng)
         return self._kernels().mf_epoch(
             users=shuffled.users,
             items=shuffled.items,
             values=shuffled.values,
             mu=np.float32(self.global_mean_),
-            bu=users.bias,
-            bi=self.item_bias_,
-            p=users.factors,
-            q=self.item_factors_,
-            lr=np.float32(lr),
-            reg=np.float32(p.reg),
-            reg_bias=np.float32(p.reg_bias),
-            biased=p.biased,
-            update_items=users.update_items,
+            biased=self.params.biased,
+            **self._update_args(users, lr),
         )
 
     def _predict_pairs(self, context: Any, users: np.ndarray, items: np.ndarray) -> np.ndarray:

@@ -102,21 +102,13 @@ class KernelMF(SGDModel):
         lr: float,
         users: UserParams,
     ) -> float:
-        p = self.params
         shuffled = self._shuffled(ratings, rng)
         sse, total = self._kmf().EPOCHS[self._kernel_code](
             users=shuffled.users,
             items=shuffled.items,
             values=shuffled.values,
             **self._args(),
-            bu=users.bias,
-            bi=self.item_bias_,
-            p=users.factors,
-            q=self.item_factors_,
-            lr=np.float32(lr),
-            reg=np.float32(p.reg),
-            reg_bias=np.float32(p.reg_bias),
-            update_items=users.update_items,
+            **self._update_args(users, lr),
         )
         training = users.update_items
         if training and self._kernel_code == KERNELS["rbf"] and math.isfinite(total):

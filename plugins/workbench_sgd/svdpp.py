@@ -72,7 +72,6 @@ class SVDpp(SGDModel):
         lr: float,
         users: UserParams,
     ) -> float:
-        p = self.params
         grouped = self._grouped(ratings, rng)
         indptr, indices = context
         return self._svdpp().svdpp_epoch(
@@ -82,16 +81,9 @@ class SVDpp(SGDModel):
             indptr=indptr,
             indices=indices,
             mu=np.float32(self.global_mean_),
-            bu=users.bias,
-            bi=self.item_bias_,
-            p=users.factors,
-            q=self.item_factors_,
             y=self.implicit_,
-            lr=np.float32(lr),
-            reg=np.float32(p.reg),
-            reg_bias=np.float32(p.reg_bias),
-            reg_implicit=np.float32(p.reg_implicit),
-            update_items=users.update_items,
+            reg_implicit=np.float32(self.params.reg_implicit),
+            **self._update_args(users, lr),
         )
 
     def _predict_pairs(
