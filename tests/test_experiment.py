@@ -14,10 +14,11 @@ from pydantic import Field
 from scipy import stats
 
 from workbench import hookimpl
+from workbench.api import resume_run
 from workbench.data import Interactions
 from workbench.embedding import FactorModel
 from workbench.errors import DataError, ParamError, UnknownNameError, WorkbenchError
-from workbench.experiment import compare, derive_seed, load_run, request_of, resume_run
+from workbench.experiment import compare, derive_seed, load_run, request_of
 from workbench.model import EpochInfo
 from workbench.params import Params
 from workbench.plugins import load_plugins, set_loaded

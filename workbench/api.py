@@ -29,7 +29,7 @@ import pandas as pd
 
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError
-from workbench.experiment import compare, load_run, resume_run
+from workbench.experiment import compare, load_run, request_of, resume_compare
 from workbench.model import FoldedUsers, Model
 from workbench.results import Results
 from workbench.specs import parse_spec
@@ -99,6 +99,16 @@ def load_model(path: str | Path) -> Model:
     from workbench.storage import load_model as _load
 
     return _load(path)
+
+
+def resume_run(run_dir: str | Path, *, jobs: int = 1, progress: Any = None) -> Results:
+    """Finish a run folder (a comparison or a search) from its own metadata; returns
+    `Results` (of a search: every candidate's)."""
+    if request_of(run_dir)["kind"] == "tune":
+        from workbench.tuning import resume_tune
+
+        return resume_tune(run_dir, jobs=jobs, progress=progress).results
+    return resume_compare(run_dir, jobs=jobs, progress=progress)
 
 
 def load_tune(run_dir: str | Path) -> Any:

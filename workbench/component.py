@@ -11,6 +11,16 @@ from typing import Any, ClassVar, Self
 
 from workbench.params import ParamInfo, Params, describe_params, validate_params
 
+#: The contract base class of each kind ("model": `workbench.model.Model`, ...), recorded when
+#: the contract module defines it, so the registry can check plugins against it without
+#: importing every contract (which would tie the registry to the models' module).
+_CONTRACTS: dict[str, type[Component]] = {}
+
+
+def contract_of(kind: str) -> type[Component] | None:
+    """The base class plugins of ``kind`` subclass (None until its module is imported)."""
+    return _CONTRACTS.get(kind)
+
 
 class Component:
     """A named thing with typed parameters (dataset, splitter, model, metric, exporter)."""
@@ -21,6 +31,16 @@ class Component:
     name: ClassVar[str] = ""
     #: The typed parameter class (a `workbench.params.Params` subclass).
     Params: ClassVar[type[Params]] = Params
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # a contract: a direct subclass of Component in the core that declares its kind
+        if (
+            Component in cls.__bases__
+            and "kind" in cls.__dict__
+            and cls.__module__.startswith("workbench.")
+        ):
+            _CONTRACTS.setdefault(cls.kind, cls)
 
     def __init__(self, **params: Any) -> None:
         self._params = validate_params(self.Params, params, owner=self.owner())

@@ -354,13 +354,18 @@ def request_of(run_dir: str | Path) -> dict[str, Any]:
     return request
 
 
-def resume_run(run_dir: str | Path, *, jobs: int = 1, progress: Progress | None = None) -> Results:
-    """Finish a run folder from its own metadata (nothing else to repeat); returns `Results`."""
-    req = request_of(run_dir)
-    if req["kind"] == "tune":
-        from workbench.tuning import resume_tune
+def resume_compare(
+    run_dir: str | Path, *, jobs: int = 1, progress: Progress | None = None
+) -> Results:
+    """Finish a comparison's run folder from its own metadata; returns `Results`.
 
-        return resume_tune(run_dir, jobs=jobs, progress=progress).results
+    `workbench.api.resume_run` finishes any run folder (comparisons and searches)."""
+    req = request_of(run_dir)
+    if req["kind"] != "compare":
+        raise WorkbenchError(
+            f"{run_dir} is a {req['kind']} run: resume it with workbench.resume_run "
+            "(or workbench.tuning.resume_tune)"
+        )
     return compare(
         req["data"],
         req["splitter"],
@@ -375,12 +380,3 @@ def resume_run(run_dir: str | Path, *, jobs: int = 1, progress: Progress | None 
         validation=req["validation"],
         per_user=req["per_user"],
     )
-
-
-def __getattr__(name: str) -> Any:
-    # tuning builds on compare, so it lives in its own module and is re-exported lazily
-    if name in ("tune", "TuneResult", "load_tune"):
-        from workbench import tuning
-
-        return getattr(tuning, name)
-    raise AttributeError(f"module 'workbench.experiment' has no attribute {name!r}")

@@ -13,14 +13,13 @@ See `workbench.evaluation` for the protocol and docs/metrics.md for every formul
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
-import scipy.sparse as sp
 
 from workbench.component import Component
+from workbench.relevance import RankingBatch
 
 if TYPE_CHECKING:
     from workbench.data import Interactions
@@ -71,81 +70,6 @@ class RatingMetric(Metric):
     def compute(self, truth: np.ndarray, predicted: np.ndarray) -> float:
         """The metric over all test pairs (``predicted`` already clipped when asked)."""
         raise NotImplementedError  # abstractmethod: every rating metric implements it
-
-
-@dataclass
-class RankingBatch:
-    """Top-K lists of a batch of users and what is relevant to each of them.
-
-    Row r is one user. ``K`` is the largest k any metric of the evaluation asked for; a metric
-    with ``k <= K`` uses the first ``k`` columns (`head`). Padded positions (item -1: fewer
-    than K candidates) are never hits.
-    """
-
-    items: np.ndarray  # (n, K) int64 item indices, best first; -1 = padding
-    hits: np.ndarray  # (n, K) bool: the item at that rank is relevant
-    grades: np.ndarray  # (n, K) float64: relevance grade of each hit (0 for misses)
-    ideal: np.ndarray  # (n, >= K) float64: the user's best grades, descending (0 padded)
-    n_relevant: np.ndarray  # (n,) int64: relevant test items of the user
-    n_candidates: np.ndarray  # (n,) int64: items that were ranked (unseen, or sampled)
-    #: Full score rows (column = item index, ``-inf`` = not a candidate); only filled when a
-    #: metric sets ``needs_scores`` (AUC).
-    scores: np.ndarray | None = None
-    #: (n, n_items) relevance grades as CSR (sorted indices); with ``scores``.
-    relevant: sp.csr_matrix | None = None
-
-    def __len__(self) -> int:
-        return len(self.n_relevant)
-
-    def head(self, k: int) -> RankingBatch:
-        """The same batch cut to the first ``k`` ranks (padded with misses if k > K)."""
-        n = self.items.shape[0]
-
-        def fit(a: np.ndarray, fill: float) -> np.ndarray:
-            if a.shape[1] >= k:
-                return a[:, :k]
-            return np.hstack([a, np.full((n, k - a.shape[1]), fill, dtype=a.dtype)])
-
-        return RankingBatch(
-            fit(self.items, -1),
-            fit(self.hits, False),
-            fit(self.grades, 0.0),
-            fit(self.ideal, 0.0),
-            self.n_relevant,
-            self.n_candidates,
-            self.scores,
-            self.relevant,
-        )
-
-    @classmethod
-    def from_lists(
-        cls,
-        items: Sequence[Sequence[int]] | np.ndarray,
-        relevant: Sequence[Sequence[int]],
-        *,
-        grades: Sequence[Sequence[float]] | None = None,
-        n_candidates: Sequence[int] | None = None,
-        scores: np.ndarray | None = None,
-    ) -> RankingBatch:
-        """Build a batch from plain lists (tests, notebooks): ranked items per user
-        (-1 = padding), relevant items per user and optionally their grades."""
-        from workbench.ranking import Relevance
-
-        arr = np.asarray(items, dtype=np.int64)
-        if arr.ndim != 2:
-            raise ValueError("items must be a 2-d array: one ranked list per user")
-        grade_lists = grades if grades is not None else [[1.0] * len(r) for r in relevant]
-        n_items = int(max([arr.max(initial=-1)] + [max(r, default=-1) for r in relevant])) + 1
-        if scores is not None:
-            n_items = max(n_items, scores.shape[1])
-        rel = Relevance.from_lists(relevant, grade_lists, n_items=max(n_items, 1))
-        cand = (
-            np.asarray(n_candidates, dtype=np.int64)
-            if n_candidates is not None
-            else np.full(len(arr), max(n_items, 1), dtype=np.int64)
-        )
-        width = max(arr.shape[1], int(rel.counts().max(initial=0)))
-        return rel.batch(0, len(arr), arr, cand, scores=scores, ideal_width=width)
 
 
 class RankingMetric(Metric):

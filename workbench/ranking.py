@@ -14,7 +14,7 @@ users x items matrix beyond one block of users.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,130 +25,11 @@ import scipy.sparse as sp
 from workbench.errors import DataError
 from workbench.metric import ListContext, ListMetric, RankingBatch, RankingMetric
 from workbench.model import BLOCK_CELLS, FoldedUsers, Model, top_k
+from workbench.relevance import Relevance
 
 if TYPE_CHECKING:
     from workbench.evaluation import Protocol
     from workbench.splits import Split
-
-
-@dataclass(frozen=True)
-class Relevance:
-    """Relevant items (with grades) of ``n_rows`` users, in CSR layout."""
-
-    indptr: np.ndarray  # (n_rows + 1,) int64
-    items: np.ndarray  # (nnz,) int64, sorted within each row
-    grades: np.ndarray  # (nnz,) float64
-    n_items: int
-
-    @property
-    def n_rows(self) -> int:
-        return len(self.indptr) - 1
-
-    @classmethod
-    def build(
-        cls, rows: np.ndarray, items: np.ndarray, grades: np.ndarray, n_rows: int, n_items: int
-    ) -> Relevance:
-        """From (row, item, grade) triples; rows are positions ``0..n_rows-1``."""
-        rows = np.asarray(rows, dtype=np.int64)
-        items = np.asarray(items, dtype=np.int64)
-        order = np.lexsort((items, rows))
-        counts = np.bincount(rows, minlength=n_rows) if len(rows) else np.zeros(n_rows, np.int64)
-        indptr = np.zeros(n_rows + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        return cls(indptr, items[order], np.asarray(grades, np.float64)[order], n_items)
-
-    @classmethod
-    def from_lists(
-        cls,
-        relevant: Sequence[Sequence[int]],
-        grades: Sequence[Sequence[float]],
-        *,
-        n_items: int,
-    ) -> Relevance:
-        rows = np.concatenate(
-            [np.full(len(r), i, dtype=np.int64) for i, r in enumerate(relevant)] or [[]]
-        )
-        items = np.concatenate([np.asarray(r, dtype=np.int64) for r in relevant] or [[]])
-        vals = np.concatenate([np.asarray(g, dtype=np.float64) for g in grades] or [[]])
-        if len(np.unique(rows * n_items + items)) != len(items):
-            raise ValueError("an item is listed twice as relevant for the same user")
-        return cls.build(rows, items, vals, len(relevant), n_items)
-
-    def counts(self) -> np.ndarray:
-        """Relevant items per row."""
-        return np.diff(self.indptr)
-
-    def rows_slice(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(local row, item, grade) of rows ``start..stop-1`` (local rows start at 0)."""
-        lo, hi = self.indptr[start], self.indptr[stop]
-        local = np.repeat(np.arange(stop - start), np.diff(self.indptr[start : stop + 1]))
-        return local, self.items[lo:hi], self.grades[lo:hi]
-
-    def csr(self, start: int, stop: int) -> sp.csr_matrix:
-        """Rows ``start..stop-1`` as a (rows x n_items) CSR of grades."""
-        lo, hi = self.indptr[start], self.indptr[stop]
-        return sp.csr_matrix(
-            (self.grades[lo:hi], self.items[lo:hi], self.indptr[start : stop + 1] - lo),
-            shape=(stop - start, self.n_items),
-        )
-
-    def ideal(self, start: int, stop: int, k: int) -> np.ndarray:
-        """(rows, k) best grades of each row, descending, zero-padded."""
-        local, _, grades = self.rows_slice(start, stop)
-        out = np.zeros((stop - start, k), dtype=np.float64)
-        if k == 0 or len(grades) == 0:
-            return out
-        order = np.lexsort((-grades, local))
-        local, grades = local[order], grades[order]
-        first = self.indptr[start : stop + 1][:-1] - self.indptr[start]
-        rank = np.arange(len(local)) - first[local]
-        keep = rank < k
-        out[local[keep], rank[keep]] = grades[keep]
-        return out
-
-    def lookup(self, start: int, stop: int, top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(hits, grades) of the (rows, K) item matrix ``top`` against rows ``start..stop-1``."""
-        local, items, grades = self.rows_slice(start, stop)
-        keys = local * self.n_items + items  # sorted: rows, then items
-        rows = np.arange(top.shape[0], dtype=np.int64)[:, None]
-        query = rows * self.n_items + np.where(top >= 0, top, 0)
-        if len(keys) == 0:
-            z = np.zeros(top.shape, dtype=bool)
-            return z, np.zeros(top.shape)
-        pos = np.searchsorted(keys, query)
-        pos_safe = np.minimum(pos, len(keys) - 1)
-        hits = (keys[pos_safe] == query) & (top >= 0)
-        return hits, np.where(hits, grades[pos_safe], 0.0)
-
-    def batch(
-        self,
-        start: int,
-        stop: int,
-        top: np.ndarray,
-        n_candidates: np.ndarray,
-        *,
-        scores: np.ndarray | None = None,
-        ideal_width: int | None = None,
-    ) -> RankingBatch:
-        """A `RankingBatch` for rows ``start..stop-1`` and their top lists."""
-        hits, grades = self.lookup(start, stop, top)
-        return RankingBatch(
-            items=top,
-            hits=hits,
-            grades=grades,
-            ideal=self.ideal(start, stop, ideal_width or top.shape[1]),
-            n_relevant=self.counts()[start:stop].astype(np.int64),
-            n_candidates=np.asarray(n_candidates, dtype=np.int64),
-            scores=scores,
-            relevant=self.csr(start, stop) if scores is not None else None,
-        )
-
-    def dense_mask(self, start: int, stop: int) -> np.ndarray:
-        """(rows, n_items) bool of relevant items: only for one block of users."""
-        local, items, _ = self.rows_slice(start, stop)
-        mask = np.zeros((stop - start, self.n_items), dtype=bool)
-        mask[local, items] = True
-        return mask
 
 
 def subset_batch(batch: RankingBatch, rows: np.ndarray) -> RankingBatch:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from workbench.component import Component
+from workbench.component import Component, contract_of
 from workbench.errors import PluginError, UnknownNameError
 
 if TYPE_CHECKING:
@@ -19,23 +19,25 @@ if TYPE_CHECKING:
 
 KINDS: tuple[str, ...] = ("dataset", "splitter", "model", "metric", "exporter")
 PLURAL = {k: k + "s" for k in KINDS}
+#: The contract class of each kind, by name (for messages).
+CONTRACT_NAMES = {
+    "dataset": "Dataset",
+    "splitter": "Splitter",
+    "model": "Model",
+    "metric": "Metric",
+    "exporter": "Exporter",
+}
 
 
-def base_class(kind: str) -> type[Component]:
-    """The contract class plugins of ``kind`` must subclass."""
-    from workbench.dataset import Dataset
-    from workbench.exporter import Exporter
-    from workbench.metric import Metric
-    from workbench.model import Model
-    from workbench.splits import Splitter
+def is_contract_subclass(kind: str, obj: Any) -> bool:
+    """Whether ``obj`` is a subclass of the contract class of ``kind``.
 
-    return {
-        "dataset": Dataset,
-        "splitter": Splitter,
-        "model": Model,
-        "metric": Metric,
-        "exporter": Exporter,
-    }[kind]
+    The contract classes record themselves in `workbench.component` when their module is
+    imported; a class that subclasses one has imported it, so none is missed, and the registry
+    needs no import of the contract modules (which would put it in a cycle with them).
+    """
+    base = contract_of(kind)
+    return base is not None and isinstance(obj, type) and issubclass(obj, base)
 
 
 @dataclass
@@ -66,9 +68,8 @@ class Registry:
     # -- filling -----------------------------------------------------------------------------
     def validate(self, kind: str, obj: Any, aliases: Iterable[str]) -> tuple[str, tuple[str, ...]]:
         """Check an object before registration; returns (name, aliases)."""
-        base = base_class(kind)
-        if not (isinstance(obj, type) and issubclass(obj, base)):
-            raise PluginError(f"{obj!r} is not a {base.__name__} subclass")
+        if not is_contract_subclass(kind, obj):
+            raise PluginError(f"{obj!r} is not a {CONTRACT_NAMES[kind]} subclass")
         name = getattr(obj, "name", "")
         if not isinstance(name, str) or not name or name != name.strip() or " " in name:
             raise PluginError(f"{obj.__name__} has no valid 'name' (a non-empty word)")

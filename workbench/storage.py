@@ -186,13 +186,12 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndar
 
 def load_model(path: str | Path, *, expected: type[Model] | None = None) -> Model:
     """Load a model file; the model class is looked up by name in the plugin registry."""
-    from workbench.model import Model
     from workbench.plugins import get_registry, plugin_of
 
     path = Path(path)
     meta, arrays = read_model_file(path)
     name = meta.get("model")
-    if expected is not None and expected is not Model and expected.name:
+    if expected is not None and expected.name:  # a concrete class (the base has no name)
         if expected.name != name:
             raise ModelFileError(f"{path} holds a '{name}' model, not '{expected.name}'")
         cls = expected

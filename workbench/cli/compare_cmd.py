@@ -237,7 +237,7 @@ def _interrupted(folder: Path) -> None:
 
 
 def _resume_only(folder: Path, exporters: list[Any], jobs: int, quiet: bool, as_json: bool) -> None:
-    from workbench.experiment import resume_run
+    from workbench.api import resume_run
 
     progress = None if quiet or as_json else _progress("resume")
     try:
