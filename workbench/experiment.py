@@ -27,6 +27,7 @@ import pandas as pd
 
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
+from workbench.jsonvalues import normalise
 from workbench.metric import Metric
 from workbench.resolve import (
     ModelEntry,
@@ -42,7 +43,7 @@ from workbench.resolve import (
     versions,
 )
 from workbench.results import Results
-from workbench.runfolder import RunFolder, normalise
+from workbench.runfolder import RunFolder
 from workbench.runner import (
     PER_USER_KEY,
     Direct,

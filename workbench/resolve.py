@@ -15,9 +15,9 @@ import pandas as pd
 
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError
+from workbench.jsonvalues import normalise
 from workbench.metric import Metric
 from workbench.model import Model
-from workbench.runfolder import normalise
 from workbench.specs import parse_spec
 from workbench.splits import Split, Splitter
 

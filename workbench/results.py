@@ -17,13 +17,17 @@ twice with different parameters (or a label the user chose).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
+
+from workbench.errors import WorkbenchError
+from workbench.jsonvalues import dumps
+from workbench.plugins import get_registry
 
 SCORE_COLUMNS = ["model", "fold", "metric", "value"]
 RUN_COLUMNS = ["model", "model_name", "fold", "params", "fit_seconds", "predict_seconds"]
@@ -58,7 +62,7 @@ class Results:
             for point in curve:
                 curve_rows.append({**key, **point})
             params = rec.get("params", {})
-            rec["params"] = params if isinstance(params, str) else json.dumps(params, default=str)
+            rec["params"] = params if isinstance(params, str) else dumps(params)
             rec.setdefault("model_name", rec["model"])
             run_rows.append({**rec, **key})
         return cls(
@@ -79,7 +83,12 @@ class Results:
         return list(dict.fromkeys(self.scores["metric"].tolist()))
 
     def higher_is_better(self, metric: str) -> bool:
-        return bool(self.metadata.get("higher_is_better", {}).get(metric, True))
+        """The direction of the metric column ``metric`` (``ndcg@10``, ``rmse[clip=False]``):
+        as recorded with the results, else that of the registered metric, else higher."""
+        recorded = self.metadata.get("higher_is_better", {})
+        if metric in recorded:
+            return bool(recorded[metric])
+        return registered_direction(metric)
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per (model, fold): metric columns, then timings."""
@@ -129,8 +138,6 @@ class Results:
     # -- output ------------------------------------------------------------------------------------
     def export(self, exporter: Any, path: str | Path | None = None, **params: Any) -> Path | None:
         """Export with an exporter instance or a registered exporter name."""
-        from workbench.plugins import get_registry
-
         if isinstance(exporter, str):
             exporter = get_registry().create("exporter", exporter, **params)
         return exporter.export(self, None if path is None else Path(path))
@@ -166,7 +173,11 @@ class Results:
         )
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+def registered_direction(label: str) -> bool:
+    """Whether higher is better for the metric column ``label``, from the registered metric
+    of its name (the part before ``@`` or ``[``); an unknown metric counts as higher."""
+    name = re.split(r"[@\[]", label, maxsplit=1)[0]
+    try:
+        return bool(get_registry().get("metric", name).higher_is_better)
+    except WorkbenchError:
+        return True

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
+from workbench.jsonvalues import dumps, normalise
 
 METADATA = "metadata.json"
 RESULTS = "results.jsonl"
@@ -44,11 +45,6 @@ REQUEST_KEYS = (
 _DATASET_KEYS = ("fingerprint", "kind", "n_users", "n_items", "n_interactions")
 
 
-def normalise(value: Any) -> Any:
-    """A JSON round trip: what the value looks like once written and read back."""
-    return json.loads(json.dumps(value, default=str, allow_nan=True))
-
-
 def _request_view(meta: Mapping[str, Any]) -> dict[str, Any]:
     view = {k: meta.get(k) for k in REQUEST_KEYS}
     if isinstance(view["dataset"], Mapping):
@@ -57,7 +53,7 @@ def _request_view(meta: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _describe(value: Any) -> str:
-    text = json.dumps(value, default=str, sort_keys=True)
+    text = dumps(value, sort_keys=True)
     return text if len(text) <= 120 else text[:117] + "..."
 
 
@@ -170,7 +166,7 @@ class RunFolder:
 
     # -- metadata ------------------------------------------------------------------------------
     def write_metadata(self, metadata: Mapping[str, Any]) -> None:
-        from workbench.storage import write_atomic
+        from workbench.files import write_atomic
 
         text = json.dumps(normalise(dict(metadata)), indent=2)
         write_atomic(self.metadata_path, lambda fh: fh.write(text.encode("utf-8") + b"\n"))
@@ -236,7 +232,7 @@ class RunFolder:
         import re
         import zlib
 
-        from workbench.storage import write_atomic
+        from workbench.files import write_atomic
 
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(label)).strip("_") or "model"
         tag = f"{zlib.crc32(str(label).encode()):08x}"  # labels that clean up alike stay apart

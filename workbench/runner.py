@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from workbench.errors import WorkbenchError
+from workbench.jsonvalues import normalise
 from workbench.metric import Metric
 from workbench.model import EpochInfo, Model
-from workbench.runfolder import RunFolder, normalise
+from workbench.runfolder import RunFolder
 from workbench.splits import Split
 
 #: Key of a record's per-user DataFrame (taken out before the record is written as JSON).

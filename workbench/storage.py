@@ -11,8 +11,6 @@ would run code when unpickled is refused before anything runs.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -23,6 +21,7 @@ import scipy.sparse as sp
 
 from workbench.data import IdMap
 from workbench.errors import ModelFileError, UnknownNameError, WorkbenchError
+from workbench.files import write_atomic
 
 if TYPE_CHECKING:
     from workbench.model import Model
@@ -45,37 +44,6 @@ def _ids_array(idmap: IdMap) -> np.ndarray:
         return ids.astype(str)
     # integer ids as int64; other numeric ids (floats such as 1.5) keep their values
     return ids.astype(np.float64) if ids.dtype.kind == "f" else ids.astype(np.int64)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path: Path, write: Any) -> Path:
-    """Call ``write(file_object)`` on a temp file beside ``path``, then rename it into place."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.exists():
-        raise WorkbenchError(f"cannot write {path}: folder {folder} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise WorkbenchError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):  # disk full, permission denied, ...: one line
-            raise WorkbenchError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise
-    return path
 
 
 def save_model(model: Model, path: str | Path) -> Path:

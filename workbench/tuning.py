@@ -18,10 +18,10 @@ import pandas as pd
 
 from workbench.errors import ParamError, WorkbenchError
 from workbench.experiment import compare, load_run
+from workbench.jsonvalues import normalise
 from workbench.metric import Metric
 from workbench.resolve import ModelEntry, registry
 from workbench.results import Results
-from workbench.runfolder import normalise
 from workbench.runner import Progress
 from workbench.specs import parse_spec
 
@@ -168,7 +168,7 @@ def tune(
 
 
 def _write_best(run_dir: Path, outcome: TuneResult) -> None:
-    from workbench.storage import write_atomic
+    from workbench.files import write_atomic
 
     best = {
         "model": outcome.results.metadata.get("tune", {}).get("model"),

@@ -37,8 +37,8 @@ class LastFM(Dataset):
     Params: ClassVar[type[Params]] = LastFMParams
 
     def load(self) -> Interactions:
+        from workbench.files import FileRef
         from workbench_datasets.metadata import read_item_file
-        from workbench_datasets.sources import FileRef
         from workbench_datasets.table import load_table
 
         p = self.params

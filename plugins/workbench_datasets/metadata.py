@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow as pa
 
 from workbench.errors import DataError
-from workbench_datasets.reader import _norm, read_columns, sniff
-from workbench_datasets.sources import FileRef
+from workbench.files import FileRef
+from workbench.textfile import normalise_name, read_columns, sniff
 
 #: The 19 genre flags at the end of MovieLens-100k's u.item, in order (from u.genre).
 GENRES_100K = (
@@ -83,7 +83,7 @@ def read_item_file(
     """
     layout = sniff(ref, sep=sep, header=header, encoding=encoding)
     if layout.header:
-        normalised = [_norm(n) for n in layout.names]
+        normalised = [normalise_name(n) for n in layout.names]
 
         def find(aliases: tuple[str, ...]) -> int | None:
             for alias in aliases:
@@ -119,6 +119,6 @@ def read_item_file(
     genres = None
     if genre_pos is not None:
         genres = _strings(cols[genre_pos])
-        if _norm(layout.names[genre_pos]) == "class":  # RecBole token_seq: space-separated
+        if normalise_name(layout.names[genre_pos]) == "class":  # RecBole token_seq: space-separated
             genres = np.array([g.replace(" ", "|") for g in genres], dtype=object)
     return _frame(ids, titles, genres)

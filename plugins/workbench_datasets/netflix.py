@@ -20,8 +20,8 @@ from pydantic import Field
 from workbench.data import Interactions
 from workbench.dataset import Dataset
 from workbench.errors import DataError
+from workbench.files import FileRef, iter_lines
 from workbench.params import Params
-from workbench_datasets.sources import FileRef, iter_lines
 from workbench_datasets.tabular import Duplicates, duplicates_field
 
 _HEADER = re.compile(r"^\s*(\d+)\s*:\s*$")
@@ -97,7 +97,7 @@ def parse(refs: list[FileRef], *, max_ratings: int | None = None, block_mb: int 
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from workbench_datasets.sources import LineStream
+    from workbench.files import LineStream
 
     stream = LineStream(refs, _to_csv_rows, block=1 << 20)
     read_opts = pacsv.ReadOptions(

@@ -83,8 +83,8 @@ class Tabular(Dataset):
     Params: ClassVar[type[Params]] = TabularParams
 
     def load(self) -> Interactions:
+        from workbench.files import resolve_path
         from workbench_datasets.metadata import read_item_file
-        from workbench_datasets.sources import resolve_path
         from workbench_datasets.table import load_table, parse_scale
 
         p = self.params

@@ -12,7 +12,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from workbench.results import Results
-from workbench_exporters.common import higher_is_better
 
 CURVE_INFO = {"model", "fold", "epoch", "n_epochs", "loss", "seconds"}
 
@@ -93,7 +92,7 @@ def metric_bars(results: Results, metric: str, colors: dict, best: str | None) -
             va="bottom",
             fontsize=7 if n <= 5 else 6,
         )
-    arrow = "higher is better" if higher_is_better(results, metric) else "lower is better"
+    arrow = "higher is better" if results.higher_is_better(metric) else "lower is better"
     ax.set_title(f"{metric}  ({arrow})", fontsize=10)
     ax.set_xticks(
         x,
@@ -145,7 +144,7 @@ def accuracy_vs_time(results: Results, metric: str, colors: dict) -> Figure | No
     if len(positive) == len(times) and positive.max() / positive.min() > 20:
         ax.set_xscale("log")
     ax.set_xlabel("fit time per fold (s)")
-    arrow = "↑" if higher_is_better(results, metric) else "↓"
+    arrow = "↑" if results.higher_is_better(metric) else "↓"
     ax.set_ylabel(f"{metric} {arrow}")
     ax.set_title(f"{metric} vs fit time", fontsize=10)
     ax.grid(alpha=0.3)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import platform
-import re
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -15,9 +14,10 @@ import pandas as pd
 from pydantic import Field
 
 from workbench.errors import WorkbenchError
+from workbench.files import write_atomic
+from workbench.jsonvalues import strict
 from workbench.params import Params
 from workbench.results import Results
-from workbench.storage import write_atomic
 
 TIMING = {"fit_seconds": "fit s", "predict_seconds": "predict s"}
 
@@ -90,20 +90,6 @@ class Table:
         return "↑" if self.higher_is_better.get(metric, True) else "↓"
 
 
-def higher_is_better(results: Results, metric: str) -> bool:
-    """The metric's direction: from the run metadata, else from the registered metric."""
-    recorded = results.metadata.get("higher_is_better", {})
-    if metric in recorded:
-        return bool(recorded[metric])
-    name = re.split(r"[@\[]", metric, maxsplit=1)[0]
-    try:
-        from workbench.plugins import get_registry
-
-        return bool(get_registry().get("metric", name).higher_is_better)
-    except Exception:  # noqa: BLE001 - an unknown metric: assume higher is better
-        return True
-
-
 def build_table(results: Results) -> Table:
     """The summary of ``results`` with the best mean per metric flagged."""
     summary = results.summary()
@@ -115,7 +101,7 @@ def build_table(results: Results) -> Table:
         run_folds = results.runs.groupby("model")["fold"].nunique().to_dict()
         folds = {m: max(folds.get(m, 0), run_folds.get(m, 0)) for m in models}
     cells: dict[tuple[str, str], Cell] = {}
-    hib = {m: higher_is_better(results, m) for m in metrics}
+    hib = {m: results.higher_is_better(m) for m in metrics}
     for column in metrics + timings:
         if summary.empty or (column, "mean") not in summary.columns:
             continue
@@ -204,21 +190,7 @@ def output_path(path: Path | str | None, param: str | None, results: Results, ex
 
 def jsonable(value: Any) -> Any:
     """Plain JSON values: NaN/inf -> None, numpy scalars and arrays, tuples, sets, paths."""
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
+    return strict(value)
 
 
 def write_text(path: Path, text: str) -> Path:

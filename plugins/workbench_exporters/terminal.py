@@ -93,8 +93,7 @@ class Terminal(Exporter):
     Params = TerminalParams
 
     def export(self, results: Results, path: Path | None = None) -> Path | None:
-        from workbench.cli.common import console
-
+        console = Console(highlight=False, soft_wrap=True)  # stdout, as it is at this moment
         console.print(render(results, self.params.title, console.width))
         target = path if path is not None else self.params.path
         if target is None:

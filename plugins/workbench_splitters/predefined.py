@@ -36,7 +36,7 @@ class PredefinedParams(Params):
 
 def _listing(root: Path) -> list[tuple[str, object]]:
     """(relative posix path, FileRef) of files in a folder (2 levels) or a zip archive."""
-    from workbench_datasets.sources import FileRef, sniff_compression, zip_members
+    from workbench.files import FileRef, sniff_compression, zip_members
 
     if root.is_file():
         with open(root, "rb") as fh:
@@ -62,8 +62,7 @@ def _pattern(template: str, fold: str | None) -> re.Pattern[str]:
 
 def _pair_rows(data: Interactions, ref: object) -> np.ndarray:
     """Row indices of ``data`` for the (user, item) pairs listed in the file ``ref``."""
-    from workbench_datasets.reader import id_column, read_columns, row_error, sniff
-    from workbench_datasets.table import resolve_roles
+    from workbench.textfile import id_column, read_columns, resolve_roles, row_error, sniff
 
     layout = sniff(ref)  # type: ignore[arg-type]
     roles = resolve_roles(layout, {}, kind="implicit").positions

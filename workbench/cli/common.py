@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
-import numpy as np
 from rich.console import Console
+
+from workbench.jsonvalues import dumps
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -19,19 +19,9 @@ def example(*commands: str) -> str:
     return f"[bold]Example{'s' if len(commands) > 1 else ''}:[/bold]\n\n{lines}"
 
 
-def _default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, set | frozenset | tuple):
-        return list(obj)
-    return str(obj)
-
-
 def print_json(data: Any) -> None:
     """Machine-readable output on stdout (no rich markup)."""
-    sys.stdout.write(json.dumps(data, indent=2, default=_default) + "\n")
+    sys.stdout.write(dumps(data, indent=2) + "\n")
     sys.stdout.flush()
 
 

@@ -129,7 +129,7 @@ def _report(
     print_frame: Any,
     note: Any,
 ) -> None:
-    from workbench.storage import write_atomic
+    from workbench.files import write_atomic
 
     best = {
         "metric": outcome.metric,

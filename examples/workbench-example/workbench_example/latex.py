@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field
 
 from workbench import Exporter, Params, Results, WorkbenchError
-from workbench.storage import write_atomic
+from workbench.files import write_atomic
 
 _ESCAPES = {
     "\\": r"\textbackslash{}",

@@ -1,4 +1,5 @@
-"""Where bytes come from: local files, members of zip archives, compressed streams.
+"""Files: where bytes come from (local files, members of zip archives, compressed streams),
+and where they go (`write_atomic`).
 
 A `FileRef` names one logical file (a path, or a member inside a zip archive) and opens it
 as a decompressed binary stream. Compression is recognised by its magic bytes (gzip, bzip2,
@@ -17,14 +18,15 @@ import gzip
 import io
 import lzma
 import os
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from workbench.errors import DataError
+from workbench.errors import DataError, WorkbenchError
 
 _MAGIC = {
     b"\x1f\x8b": "gzip",
@@ -313,3 +315,35 @@ def iter_lines(ref: FileRef, encoding: str = "utf-8") -> Iterator[str]:
                 yield line.rstrip("\r\n")
         except _ARCHIVE_ERRORS as exc:
             raise corrupt(ref.display, ref.compression() or "file", exc) from None
+
+
+# -- writing ----------------------------------------------------------------------------------
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path: Path, write: Any) -> Path:
+    """Call ``write(file_object)`` on a temp file beside ``path``, then rename it into place."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.exists():
+        raise WorkbenchError(f"cannot write {path}: folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise WorkbenchError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # disk full, permission denied, ...: one line
+            raise WorkbenchError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise
+    return path
