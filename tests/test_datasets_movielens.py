@@ -64,7 +64,7 @@ def test_latest_small_layout_half_stars_crlf():
 def test_explicit_variant_and_no_metadata():
     data = load_dataset("movielens", path=str(FIX / "ml-100k"), variant="100k", metadata=False)
     assert data.item_metadata is None
-    assert data.meta["source_path"] == str(FIX / "ml-100k")
+    assert data.provenance.path == FIX / "ml-100k"
 
 
 def test_wrong_variant_names_what_was_found():

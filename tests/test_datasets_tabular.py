@@ -175,12 +175,21 @@ def test_fold_column_is_kept_aligned_with_rows():
         {
             "user": data.users.id_of(data.user),
             "item": data.items.id_of(data.item),
-            "fold": data.meta["fold"],
+            "fold": data.provenance.folds.labels,
         }
     )
     merged = got.merge(raw, on=["user", "item"], suffixes=("", "_raw"))
     assert len(merged) == len(raw)
     assert (merged["fold"] == merged["fold_raw"]).all()
+    assert data.provenance.folds.name == "fold"
+    assert data.provenance.path == TAB / "folds.csv" and data.provenance.member is None
+    # the core loader records the spec and the fingerprint, once
+    assert data.provenance.spec == {
+        "name": "tabular",
+        "path": str(TAB / "folds.csv"),
+        "fold": "fold",
+    }
+    assert data.provenance.fingerprint == data.fingerprint()
 
 
 def test_gzip_detected_by_content_not_name(tmp_path, reference):

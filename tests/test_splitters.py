@@ -259,16 +259,19 @@ def test_predefined_from_a_fold_column():
     data = load_dataset("tabular", path=str(FIX / "tabular" / "folds.csv"), fold="fold")
     splits = list(make_splitter("predefined").split(data))
     assert len(splits) == 3
-    folds = np.asarray(data.meta["fold"])
+    folds = data.provenance.folds.labels
     for k, split in enumerate(splits):
         assert len(split.test) == int((folds == k).sum())
-        assert "fold" not in split.train.meta
+        # a part keeps where the data came from, not the per-row labels or the spec
+        for part in (split.train, split.test):
+            assert part.provenance.folds is None and part.provenance.spec is None
+            assert part.provenance.path == data.provenance.path
     assert len(list(make_splitter("predefined folds=0,2").split(data))) == 2
 
 
 def test_predefined_errors(tmp_path):
     data = load_dataset("tabular", path=str(FIX / "tabular" / "ratings.tsv"))
-    with pytest.raises(DataError, match="has no 'fold' fold ids"):
+    with pytest.raises(DataError, match="has no fold ids"):
         list(make_splitter("predefined").split(data))
     with pytest.raises(ParamError, match="give both train= and test="):
         list(make_splitter("predefined train=a{fold}.txt").split(data))

@@ -54,22 +54,25 @@ __all__ = [
 ]
 
 
-def load_dataset(spec: str | Mapping[str, Any], **options: Any) -> Interactions:
-    """A dataset by spec or name with options: ``load_dataset("movielens", variant="100k")``."""
-    from workbench.resolve import resolve_data
+def load_dataset(spec: str | Mapping[str, Any] | None = None, **options: Any) -> Interactions:
+    """A dataset by spec or name with options: ``load_dataset("movielens", variant="100k")``;
+    a path to a data file; None: the default dataset. See `workbench.loading.load_dataset`."""
+    from workbench.loading import load_dataset as _load
 
-    if options:
-        base = parse_spec("dataset", spec)
-        spec = {"name": base.name, **base.params, **options}
-    return resolve_data(spec)[0]
+    return _load(spec, **options)
 
 
 def split(
-    data: Interactions, splitter: Any = "holdout", *, seed: int = 0, **options: Any
+    data: Interactions, splitter: Any = None, *, seed: int = 0, **options: Any
 ) -> list[Split]:
-    """The splits of ``data``: ``split(data, "kfold", n_folds=5)`` or a `Splitter` instance."""
+    """The splits of ``data``: ``split(data, "kfold", n_folds=5)`` or a `Splitter` instance
+    (None: the default split, a holdout)."""
     from workbench.resolve import resolve_splitter
 
+    if options and splitter is None:
+        from workbench.plugins import get_registry
+
+        splitter = get_registry().default("splitter")
     if options:
         base = parse_spec("splitter", splitter)
         splitter = {"name": base.name, **base.params, **options}
@@ -212,9 +215,9 @@ def _history(model: Model, history: Any) -> Interactions:
     if isinstance(history, Interactions):
         return history
     if isinstance(history, str | Path):
-        from workbench.loading import load_dataset as _load
+        from workbench.loading import read_file
 
-        return _load("tabular", path=str(history))
+        return read_file(history)
     if isinstance(history, pd.DataFrame):
         cols = list(history.columns)
         value = next((c for c in ("rating", "value", "weight") if c in cols), None)

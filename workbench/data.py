@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cached_property
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from workbench.errors import DataError
+from workbench.provenance import Provenance
 
 Kind = Literal["explicit", "implicit"]
 DuplicatePolicy = Literal["error", "last", "first", "mean", "sum"]
@@ -134,6 +136,7 @@ class Interactions:
         name: str = "data",
         item_metadata: pd.DataFrame | None = None,
         meta: dict[str, Any] | None = None,
+        provenance: Provenance | None = None,
         validate: bool = True,
     ):
         # Views: marking them read-only below never touches the caller's arrays.
@@ -152,6 +155,13 @@ class Interactions:
         self.name = name
         self.item_metadata = item_metadata
         self.meta: dict[str, Any] = dict(meta or {})
+        #: Where the data came from (typed): spec, location, fold column; see `Provenance`.
+        self.provenance = provenance if provenance is not None else Provenance()
+        if self.provenance.folds is not None and len(self.provenance.folds.labels) != len(user):
+            raise DataError(
+                f"{name}: {len(self.provenance.folds.labels)} fold ids for {len(user)} rows"
+            )
+        self._fingerprint: str | None = None
         for arr in (self.user, self.item, self.value, self.timestamp):
             if arr is not None:
                 arr.flags.writeable = False
@@ -362,6 +372,7 @@ class Interactions:
             "name": self.name,
             "item_metadata": self.item_metadata,
             "meta": self.meta,
+            "provenance": self.provenance.of_part(),
             "validate": False,
         }
         state.update(changes)
@@ -424,7 +435,19 @@ class Interactions:
         return self._csc
 
     def fingerprint(self) -> str:
-        """A sha256 over the arrays and id maps: identifies the data in run metadata."""
+        """A sha256 over the arrays and id maps: identifies the data in run metadata
+        (computed once: the arrays are read-only)."""
+        if self._fingerprint is None:
+            self._fingerprint = self._compute_fingerprint()
+        return self._fingerprint
+
+    def with_provenance(self, **changes: Any) -> Interactions:
+        """The same interactions (arrays shared) with `provenance` fields changed."""
+        out = self._replace(provenance=replace(self.provenance, **changes))
+        out._fingerprint = self._fingerprint  # the same arrays
+        return out
+
+    def _compute_fingerprint(self) -> str:
         h = hashlib.sha256()
         for arr in (self.user, self.item, self.value):
             h.update(np.ascontiguousarray(arr).tobytes())

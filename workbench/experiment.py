@@ -187,7 +187,8 @@ def compare(
     """Train and evaluate every model on every fold; returns `Results`.
 
     - ``data``: `Interactions` or a dataset spec (``"movielens variant=100k"``).
-    - ``splitter``: a spec (``"kfold n_folds=5"``), a `Splitter`, or a list of `Split`.
+    - ``splitter``: a spec (``"kfold n_folds=5"``), a `Splitter`, or a list of `Split`;
+      None: the repeated split a plugin declares (``default="folds"``: 5-fold CV).
     - ``models``: specs, mappings, ``(label, model)`` pairs or `Model` instances (any class,
       registered or not); see `resolve_models` for labels.
     - ``metrics``: specs (``"ndcg@10"``) or `Metric` instances; None: defaults by data kind.
@@ -213,7 +214,7 @@ def compare(
     metric_objs = resolve_metrics(metrics, data_obj)
     check_metrics_fit(metric_objs, data_obj)
     check_models_fit(entries, data_obj, validation=bool(validation))
-    split_obj = resolve_splitter(splitter, seed)
+    split_obj = resolve_splitter(splitter, seed, role="folds")
     proto = resolve_protocol(protocol, seed)
 
     splits = list(split_obj.split(data_obj)) if isinstance(split_obj, Splitter) else split_obj

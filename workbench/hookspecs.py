@@ -26,7 +26,13 @@ hookimpl = pluggy.HookimplMarker("workbench")
 class Register(Protocol):
     """The callback given to registration hooks."""
 
-    def __call__(self, obj: type, *, aliases: tuple[str, ...] | list[str] = ()) -> None: ...
+    def __call__(
+        self,
+        obj: type,
+        *,
+        aliases: tuple[str, ...] | list[str] = (),
+        default: bool | str | tuple[str, ...] | list[str] = False,
+    ) -> None: ...
 
 
 @hookspec

@@ -1,9 +1,15 @@
-"""Load a dataset or build a splitter from a spec: thin wrappers over the registry.
+"""Load a dataset or build a splitter from a spec: the one data-loading path.
 
 >>> data = load_dataset("movielens variant=100k")
 >>> data = load_dataset({"name": "tabular", "path": "ratings.dat", "sep": "::"})
->>> data = load_dataset("ratings.csv")          # an existing file: the tabular dataset
+>>> data = load_dataset("ratings.csv")          # an existing file: the dataset that reads files
 >>> splitter = make_splitter("kfold n_folds=5 seed=1")
+
+A spec is parsed once (`dataset_spec`); the loaded `Interactions` carry it in their
+`~workbench.provenance.Provenance` with their fingerprint, so a run records how to load them
+again without a side channel. Which dataset is used when none is named, and which one reads
+a bare file path, is declared by plugins (``register(..., default=True)`` and
+``default="files"``), not named here.
 """
 
 from __future__ import annotations
@@ -15,29 +21,47 @@ from typing import Any
 from workbench.data import Interactions
 from workbench.dataset import Dataset
 from workbench.errors import UnknownNameError
+from workbench.jsonvalues import normalise
+from workbench.plugins import get_registry
 from workbench.specs import Spec, parse_spec
 from workbench.splits import Splitter
 
-#: The dataset used when none is named.
-DEFAULT_DATASET = "synthetic"
+
+def default_dataset() -> str:
+    """The name of the dataset used when none is named (declared by a plugin)."""
+    return get_registry().default("dataset")
 
 
-def dataset_spec(spec: str | Mapping[str, Any], **options: Any) -> Spec:
-    """Parse a dataset spec; a bare path to an existing file means ``tabular path=FILE``."""
-    from workbench.plugins import get_registry
-
-    parsed = parse_spec("dataset", spec)
+def dataset_spec(spec: str | Mapping[str, Any] | None = None, **options: Any) -> Spec:
+    """Parse a dataset spec (None: the default dataset); a bare path to an existing file
+    means the dataset that reads files, with ``path=FILE``."""
+    parsed = parse_spec("dataset", default_dataset() if spec is None else spec)
     params = {**parsed.params, **options}
+    registry = get_registry()
     try:
-        get_registry().entry("dataset", parsed.name)
+        registry.entry("dataset", parsed.name)
     except UnknownNameError:
         if os.path.isfile(os.path.expanduser(parsed.name)):
-            return Spec("dataset", "tabular", {"path": parsed.name, **params}, parsed.text)
+            reader = registry.default("dataset", "files")
+            return Spec("dataset", reader, {"path": parsed.name, **params}, parsed.text)
         raise
     return Spec("dataset", parsed.name, params, parsed.text)
 
 
-def make_dataset(spec: str | Mapping[str, Any] | Dataset, **options: Any) -> Dataset:
+def read_file(path: str | os.PathLike[str], **options: Any) -> Interactions:
+    """A data file, read by the dataset a plugin declares for files (``default="files"``)."""
+    reader = get_registry().default("dataset", "files")
+    return load_dataset({"name": reader, "path": str(path), **options})
+
+
+def _request(spec: str | Mapping[str, Any] | None, parsed: Spec, options: Mapping[str, Any]):
+    """The spec as the user gave it (JSON), to load the same data again from run metadata."""
+    if spec is None or options:
+        return normalise({"name": parsed.name, **parsed.params})
+    return normalise(spec)
+
+
+def make_dataset(spec: str | Mapping[str, Any] | Dataset | None = None, **options: Any) -> Dataset:
     """A `Dataset` from a spec (``"name key=value ..."``, a mapping, or an instance)."""
     if isinstance(spec, Dataset):
         return spec.set_params(**options) if options else spec
@@ -45,17 +69,30 @@ def make_dataset(spec: str | Mapping[str, Any] | Dataset, **options: Any) -> Dat
 
 
 def load_dataset(
-    spec: str | Mapping[str, Any] | Dataset | Interactions = DEFAULT_DATASET, **options: Any
+    spec: str | Mapping[str, Any] | Dataset | Interactions | None = None, **options: Any
 ) -> Interactions:
-    """Load the interactions a dataset spec names (an `Interactions` passes through)."""
+    """Load the interactions a dataset spec names (None: the default dataset; `Interactions`
+    pass through). The result's ``provenance`` records the spec and the fingerprint."""
     if isinstance(spec, Interactions):
         return spec
-    return make_dataset(spec, **options).load()
+    if isinstance(spec, Dataset):
+        data = make_dataset(spec, **options).load()
+        request = normalise({"name": spec.name, **spec.get_params()})
+    else:
+        parsed = dataset_spec(spec, **options)
+        data = parsed.build().load()
+        request = _request(spec, parsed, options)
+    return data.with_provenance(spec=request, fingerprint=data.fingerprint())
 
 
-def make_splitter(spec: str | Mapping[str, Any] | Splitter, **options: Any) -> Splitter:
-    """A `Splitter` from a spec such as ``"kfold n_folds=5"`` (or an instance)."""
+def make_splitter(
+    spec: str | Mapping[str, Any] | Splitter | None = None, **options: Any
+) -> Splitter:
+    """A `Splitter` from a spec such as ``"kfold n_folds=5"`` (or an instance; None: the
+    default split a plugin declares)."""
     if isinstance(spec, Splitter):
         return spec.set_params(**options) if options else spec
+    if spec is None:
+        spec = get_registry().default("splitter")
     parsed = parse_spec("splitter", spec)
     return parsed.build(**options)

@@ -28,7 +28,7 @@ import pluggy
 
 from workbench import hookspecs
 from workbench.errors import MissingDependency, PluginError, WorkbenchError
-from workbench.registry import KINDS, PLURAL, Entry, Registry
+from workbench.registry import KINDS, PLURAL, Entry, Registry, default_roles
 
 GROUP = "workbench"
 OWN_DISTRIBUTION = "recsys-workbench"
@@ -200,12 +200,19 @@ class _Loader:
             ]
             for impl in impls:
 
-                def register(obj: Any, *, aliases: Iterable[str] = (), _kind: str = kind) -> None:
+                def register(
+                    obj: Any,
+                    *,
+                    aliases: Iterable[str] = (),
+                    default: bool | str | Iterable[str] = False,
+                    _kind: str = kind,
+                ) -> None:
                     name = getattr(obj, "name", None)
                     if isinstance(name, str):
                         status.attempted.add(name)
                     clash = [e for e in staged if e.kind == _kind]
                     vname, valiases = self.registry.validate(_kind, obj, aliases)
+                    roles = default_roles(_kind, default)
                     for other in clash:
                         if {vname, *valiases} & {other.name, *other.aliases}:
                             raise PluginError(f"{_kind} name '{vname}' is registered twice")
@@ -218,6 +225,7 @@ class _Loader:
                             distribution=source.distribution,
                             version=source.version,
                             aliases=valiases,
+                            defaults=roles,
                         )
                     )
 

@@ -29,6 +29,44 @@ CONTRACT_NAMES = {
 }
 
 
+#: The defaults a plugin may declare for each kind (``register(obj, default=ROLE)``;
+#: ``default=True`` means ``"default"``): what the core uses when the user names nothing.
+DEFAULT_ROLES: dict[str, dict[str, str]] = {
+    "dataset": {
+        "default": "the dataset used when none is named",
+        "files": "reads a data file given by its path (workbench data info ratings.csv)",
+    },
+    "splitter": {
+        "default": "the split used when none is named (one train/test split)",
+        "folds": "the repeated split of comparisons and searches when none is named",
+    },
+    "metric": {
+        "explicit": "a default metric for explicit ratings (the first one ranks searches)",
+        "implicit": "a default metric for implicit feedback (the first one ranks searches)",
+    },
+    "model": {},
+    "exporter": {"default": "the export used when none is named"},
+}
+
+
+def default_roles(kind: str, default: bool | str | Iterable[str]) -> tuple[str, ...]:
+    """The roles of a ``default=`` given to ``register``, checked against `DEFAULT_ROLES`."""
+    if default is False or default is None:
+        return ()
+    if default is True:
+        roles: tuple[str, ...] = ("default",)
+    elif isinstance(default, str):
+        roles = (default,)
+    else:
+        roles = tuple(default)
+    known = DEFAULT_ROLES[kind]
+    for role in roles:
+        if role not in known:
+            choices = ", ".join(repr(r) for r in known) or "none"
+            raise PluginError(f"{kind} default={role!r} is not a default role (roles: {choices})")
+    return tuple(dict.fromkeys(roles))
+
+
 def is_contract_subclass(kind: str, obj: Any) -> bool:
     """Whether ``obj`` is a subclass of the contract class of ``kind``.
 
@@ -51,6 +89,8 @@ class Entry:
     distribution: str | None = None
     version: str | None = None
     aliases: tuple[str, ...] = ()
+    #: Default roles the plugin declared for it (see `DEFAULT_ROLES`).
+    defaults: tuple[str, ...] = ()
 
     @property
     def summary(self) -> str:
@@ -64,6 +104,8 @@ class Registry:
     entries: dict[str, dict[str, Entry]] = field(default_factory=lambda: {k: {} for k in KINDS})
     aliases: dict[str, dict[str, str]] = field(default_factory=lambda: {k: {} for k in KINDS})
     statuses: list[PluginStatus] = field(default_factory=list)
+    #: Entries in the order they were registered (plugins load built-ins first).
+    order: list[Entry] = field(default_factory=list)
 
     # -- filling -----------------------------------------------------------------------------
     def validate(self, kind: str, obj: Any, aliases: Iterable[str]) -> tuple[str, tuple[str, ...]]:
@@ -85,6 +127,7 @@ class Registry:
 
     def add(self, entry: Entry) -> None:
         self.entries[entry.kind][entry.name] = entry
+        self.order.append(entry)
         for alias in entry.aliases:
             self.aliases[entry.kind][alias] = entry.name
 
@@ -126,6 +169,23 @@ class Registry:
             else ""
         )
         raise UnknownNameError(f"unknown {kind} '{name}'{hint} (available: {available}){note}")
+
+    def defaults(self, kind: str, role: str = "default") -> list[str]:
+        """Names declared ``default=role`` for ``kind``, in registration order."""
+        if role not in DEFAULT_ROLES.get(kind, {}):
+            raise UnknownNameError(f"{kind}s have no default role {role!r}")
+        return [e.name for e in self.order if e.kind == kind and role in e.defaults]
+
+    def default(self, kind: str, role: str = "default") -> str:
+        """The first name declared ``default=role`` for ``kind``; a clear error if none is."""
+        names = self.defaults(kind, role)
+        if not names:
+            what = DEFAULT_ROLES[kind][role]
+            raise UnknownNameError(
+                f"no loaded plugin declares {what} ({kind} default={role!r}); name a {kind} "
+                "(see `workbench plugins`)"
+            )
+        return names[0]
 
     def get(self, kind: str, name: str) -> type[Component]:
         """The registered class of ``kind`` called ``name`` (or an alias)."""

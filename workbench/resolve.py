@@ -16,8 +16,11 @@ import pandas as pd
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError
 from workbench.jsonvalues import normalise
+from workbench.loading import load_dataset
 from workbench.metric import Metric
 from workbench.model import Model
+from workbench.plugins import get_loaded, get_registry
+from workbench.registry import Registry
 from workbench.specs import parse_spec
 from workbench.splits import Split, Splitter
 
@@ -45,10 +48,8 @@ class ModelEntry:
         }
 
 
-def registry():
+def registry() -> Registry:
     """The process-wide plugin registry."""
-    from workbench.plugins import get_registry
-
     return get_registry()
 
 
@@ -125,42 +126,38 @@ def resolve_metrics(metrics: Iterable[Any] | None, data: Interactions) -> list[M
 
 
 def default_metrics(kind: str) -> list[str]:
-    """Sensible default metrics for explicit ratings or implicit feedback."""
-    ranking = ["ndcg@10", "precision@10", "recall@10", "coverage@10"]
-    return ["rmse", "mae", *ranking] if kind == "explicit" else [*ranking, "map@10", "hitrate@10"]
+    """The default metrics for ``kind`` feedback (``explicit``/``implicit``): those the loaded
+    plugins declare (``register(Metric, default=kind)``), as labels, in registration order."""
+    registry = get_registry()
+    names = registry.defaults("metric", kind)
+    if not names:
+        registry.default("metric", kind)  # the error: no plugin declares one
+    return [registry.create("metric", name).label for name in names]
 
 
-def _spec_text(value: Any) -> Any:
-    if isinstance(value, str | Mapping):
-        return normalise(value)
-    return None
-
-
-#: Key in ``Interactions.meta``: the dataset spec the data was loaded from, with the data's
-#: fingerprint (a subset shares ``meta`` but not the fingerprint, so it has no spec).
-REQUEST_META = "workbench_request"
+def default_metric(kind: str) -> str:
+    """The metric searches rank by when none is named: the first default for ``kind``."""
+    return default_metrics(kind)[0]
 
 
 def resolve_data(data: Any) -> tuple[Interactions, Any]:
     """(Interactions, the spec it was loaded from, or None) from Interactions or a spec."""
     if isinstance(data, Interactions):
-        known = data.meta.get(REQUEST_META)
-        if isinstance(known, Mapping) and known.get("fingerprint") == data.fingerprint():
-            return data, known.get("spec")
-        return data, None
+        return data, data.provenance.spec
     if isinstance(data, str | Mapping):
-        from workbench.loading import load_dataset
-
-        spec = parse_spec("dataset", data)
-        loaded = load_dataset(spec.name, **spec.params)
-        request = _spec_text(data)
-        loaded.meta[REQUEST_META] = {"spec": request, "fingerprint": loaded.fingerprint()}
-        return loaded, request
+        loaded = load_dataset(data)
+        return loaded, loaded.provenance.spec
     raise ParamError(f"cannot use {type(data).__name__} as data: give Interactions or a spec")
 
 
-def resolve_splitter(splitter: Any, seed: int) -> Splitter | list[Split]:
-    """A splitter from a spec (the run seed fills an unset ``seed``), an instance or splits."""
+def resolve_splitter(
+    splitter: Any, seed: int, *, role: str = "default"
+) -> Splitter | list[Split]:
+    """A splitter from a spec (the run seed fills an unset ``seed``), an instance or splits;
+    None: the splitter a plugin declares for ``role`` (``default``: one split; ``folds``:
+    the repeated split of comparisons)."""
+    if splitter is None:
+        splitter = registry().default("splitter", role)
     if isinstance(splitter, Splitter):
         return splitter
     if isinstance(splitter, Split):
@@ -217,7 +214,6 @@ def derive_seed(seed: int, fold: int) -> int:
 def versions() -> dict[str, Any]:
     import scipy
 
-    from workbench.plugins import get_loaded
     from workbench.storage import workbench_version
 
     plugins = {s.name: s.version for s in get_loaded().registry.statuses if s.status == "ok"}

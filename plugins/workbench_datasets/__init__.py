@@ -15,8 +15,8 @@ def register_datasets(register):
     from workbench_datasets.synthetic import Synthetic
     from workbench_datasets.tabular import Tabular
 
-    register(Synthetic)
+    register(Synthetic, default=True)
     register(MovieLens, aliases=["ml"])
     register(Netflix)
     register(LastFM, aliases=["last.fm"])
-    register(Tabular, aliases=["csv", "file"])
+    register(Tabular, aliases=["csv", "file"], default="files")

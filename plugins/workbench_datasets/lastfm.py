@@ -62,5 +62,4 @@ class LastFM(Dataset):
             name="lastfm",
             item_metadata=meta,
         )
-        data.meta["source_path"] = str(root)
-        return data
+        return data.with_provenance(path=Path(root), member=None)

@@ -238,8 +238,7 @@ class MovieLens(Dataset):
             item_metadata=meta,
         )
         data.meta["variant"] = v.key
-        data.meta["source_path"] = found.root
-        return data
+        return data.with_provenance(path=Path(found.root), member=None)
 
     def _metadata(self, found: _Found):
         from workbench_datasets.metadata import read_item_file, read_u_item

@@ -219,5 +219,4 @@ class Netflix(Dataset):
             source=refs[0].display,
             item_metadata=meta,
         )
-        data.meta["source_path"] = str(root)
-        return data
+        return data.with_provenance(path=Path(root), member=None)

@@ -18,6 +18,7 @@ import pyarrow as pa
 from workbench.data import Interactions
 from workbench.errors import DataError
 from workbench.files import FileRef
+from workbench.provenance import FoldColumn
 from workbench.textfile import (
     Layout,
     id_column,
@@ -159,13 +160,12 @@ def load_table(
         else align_metadata(item_metadata, data_ids=df["item"]),
         row_offset=1 + int(layout.header),
     )
-    data.meta["source"] = str(ref.path) + (f":{ref.member}" if ref.member else "")
     data.meta["columns"] = {role: found.names[p] for role, p in pos.items()}
+    folds = None
     if fold is not None:
-        data.meta["fold"] = align_rows(
-            data, df["user"].to_numpy(), df["item"].to_numpy(), fold, ref
-        )
-    return data
+        labels = align_rows(data, df["user"].to_numpy(), df["item"].to_numpy(), fold, ref)
+        folds = FoldColumn(found.names[pos["fold"]], labels)
+    return data.with_provenance(path=ref.path, member=ref.member, folds=folds)
 
 
 def align_metadata(meta: pd.DataFrame, data_ids: pd.Series) -> pd.DataFrame:

@@ -9,16 +9,18 @@ from workbench import hookimpl
 def register_metrics(register):
     from workbench_metrics import beyond, ranking, rating
 
-    register(rating.RMSE)
-    register(rating.MAE)
-    register(ranking.Precision)
-    register(ranking.Recall)
-    register(ranking.NDCG)
-    register(ranking.MAP)
+    # default metrics per feedback kind, in the order they are reported
+    both = ["explicit", "implicit"]
+    register(rating.RMSE, default="explicit")
+    register(rating.MAE, default="explicit")
+    register(ranking.NDCG, default=both)
+    register(ranking.Precision, default=both)
+    register(ranking.Recall, default=both)
+    register(beyond.Coverage, default=both)
+    register(ranking.MAP, default="implicit")
+    register(ranking.HitRate, aliases=["hit_rate", "hr"], default="implicit")
     register(ranking.MRR)
-    register(ranking.HitRate, aliases=["hit_rate", "hr"])
     register(ranking.AUC)
-    register(beyond.Coverage)
     register(beyond.Novelty)
     register(beyond.Popularity, aliases=["popularity_bias", "arp"])
     register(beyond.Diversity, aliases=["ild"])

@@ -15,8 +15,8 @@ def register_splitters(register):
     from workbench_splitters.random_splits import Holdout, KFold
     from workbench_splitters.temporal import Temporal
 
-    register(Holdout, aliases=["random"])
-    register(KFold, aliases=["cv"])
+    register(Holdout, aliases=["random"], default=True)
+    register(KFold, aliases=["cv"], default="folds")
     register(UserHoldout, aliases=["per-user"])
     register(Temporal, aliases=["time"])
     register(LeaveOneOut, aliases=["loo"])

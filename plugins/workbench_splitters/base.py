@@ -31,9 +31,7 @@ def assert_no_leakage(split: Split) -> Split:
 
 
 def _part(data: Interactions, rows: np.ndarray, label: str) -> Interactions:
-    part = data.subset(rows, name=f"{data.name} [{label}]")
-    part.meta.pop("fold", None)  # per-row labels of the full data do not fit a subset
-    return part
+    return data.subset(rows, name=f"{data.name} [{label}]")
 
 
 def make_split(

@@ -13,7 +13,9 @@ from pydantic import Field
 
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError
+from workbench.files import FileRef, sniff_compression, zip_members
 from workbench.params import Params
+from workbench.provenance import FoldColumn
 from workbench.splits import Split, Splitter
 from workbench_splitters.base import make_split
 
@@ -21,8 +23,10 @@ _ML100K = ("u{fold}.base", "u{fold}.test")
 
 
 class PredefinedParams(Params):
-    column: str = Field(
-        "fold", description="fold ids per row (load a file with tabular ... fold=COLUMN)"
+    column: str | None = Field(
+        None,
+        description="the fold-id column read with the data (tabular ... fold=COLUMN); "
+        "default: the one the data has",
     )
     train: str | None = Field(None, description="train file pattern with {fold}, e.g. u{fold}.base")
     test: str | None = Field(None, description="test file pattern with {fold}, e.g. u{fold}.test")
@@ -34,10 +38,8 @@ class PredefinedParams(Params):
     )
 
 
-def _listing(root: Path) -> list[tuple[str, object]]:
+def _listing(root: Path) -> list[tuple[str, FileRef]]:
     """(relative posix path, FileRef) of files in a folder (2 levels) or a zip archive."""
-    from workbench.files import FileRef, sniff_compression, zip_members
-
     if root.is_file():
         with open(root, "rb") as fh:
             if sniff_compression(fh.read(8)) != "zip":
@@ -49,7 +51,7 @@ def _listing(root: Path) -> list[tuple[str, object]]:
     out = []
     for pattern in ("*", "*/*"):
         out += [(p.relative_to(root).as_posix(), FileRef(p)) for p in sorted(root.glob(pattern))]
-    return [(name, ref) for name, ref in out if ref.path.is_file()]  # type: ignore[attr-defined]
+    return [(name, ref) for name, ref in out if ref.path.is_file()]
 
 
 def _pattern(template: str, fold: str | None) -> re.Pattern[str]:
@@ -60,11 +62,11 @@ def _pattern(template: str, fold: str | None) -> re.Pattern[str]:
     return re.compile(r"(?:^|.*/)" + re.escape(head) + f"(?P<fold>{group})" + re.escape(tail) + "$")
 
 
-def _pair_rows(data: Interactions, ref: object) -> np.ndarray:
+def _pair_rows(data: Interactions, ref: FileRef) -> np.ndarray:
     """Row indices of ``data`` for the (user, item) pairs listed in the file ``ref``."""
     from workbench.textfile import id_column, read_columns, resolve_roles, row_error, sniff
 
-    layout = sniff(ref)  # type: ignore[arg-type]
+    layout = sniff(ref)
     roles = resolve_roles(layout, {}, kind="implicit").positions
     cols, n_rows = read_columns(layout, [roles["user"], roles["item"]])
     if n_rows == 0:
@@ -117,17 +119,25 @@ class Predefined(Splitter):
             return Path(os.path.expanduser(self.params.dir))
         if data is None:
             return None
-        source = data.meta.get("source_path") or data.meta.get("source")
-        if not source:
-            return None
-        return Path(str(source).split(":", 1)[0] if ".zip:" in str(source) else str(source))
+        return data.provenance.path  # the data's file, folder or archive
 
-    def file_pairs(self, data: Interactions | None) -> list[tuple[str, object, object]] | None:
+    def _fold_column(self, data: Interactions | None) -> FoldColumn | None:
+        """The fold ids read with ``data`` (the one named by column=, if given)."""
+        folds = None if data is None else data.provenance.folds
+        wanted = self.params.column
+        if folds is not None and wanted is not None and folds.name != wanted:
+            raise DataError(
+                f"predefined: dataset '{data.name}' has fold ids from column "  # type: ignore[union-attr]
+                f"{folds.name!r}, not {wanted!r}"
+            )
+        return folds
+
+    def file_pairs(self, data: Interactions | None) -> list[tuple[str, FileRef, FileRef]] | None:
         """(fold label, train FileRef, test FileRef) for every fold, or None if not file-based."""
         p = self.params
         root = self._root(data)
         if p.train is None and p.test is None:
-            if data is not None and p.column in data.meta:
+            if self._fold_column(data) is not None:
                 return None
             if root is None:
                 return None
@@ -142,7 +152,7 @@ class Predefined(Splitter):
         wanted = self._folds_wanted()
         pairs = []
         for fold in wanted or [None]:
-            found: dict[str, dict[int, object]] = {}
+            found: dict[str, dict[int, FileRef]] = {}
             for side, template in enumerate(templates):
                 regex = _pattern(template, fold)
                 for name, ref in listing:
@@ -176,15 +186,13 @@ class Predefined(Splitter):
                 test[_pair_rows(data, test_ref)] = True
                 yield make_split(data, test, train=train, fold=f, n_folds=n, what=self.name)
             return
-        labels = data.meta.get(self.params.column)
-        if labels is None:
+        folds = self._fold_column(data)
+        if folds is None:
             raise DataError(
-                f"predefined: dataset '{data.name}' has no '{self.params.column}' fold ids and "
-                "no train/test files; load it with fold=COLUMN, or give train= and test= patterns"
+                f"predefined: dataset '{data.name}' has no fold ids and no train/test files; "
+                "load it with fold=COLUMN, or give train= and test= patterns"
             )
-        labels = np.asarray(labels)
-        if len(labels) != len(data):
-            raise DataError(f"predefined: fold ids ({len(labels)}) do not match the data rows")
+        labels = folds.labels
         wanted = self._folds_wanted()
         folds = list(np.unique(labels))
         if wanted is not None:
@@ -203,8 +211,9 @@ class Predefined(Splitter):
         pairs = self.file_pairs(data) if (data is not None or self.params.dir) else None
         if pairs is not None:
             return len(pairs)
-        if data is not None and self.params.column in data.meta:
-            return len(np.unique(np.asarray(data.meta[self.params.column])))
+        folds = self._fold_column(data)
+        if folds is not None:
+            return len(np.unique(folds.labels))
         raise ParamError(
             "splitter 'predefined': the number of folds is known once the data is given "
             "(n_splits(data)), or with folds=..."

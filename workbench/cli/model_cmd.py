@@ -231,13 +231,13 @@ def recommend(
         raise ParamError("give either --user or --history, not both")
     model = load_model(model_file)
     if history is not None:
-        from workbench.resolve import resolve_data
-        from workbench.specs import parse_spec
+        from workbench.loading import read_file
+        from workbench.params import parse_assignments
 
-        spec = parse_spec("dataset", "tabular", extra=[f"path={history}", *history_option])
+        options = parse_assignments(history_option, option="--history-option")
         frame = recommend_new_users(
             model,
-            resolve_data({"name": "tabular", **spec.params})[0],
+            read_file(history, **options),
             k,
             exclude_seen=not include_seen,
         )
