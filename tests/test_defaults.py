@@ -59,6 +59,7 @@ def test_builtin_defaults_match_the_documented_ones(registry_of):
     assert registry.default("dataset", "files") == "tabular"
     assert registry.default("splitter") == "holdout"
     assert registry.default("splitter", "folds") == "kfold"
+    assert registry.default("splitter", "search") == "kfold n_folds=3"
     assert default_metrics("explicit") == [
         "rmse", "mae", "ndcg@10", "precision@10", "recall@10", "coverage@10",
     ]  # fmt: skip
@@ -104,3 +105,14 @@ def test_an_unknown_default_role_is_a_plugin_error():
     assert status.status == "error"
     assert "dataset default='everything' is not a default role" in status.error
     assert loaded.registry.names("dataset") == []
+
+
+def test_a_default_spec_must_name_the_registered_thing():
+    def register_datasets(register):
+        register(Tiny, default={"default": "synthetic n_users=5"})
+
+    with pytest.warns(PluginWarning, match="must start with 'tiny'"):
+        loaded = load_plugins(
+            extra=[("bad", _plugin(register_datasets=register_datasets))], entry_points=False
+        )
+    assert loaded.registry.statuses[0].status == "error"

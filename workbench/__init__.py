@@ -69,20 +69,29 @@ __all__ = [
 #: The Python API (`workbench.api`), imported on first use so ``import workbench`` stays light.
 _API = frozenset(
     [
+        "ModelChoice",
+        "Trained",
         "activity",
         "compare",
+        "default_metric",
+        "default_metrics",
+        "describe_dataset",
+        "describe_splits",
         "evaluate_model",
+        "first_split",
         "load_dataset",
         "load_model",
         "load_run",
         "load_tune",
         "make_model",
+        "models_for",
         "recommend",
         "recommend_new_users",
         "resume_run",
         "similar_items",
         "split",
         "train",
+        "train_holdout",
         "tune",
     ]
 )

@@ -20,7 +20,9 @@ or as instances of any `Model` subclass, registered or not.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.data import Interactions
-from workbench.errors import DataError, ParamError
+from workbench.errors import DataError, ParamError, WorkbenchError
 from workbench.experiment import compare, load_run, request_of, resume_compare
 from workbench.model import FoldedUsers, Model
 from workbench.results import Results
@@ -36,20 +38,29 @@ from workbench.specs import parse_spec
 from workbench.splits import Split
 
 __all__ = [
+    "ModelChoice",
+    "Trained",
     "activity",
     "compare",
+    "default_metric",
+    "default_metrics",
+    "describe_dataset",
+    "describe_splits",
     "evaluate_model",
+    "first_split",
     "load_dataset",
     "load_model",
     "load_run",
     "load_tune",
     "make_model",
+    "models_for",
     "recommend",
     "recommend_new_users",
     "resume_run",
     "similar_items",
     "split",
     "train",
+    "train_holdout",
     "tune",
 ]
 
@@ -80,21 +91,152 @@ def split(
     return list(made.split(data)) if not isinstance(made, list) else made
 
 
+def describe_dataset(
+    data: str | Mapping[str, Any] | Interactions | None = None, **options: Any
+) -> dict[str, Any]:
+    """Counts, density, values (rating histogram or weight quantiles), user and item
+    activity, cold-start counts and time range of a dataset (`Interactions` or a spec, None:
+    the default dataset), as plain JSON values; a spec also gives ``load_seconds``."""
+    from workbench.describe import describe
+
+    if isinstance(data, Interactions):
+        return describe(data)
+    started = time.perf_counter()
+    loaded = load_dataset(data, **options)
+    return {**describe(loaded), "load_seconds": time.perf_counter() - started}
+
+
+def describe_splits(
+    data: Interactions, splitter: Any = None, *, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Per split of ``data``: sizes, cold users and items in test, leaked pairs (None: the
+    default split)."""
+    from workbench.describe import describe_splits as _describe
+
+    return _describe(split(data, splitter, seed=seed))
+
+
+def default_metrics(data: Interactions | str) -> list[str]:
+    """The metrics used when none are named, for ``data`` (or a feedback kind): those the
+    loaded plugins declare for explicit ratings or implicit feedback."""
+    from workbench.resolve import default_metrics as _defaults
+
+    return _defaults(data.kind if isinstance(data, Interactions) else data)
+
+
+def default_metric(data: Interactions | str) -> str:
+    """The metric a search ranks by when none is named: the first of `default_metrics`."""
+    return default_metrics(data)[0]
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """Registered models that can learn from a kind of feedback, and those that cannot."""
+
+    names: list[str]
+    skipped: list[str]
+
+
+def models_for(data: Interactions | str) -> ModelChoice:
+    """The registered models that can be trained on ``data`` (or a feedback kind), each with
+    its default parameters; an error if none can."""
+    from workbench.plugins import get_registry
+
+    kind = data.kind if isinstance(data, Interactions) else data
+    fit, skipped = [], []
+    for entry in get_registry().list("model"):
+        (fit if kind in entry.obj.feedback else skipped).append(entry.name)
+    if not fit:
+        raise WorkbenchError(f"no registered model can learn from {kind} feedback")
+    return ModelChoice(fit, skipped)
+
+
 def make_model(name: str, **params: Any) -> Model:
     """An unfitted model by registered name (or spec string) with validated parameters."""
     spec = parse_spec("model", name)
     return spec.build(**params)
 
 
-def train(model: str | Model, data: Interactions, *, callback: Any = None, **params: Any) -> Model:
-    """Fit a model (a name/spec with ``params``, or an instance) on ``data``; returns it."""
+def _model_to_train(model: str | Model, data: Interactions, seed: int | None, params: Any):
+    from workbench.resolve import ModelEntry, check_models_fit
+
     if isinstance(model, str):
         model = make_model(model, **params)
     elif params:
         model = model.clone().set_params(**params)
     if not isinstance(model, Model):
         raise ParamError(f"cannot train {model!r}: give a model name or a Model instance")
-    return model.fit(data, callback=callback)
+    if seed is not None and "seed" in type(model).Params.model_fields and "seed" not in params:
+        model.set_params(seed=seed)
+    check_models_fit([ModelEntry(model.name or type(model).__name__, model)], data)
+    return model
+
+
+def train(
+    model: str | Model,
+    data: Interactions,
+    *,
+    callback: Any = None,
+    seed: int | None = None,
+    **params: Any,
+) -> Model:
+    """Fit a model (a name/spec with ``params``, or an instance) on ``data``; returns it.
+
+    A model that cannot learn from the data's kind of feedback is refused before training;
+    ``seed`` sets the model's seed unless ``params`` name one."""
+    return _model_to_train(model, data, seed, params).fit(data, callback=callback)
+
+
+@dataclass
+class Trained:
+    """A model trained on the train part of a split, and its scores on the test part."""
+
+    model: Model
+    train: Interactions
+    test: Interactions
+    scores: pd.DataFrame
+    fit_seconds: float
+
+
+def train_holdout(
+    model: str | Model,
+    data: Interactions,
+    splitter: Any = None,
+    *,
+    metrics: Iterable[Any] | None = None,
+    seed: int = 0,
+    callback: Any = None,
+    **params: Any,
+) -> Trained:
+    """Train on the first split's train part (None: the default split, a holdout) and
+    evaluate on its test part with ``metrics`` (None: the defaults for the data's kind).
+
+    Metrics and the model are checked against the data before anything trains; ``seed``
+    seeds the split and, unless ``params`` name one, the model."""
+    from workbench.evaluation import check_metrics_fit
+    from workbench.resolve import resolve_metrics
+
+    model = _model_to_train(model, data, seed, params)
+    metric_objs = resolve_metrics(None if metrics is None else list(metrics), data)
+    check_metrics_fit(metric_objs, data)
+    fold = first_split(data, splitter, seed=seed)
+    started = time.perf_counter()
+    model.fit(fold.train, callback=callback)
+    seconds = time.perf_counter() - started
+    scores = evaluate_model(model, fold.test, metric_objs)
+    return Trained(model, fold.train, fold.test, scores, seconds)
+
+
+def first_split(data: Interactions, splitter: Any = None, *, seed: int = 0) -> Split:
+    """The first split of ``data`` (the one `train_holdout` trains and evaluates on)."""
+    from workbench.resolve import resolve_splitter
+
+    made = resolve_splitter(splitter, seed)
+    parts = made if isinstance(made, list) else made.split(data)
+    fold = next(iter(parts), None)
+    if fold is None:
+        raise DataError(f"splitter {splitter!r} produced no split")
+    return fold
 
 
 def load_model(path: str | Path) -> Model:

@@ -31,7 +31,7 @@ class Register(Protocol):
         obj: type,
         *,
         aliases: tuple[str, ...] | list[str] = (),
-        default: bool | str | tuple[str, ...] | list[str] = False,
+        default: bool | str | list[str] | dict[str, str] = False,
     ) -> None: ...
 
 

@@ -28,7 +28,7 @@ import pluggy
 
 from workbench import hookspecs
 from workbench.errors import MissingDependency, PluginError, WorkbenchError
-from workbench.registry import KINDS, PLURAL, Entry, Registry, default_roles
+from workbench.registry import KINDS, PLURAL, DefaultArg, Entry, Registry, default_roles
 
 GROUP = "workbench"
 OWN_DISTRIBUTION = "recsys-workbench"
@@ -204,7 +204,7 @@ class _Loader:
                     obj: Any,
                     *,
                     aliases: Iterable[str] = (),
-                    default: bool | str | Iterable[str] = False,
+                    default: DefaultArg = False,
                     _kind: str = kind,
                 ) -> None:
                     name = getattr(obj, "name", None)
@@ -212,7 +212,7 @@ class _Loader:
                         status.attempted.add(name)
                     clash = [e for e in staged if e.kind == _kind]
                     vname, valiases = self.registry.validate(_kind, obj, aliases)
-                    roles = default_roles(_kind, default)
+                    roles = default_roles(_kind, vname, default)
                     for other in clash:
                         if {vname, *valiases} & {other.name, *other.aliases}:
                             raise PluginError(f"{_kind} name '{vname}' is registered twice")

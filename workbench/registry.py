@@ -7,7 +7,7 @@ The registry is filled by `workbench.plugins` from the registration hooks; dupli
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +29,10 @@ CONTRACT_NAMES = {
 }
 
 
-#: The defaults a plugin may declare for each kind (``register(obj, default=ROLE)``;
-#: ``default=True`` means ``"default"``): what the core uses when the user names nothing.
+#: The defaults a plugin may declare for each kind: what the core uses when the user names
+#: nothing. ``register(obj, default=True)`` is role ``"default"``; ``default="folds"`` or
+#: ``default=["explicit", "implicit"]`` name roles; ``default={"search": "kfold n_folds=3"}``
+#: gives a role a spec (parameters) instead of the bare name.
 DEFAULT_ROLES: dict[str, dict[str, str]] = {
     "dataset": {
         "default": "the dataset used when none is named",
@@ -38,7 +40,8 @@ DEFAULT_ROLES: dict[str, dict[str, str]] = {
     },
     "splitter": {
         "default": "the split used when none is named (one train/test split)",
-        "folds": "the repeated split of comparisons and searches when none is named",
+        "folds": "the repeated split of comparisons when none is named",
+        "search": "the repeated split of parameter searches when none is named",
     },
     "metric": {
         "explicit": "a default metric for explicit ratings (the first one ranks searches)",
@@ -49,22 +52,31 @@ DEFAULT_ROLES: dict[str, dict[str, str]] = {
 }
 
 
-def default_roles(kind: str, default: bool | str | Iterable[str]) -> tuple[str, ...]:
-    """The roles of a ``default=`` given to ``register``, checked against `DEFAULT_ROLES`."""
+DefaultArg = bool | str | Iterable[str] | Mapping[str, str] | None
+
+
+def default_roles(kind: str, name: str, default: DefaultArg) -> dict[str, str]:
+    """Role -> spec of a ``default=`` given to ``register``, checked against `DEFAULT_ROLES`
+    (a spec must name the registered thing itself)."""
     if default is False or default is None:
-        return ()
+        return {}
     if default is True:
-        roles: tuple[str, ...] = ("default",)
+        specs = {"default": name}
     elif isinstance(default, str):
-        roles = (default,)
+        specs = {default: name}
+    elif isinstance(default, Mapping):
+        specs = {str(role): str(spec) for role, spec in default.items()}
     else:
-        roles = tuple(default)
+        specs = {str(role): name for role in default}
     known = DEFAULT_ROLES[kind]
-    for role in roles:
+    for role, spec in specs.items():
         if role not in known:
             choices = ", ".join(repr(r) for r in known) or "none"
             raise PluginError(f"{kind} default={role!r} is not a default role (roles: {choices})")
-    return tuple(dict.fromkeys(roles))
+        head = spec.split(maxsplit=1)[0].split("@", 1)[0] if spec.strip() else ""
+        if head != name:
+            raise PluginError(f"{kind} '{name}': default spec {spec!r} must start with '{name}'")
+    return specs
 
 
 def is_contract_subclass(kind: str, obj: Any) -> bool:
@@ -89,8 +101,8 @@ class Entry:
     distribution: str | None = None
     version: str | None = None
     aliases: tuple[str, ...] = ()
-    #: Default roles the plugin declared for it (see `DEFAULT_ROLES`).
-    defaults: tuple[str, ...] = ()
+    #: Default roles the plugin declared for it, each with its spec (see `DEFAULT_ROLES`).
+    defaults: dict[str, str] = field(default_factory=dict)
 
     @property
     def summary(self) -> str:
@@ -171,13 +183,14 @@ class Registry:
         raise UnknownNameError(f"unknown {kind} '{name}'{hint} (available: {available}){note}")
 
     def defaults(self, kind: str, role: str = "default") -> list[str]:
-        """Names declared ``default=role`` for ``kind``, in registration order."""
+        """Specs declared ``default=role`` for ``kind`` (a name, or a name with parameters),
+        in registration order (built-in plugins load first)."""
         if role not in DEFAULT_ROLES.get(kind, {}):
             raise UnknownNameError(f"{kind}s have no default role {role!r}")
-        return [e.name for e in self.order if e.kind == kind and role in e.defaults]
+        return [e.defaults[role] for e in self.order if e.kind == kind and role in e.defaults]
 
     def default(self, kind: str, role: str = "default") -> str:
-        """The first name declared ``default=role`` for ``kind``; a clear error if none is."""
+        """The first spec declared ``default=role`` for ``kind``; a clear error if none is."""
         names = self.defaults(kind, role)
         if not names:
             what = DEFAULT_ROLES[kind][role]

@@ -129,10 +129,10 @@ def default_metrics(kind: str) -> list[str]:
     """The default metrics for ``kind`` feedback (``explicit``/``implicit``): those the loaded
     plugins declare (``register(Metric, default=kind)``), as labels, in registration order."""
     registry = get_registry()
-    names = registry.defaults("metric", kind)
-    if not names:
+    specs = registry.defaults("metric", kind)
+    if not specs:
         registry.default("metric", kind)  # the error: no plugin declares one
-    return [registry.create("metric", name).label for name in names]
+    return [parse_spec("metric", spec).build().label for spec in specs]
 
 
 def default_metric(kind: str) -> str:

@@ -20,7 +20,7 @@ from workbench.errors import ParamError, WorkbenchError
 from workbench.experiment import compare, load_run
 from workbench.jsonvalues import normalise
 from workbench.metric import Metric
-from workbench.resolve import ModelEntry, registry
+from workbench.resolve import ModelEntry, default_metric, registry, resolve_data
 from workbench.results import Results
 from workbench.runner import Progress
 from workbench.specs import parse_spec
@@ -90,7 +90,7 @@ def tune(
     splitter: Any,
     model_name: str | Mapping[str, Any],
     space: Any,
-    metric: str | Metric,
+    metric: str | Metric | None = None,
     *,
     search: str = "grid",
     n_iter: int = 10,
@@ -108,7 +108,9 @@ def tune(
     ``"name=values"`` strings or a mapping (syntax: `workbench.search_space`). Candidates are
     ranked by the mean of ``metric`` over the folds (its direction decides the order); more
     ``metrics`` are recorded too. With ``run_dir`` the best parameters are also written to
-    ``best.json`` there, and the search resumes like a comparison.
+    ``best.json`` there, and the search resumes like a comparison. ``splitter`` None: the
+    search split a plugin declares (3-fold CV); ``metric`` None: the first default metric
+    for the data's kind (`workbench.resolve.default_metric`).
     """
     from workbench.search_space import Dimension, candidates, parse_space
 
@@ -132,6 +134,11 @@ def tune(
         seeded = "seed" in fixed or "seed" in cand
         entries.append(ModelEntry(f"{name}#{i:0{width}d}", model, seeded))
         chosen_params.append(normalise(chosen))
+    if splitter is None:
+        splitter = registry().default("splitter", "search")
+    if metric is None:
+        data, _ = resolve_data(data)  # loaded once; compare reuses it
+        metric = default_metric(data.kind)
     metric_obj = metric if isinstance(metric, Metric) else parse_spec("metric", metric).build()
     extra_metrics = [
         m for m in metrics if (m if isinstance(m, str) else m.label) != metric_obj.label

@@ -8,7 +8,7 @@ from workbench import hookimpl
 def register_exporters(register):
     from workbench_exporters import files, html, terminal
 
-    register(terminal.Terminal, aliases=["table"])
+    register(terminal.Terminal, aliases=["table"], default=True)
     register(files.Csv)
     register(files.Json)
     register(files.Markdown, aliases=["md"])

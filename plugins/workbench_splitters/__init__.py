@@ -16,7 +16,7 @@ def register_splitters(register):
     from workbench_splitters.temporal import Temporal
 
     register(Holdout, aliases=["random"], default=True)
-    register(KFold, aliases=["cv"], default="folds")
+    register(KFold, aliases=["cv"], default={"folds": "kfold", "search": "kfold n_folds=3"})
     register(UserHoldout, aliases=["per-user"])
     register(Temporal, aliases=["time"])
     register(LeaveOneOut, aliases=["loo"])

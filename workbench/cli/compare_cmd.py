@@ -9,45 +9,24 @@ from typing import Any
 import typer
 
 from workbench.cli.common import example, print_json
+from workbench.cli.workflow import (
+    config_value,
+    interrupted,
+    located,
+    note,
+    progress_bars,
+)
 from workbench.errors import ParamError, WorkbenchError
-
-DEFAULT_DATA = "synthetic"
-DEFAULT_SPLIT = "kfold n_folds=5"
-
-
-def _config_value(doc: Any, key: str, cli: Any, default: Any = None) -> Any:
-    if cli is not None:
-        return cli
-    if doc is not None and key in doc.values:
-        return doc.values[key]
-    return default
-
-
-def _located(doc: Any, key: tuple, build: Any) -> Any:
-    """Run ``build()``; a parameter error of a value from the file names its line."""
-    from workbench.experiment_config import locate_param_error
-
-    try:
-        return build()
-    except (ParamError, WorkbenchError) as exc:
-        if doc is None:
-            raise
-        raise locate_param_error(doc, key, exc) from None
 
 
 def _all_models(kind: str, quiet: bool = False) -> list[str]:
-    from workbench.cli.workflow import note
-    from workbench.plugins import get_registry
+    from workbench.api import models_for
 
-    names = []
-    for entry in get_registry().list("model"):
-        if kind in entry.obj.feedback:
-            names.append(entry.name)
-        elif not quiet:
-            note(f"skipping model '{entry.name}': it cannot learn from {kind} feedback")
-    if not names:
-        raise WorkbenchError(f"no registered model can learn from {kind} feedback")
-    return names
+    choice = models_for(kind)
+    if not quiet:
+        for name in choice.skipped:
+            note(f"skipping model '{name}': it cannot learn from {kind} feedback")
+    return choice.names
 
 
 def _model_items(
@@ -65,7 +44,7 @@ def _model_items(
             "no models: give --model NAME (repeatable; see `workbench models`) or --all-models"
         )
     for i, table in enumerate(models):  # each table alone first, so an error names its line
-        _located(doc, ("models", i), lambda t=table: resolve_models([t]))
+        located(doc, ("models", i), lambda t=table: resolve_models([t]))
     return resolve_models(models)
 
 
@@ -74,7 +53,8 @@ def compare(
         None,
         "--data",
         "-d",
-        help='Dataset spec, e.g. "movielens variant=100k" (default: synthetic).',
+        help='Dataset spec, e.g. "movielens variant=100k" (default: synthetic, or the '
+        "default dataset a plugin declares).",
     ),
     split: str | None = typer.Option(
         None, "--split", "-s", help='Splitter spec (default: "kfold n_folds=5").'
@@ -129,14 +109,14 @@ def compare(
     from workbench.experiment_config import load_experiment
 
     doc = load_experiment(config, kind="compare") if config is not None else None
-    folder = _config_value(doc, "run_dir", run_dir)
+    folder = config_value(doc, "run_dir", run_dir)
     if resume and folder is None:
         raise ParamError("--resume needs --run-dir (the folder of the run to finish)")
-    n_jobs = int(_config_value(doc, "jobs", jobs, 1))
-    exporters = _located(
+    n_jobs = int(config_value(doc, "jobs", jobs, 1))
+    exporters = located(
         doc,
         ("exporters",),
-        lambda: build_exporters(_config_value(doc, "exporters", export or None, ["terminal"])),
+        lambda: build_exporters(config_value(doc, "exporters", export or None, None)),
     )
     if resume and not (model or all_models or doc is not None or data or split or metric):
         _resume_only(Path(folder), exporters, n_jobs, quiet, as_json)
@@ -181,21 +161,22 @@ class _Options:
 
 
 def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
+    from workbench.api import load_dataset
     from workbench.cli.workflow import check_writable
     from workbench.experiment import compare as run_compare  # checks metrics/models first
-    from workbench.resolve import resolve_data, resolve_metrics
+    from workbench.resolve import resolve_metrics
 
-    data_spec = _config_value(doc, "data", opt.data, DEFAULT_DATA)
-    split_spec = _config_value(doc, "split", opt.split, DEFAULT_SPLIT)
-    run_seed = int(_config_value(doc, "seed", opt.seed, 0))
-    protocol = dict(_config_value(doc, "protocol", None, {}) or {})
+    data_spec = config_value(doc, "data", opt.data)
+    split_spec = config_value(doc, "split", opt.split)  # None: the plugins' "folds" default
+    run_seed = int(config_value(doc, "seed", opt.seed, 0))
+    protocol = dict(config_value(doc, "protocol", None, {}) or {})
     if opt.threshold is not None:
         protocol["relevance_threshold"] = opt.threshold
-    dataset, _ = _located(doc, ("data",), lambda: resolve_data(data_spec))
+    dataset = located(doc, ("data",), lambda: load_dataset(data_spec))
     silent = opt.quiet or opt.as_json
     entries = _model_items(doc, opt.models, opt.all_models, dataset.kind, silent)
-    metric_specs = _config_value(doc, "metrics", opt.metrics or None, None)
-    metrics = _located(doc, ("metrics",), lambda: resolve_metrics(metric_specs, dataset))
+    metric_specs = config_value(doc, "metrics", opt.metrics or None, None)
+    metrics = located(doc, ("metrics",), lambda: resolve_metrics(metric_specs, dataset))
     check_writable(opt.folder, "run folder")
     try:
         results = run_compare(
@@ -208,47 +189,28 @@ def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
             jobs=opt.jobs,
             run_dir=opt.folder,
             resume=opt.resume,
-            progress=None if silent else _progress("compare"),
+            progress=None if silent else progress_bars("compare"),
             validation=opt.validate,
             per_user=opt.per_user,
         )
     except KeyboardInterrupt:
-        _interrupted(opt.folder)
+        interrupted(opt.folder)
     _finish(results, exporters, opt.folder, opt.quiet, opt.as_json)
-
-
-def _progress(title: str) -> Any:
-    from workbench.cli.progress import RichProgress
-
-    return RichProgress(title)
-
-
-def _interrupted(folder: Path) -> None:
-    from workbench.cli.common import err_console
-    from workbench.runfolder import RunFolder
-
-    done = len(RunFolder(folder).finished()) if (folder / "results.jsonl").exists() else 0
-    err_console.print(
-        f"[red]interrupted:[/red] {done} finished results are kept in {folder}; "
-        f"finish with: workbench compare --resume --run-dir {folder}",
-        markup=True,
-    )
-    raise typer.Exit(130)
 
 
 def _resume_only(folder: Path, exporters: list[Any], jobs: int, quiet: bool, as_json: bool) -> None:
     from workbench.api import resume_run
 
-    progress = None if quiet or as_json else _progress("resume")
+    progress = None if quiet or as_json else progress_bars("resume")
     try:
         results = resume_run(folder, jobs=jobs, progress=progress)
     except KeyboardInterrupt:
-        _interrupted(folder)
+        interrupted(folder)
     _finish(results, exporters, folder, quiet, as_json)
 
 
 def _finish(results: Any, exporters: list[Any], folder: Path, quiet: bool, as_json: bool) -> None:
-    from workbench.cli.workflow import note, print_significance, run_exports, warn
+    from workbench.cli.workflow import print_significance, run_exports, warn
 
     errors = results.metadata.get("errors") or []
     for err in errors:

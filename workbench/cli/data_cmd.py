@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
 from workbench.cli.common import console, example, print_json
-from workbench.data import Interactions
+from workbench.describe import QUANTILES
 
 data_app = typer.Typer(
     help="Describe datasets: counts, density, ratings, activity, and how splits look.",
@@ -22,85 +20,16 @@ data_app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-_QUANTILES = (("min", 0.0), ("p10", 0.1), ("p25", 0.25), ("median", 0.5), ("p75", 0.75),
-              ("p90", 0.9), ("p99", 0.99), ("max", 1.0))  # fmt: skip
-
-
-def _spec(dataset: str, options: list[str] | None, option: list[str] | None):
+def _load(dataset: str, options: list[str] | None, option: list[str] | None) -> dict[str, Any]:
+    """The dataset's description (`workbench.api.describe_dataset`) and how it was named."""
+    from workbench.api import describe_dataset
     from workbench.loading import dataset_spec
     from workbench.params import parse_assignments
 
     extra = parse_assignments([*(options or []), *(option or [])], option="--option")
-    return dataset_spec(dataset, **extra)
-
-
-def activity(counts: np.ndarray) -> dict[str, float]:
-    """Quantiles and mean of per-user (or per-item) interaction counts."""
-    counts = counts[counts > 0]
-    if len(counts) == 0:
-        return {}
-    out = {name: float(np.quantile(counts, q)) for name, q in _QUANTILES}
-    out["mean"] = float(counts.mean())
-    return out
-
-
-def value_summary(data: Interactions) -> dict[str, Any]:
-    """Rating histogram (explicit) or weight quantiles (implicit)."""
-    values = data.value
-    if len(values) == 0:
-        return {}
-    summary: dict[str, Any] = {
-        "mean": float(values.mean(dtype=np.float64)),
-        "std": float(values.std(dtype=np.float64)),
-    }
-    distinct, counts = np.unique(values, return_counts=True)
-    if len(distinct) <= 25:
-        summary["histogram"] = {f"{v:g}": int(c) for v, c in zip(distinct, counts, strict=True)}
-    else:
-        lo, hi = float(distinct[0]), float(distinct[-1])
-        skewed = lo > 0 and hi / lo > 50  # heavy-tailed counts: log-spaced bins
-        edges = np.geomspace(lo, hi, 11) if skewed else np.linspace(lo, hi, 11)
-        hist, _ = np.histogram(values, bins=edges)
-        summary["histogram"] = {
-            f"{a:.4g}..{b:.4g}": int(c) for a, b, c in zip(edges[:-1], edges[1:], hist, strict=True)
-        }
-        summary["quantiles"] = {n: float(np.quantile(values, q)) for n, q in _QUANTILES}
-    return summary
-
-
-def describe(data: Interactions) -> dict[str, Any]:
-    """Everything ``data info`` shows, as plain JSON-able values."""
-    users, items = data.user_counts(), data.item_counts()
-    n_users, n_items = int((users > 0).sum()), int((items > 0).sum())
-    info: dict[str, Any] = {
-        "name": data.name,
-        "kind": data.kind,
-        "n_interactions": len(data),
-        "n_users": n_users,
-        "n_items": n_items,
-        "density": len(data) / max(1, n_users * n_items),
-        "rating_scale": list(data.rating_scale) if data.rating_scale else None,
-        "values": value_summary(data),
-        "user_activity": activity(users),
-        "item_activity": activity(items),
-        "cold": {
-            "users_with_1": int((users == 1).sum()),
-            "users_under_5": int(((users > 0) & (users < 5)).sum()),
-            "items_with_1": int((items == 1).sum()),
-            "items_under_5": int(((items > 0) & (items < 5)).sum()),
-        },
-        "duplicates_merged": int(data.meta.get("duplicates_merged", 0)),
-        "duplicate_policy": data.meta.get("duplicate_policy"),
-        "string_ids": {"users": data.users.is_string, "items": data.items.is_string},
-        "has_titles": data.item_metadata is not None and "title" in data.item_metadata,
-    }
-    if data.timestamp is not None and len(data):
-        lo, hi = int(data.timestamp.min()), int(data.timestamp.max())
-        info["time_range"] = {
-            "first": np.datetime64(lo, "s").astype(str),
-            "last": np.datetime64(hi, "s").astype(str),
-        }
-    return info
+    spec = dataset_spec(dataset, **extra)
+    info = describe_dataset({"name": spec.name, **spec.params})
+    return {"dataset": spec.name, "options": spec.params, **info}
 
 
 def _bar(count: int, biggest: int, width: int = 30) -> str:
@@ -147,13 +76,13 @@ def _print_info(spec_text: str, info: dict[str, Any], seconds: float) -> None:
 
     act = Table(title="interactions per user / per item")
     act.add_column("")
-    for name, _ in _QUANTILES:
+    for name, _ in QUANTILES:
         act.add_column(name, justify="right")
     act.add_column("mean", justify="right")
     for label, key in (("users", "user_activity"), ("items", "item_activity")):
         q = info[key]
         if q:
-            act.add_row(label, *(f"{q[n]:g}" for n, _ in _QUANTILES), f"{q['mean']:.1f}")
+            act.add_row(label, *(f"{q[n]:g}" for n, _ in QUANTILES), f"{q['mean']:.1f}")
     console.print(act)
     cold = info["cold"]
     console.print(
@@ -183,19 +112,12 @@ def info(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Counts, density, rating histogram and activity distributions of a dataset."""
-    spec = _spec(dataset, options, option)
-    started = time.perf_counter()
-    data = spec.build().load()
-    seconds = time.perf_counter() - started
-    summary = describe(data)
+    info = _load(dataset, options, option)
     if as_json:
-        print_json(
-            {"dataset": spec.name, "options": spec.params, "load_seconds": seconds, **summary}
-        )
+        print_json(info)
         return
-    _print_info(
-        " ".join([spec.name, *(f"{k}={v}" for k, v in spec.params.items())]), summary, seconds
-    )
+    shown = " ".join([info["dataset"], *(f"{k}={v}" for k, v in info["options"].items())])
+    _print_info(shown, info, info["load_seconds"])
 
 
 @data_app.command(
@@ -211,23 +133,23 @@ def split(
     option: list[str] | None = typer.Option(
         None, "--option", "-o", help="A dataset option key=value (repeatable)."
     ),
-    splitter: str = typer.Option("holdout", "--split", "-s", help="A splitter spec."),
+    splitter: str | None = typer.Option(
+        None, "--split", "-s", help="A splitter spec (default: holdout, the default split)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Sizes of each train/test fold, cold users and items in test, and a leakage check."""
-    from workbench.loading import make_splitter
+    from workbench.api import describe_splits, load_dataset
+    from workbench.loading import dataset_spec, make_splitter
+    from workbench.params import parse_assignments
 
-    spec = _spec(dataset, options, option)
-    data = spec.build().load()
+    extra = parse_assignments([*(options or []), *(option or [])], option="--option")
+    spec = dataset_spec(dataset, **extra)
+    data = load_dataset({"name": spec.name, **spec.params})
     made = make_splitter(splitter)
-    rows = []
-    for part in made.split(data):
-        row = part.describe()
-        row["leaked_pairs"] = part.leaked_pairs()
-        row["test_users"] = int(len(np.unique(part.test.user)))
-        rows.append(row)
+    rows = describe_splits(data, made)
     if as_json:
-        print_json({"dataset": spec.name, "splitter": splitter, "splits": rows})
+        print_json({"dataset": spec.name, "splitter": splitter or made.name, "splits": rows})
         return
     table = Table(title=f"{made.name} on {data.name}")
     columns = ("fold", "n_train", "n_test", "n_history", "test_users", "cold_users",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -13,17 +14,6 @@ from workbench.cli.common import console, example, print_json
 from workbench.errors import DataError, ParamError
 
 MODEL_FILE = typer.Argument(..., help="A model file written by `workbench train -o`.")
-
-
-def _first_split(data: Any, split_spec: str, seed: int) -> Any:
-    from workbench.resolve import resolve_splitter
-
-    splitter = resolve_splitter(split_spec, seed)
-    splits = splitter if isinstance(splitter, list) else splitter.split(data)
-    first = next(iter(splits), None)
-    if first is None:
-        raise DataError(f"splitter '{split_spec}' produced no split")
-    return first
 
 
 def _epoch_bar(quiet: bool) -> tuple[Any, Any]:
@@ -58,7 +48,9 @@ def _print_scores(frame: pd.DataFrame, title: str) -> None:
 
 def train(
     model: str = typer.Argument(..., help='Model name or spec, e.g. "sgd n_factors=50".'),
-    data: str = typer.Option("synthetic", "--data", "-d", help="Dataset spec."),
+    data: str | None = typer.Option(
+        None, "--data", "-d", help="Dataset spec (default: synthetic, the default dataset)."
+    ),
     param: list[str] = typer.Option(
         [], "--param", "-p", help="Model parameter key=value, repeatable."
     ),
@@ -68,7 +60,7 @@ def train(
         "--split",
         "-s",
         help="Train on the first split's train part and evaluate on its "
-        'test part, e.g. "holdout test_fraction=0.2".',
+        'test part, e.g. "holdout ratio=0.2".',
     ),
     metric: list[str] = typer.Option([], "--metric", help="Metrics for the holdout, repeatable."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split and the model."),
@@ -76,62 +68,57 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Train one model and save it to a file (optionally evaluating on a holdout)."""
-    from workbench.api import evaluate_model
+    from workbench import api
     from workbench.cli.workflow import check_writable, note
-    from workbench.evaluation import check_metrics_fit
-    from workbench.resolve import check_models_fit, resolve_data, resolve_metrics, resolve_models
     from workbench.specs import parse_spec
 
     target = output if output.suffix == ".npz" else output.with_name(output.name + ".npz")
     check_writable(target, "model file")
+    if metric and split is None:
+        raise ParamError("--metric needs --split (the holdout to evaluate on)")
     spec = parse_spec("model", model, extra=param)
-    entry = resolve_models([{"name": spec.name, **spec.params}])[0]
-    if "seed" in type(entry.model).Params.model_fields and "seed" not in spec.params:
-        entry.model.set_params(seed=seed)
-    dataset, _ = resolve_data(data)
-    check_models_fit([entry], dataset)
-    metrics = None
-    if split is not None:
-        metrics = resolve_metrics(metric or None, dataset)
-        check_metrics_fit(metrics, dataset)
-        fold = _first_split(dataset, split, seed)
-        train_part, test_part = fold.train, fold.test
-    else:
-        if metric:
-            raise ParamError("--metric needs --split (the holdout to evaluate on)")
-        train_part, test_part = dataset, None
+    dataset = api.load_dataset(data)
     bars, callback = _epoch_bar(quiet or as_json)
-    started = time.perf_counter()
-    if bars is not None:
-        with bars:
-            entry.model.fit(train_part, callback=callback)
-    else:
-        entry.model.fit(train_part)
-    seconds = time.perf_counter() - started
-    path = entry.model.save(target)
-    scores = None
-    if test_part is not None:
-        scores = evaluate_model(entry.model, test_part, metrics)
+    trained = None
+    with bars if bars is not None else contextlib.nullcontext():
+        if split is not None:
+            trained = api.train_holdout(
+                spec.name,
+                dataset,
+                split,
+                metrics=metric or None,
+                seed=seed,
+                callback=callback,
+                **spec.params,
+            )
+            fitted, train_part, seconds = trained.model, trained.train, trained.fit_seconds
+        else:
+            started = time.perf_counter()
+            fitted = api.train(spec.name, dataset, seed=seed, callback=callback, **spec.params)
+            seconds = time.perf_counter() - started
+            train_part = dataset
+    path = fitted.save(target)
     if as_json:
         out: dict[str, Any] = {
-            "model": entry.model.name,
-            "params": entry.model.get_params(),
+            "model": fitted.name,
+            "params": fitted.get_params(),
             "path": str(path),
             "fit_seconds": seconds,
             "n_train": len(train_part),
         }
-        if scores is not None:
+        if trained is not None:
+            scores = trained.scores
             out["scores"] = dict(zip(scores["metric"], scores["value"], strict=True))
         print_json(out)
         return
     console.print(
-        f"saved {path}: {entry.model.name}, {entry.model.n_users_} users x "
-        f"{entry.model.n_items_} items, trained on {len(train_part)} interactions in "
+        f"saved {path}: {fitted.name}, {fitted.n_users_} users x "
+        f"{fitted.n_items_} items, trained on {len(train_part)} interactions in "
         f"{seconds:.2f} s",
         markup=False,
     )
-    if scores is not None:
-        _print_scores(scores, f"Holdout ({len(test_part)} test interactions)")
+    if trained is not None:
+        _print_scores(trained.scores, f"Holdout ({len(trained.test)} test interactions)")
     if not quiet:
         note(f"next: workbench recommend {path} --user ID")
 
@@ -159,13 +146,12 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Evaluate a saved model on held-out data."""
-    from workbench.api import evaluate_model, load_model
+    from workbench.api import evaluate_model, first_split, load_dataset, load_model
     from workbench.evaluation import Protocol
-    from workbench.resolve import resolve_data
 
     model = load_model(model_file)
-    dataset, _ = resolve_data(data)
-    test = _first_split(dataset, split, seed).test if split is not None else dataset
+    dataset = load_dataset(data)
+    test = first_split(dataset, split, seed=seed).test if split is not None else dataset
     protocol = Protocol(relevance_threshold=relevance_threshold, seed=seed)
     scores = evaluate_model(model, test, metric or None, protocol=protocol, per_user=by_activity)
     diag = scores.attrs.get("diagnostics", {})
@@ -291,14 +277,14 @@ def register(app: typer.Typer) -> None:
         "train",
         epilog=example(
             "workbench train sgd --data synthetic -p n_factors=20 -o model.npz",
-            'workbench train sgd -d "movielens variant=100k" -s "holdout test_fraction=0.2" '
+            'workbench train sgd -d "movielens variant=100k" -s "holdout ratio=0.2" '
             "--metric rmse --metric ndcg@10 -o ml.npz",
         ),
     )(train)
     app.command(
         "evaluate",
         epilog=example(
-            'workbench evaluate ml.npz -d "movielens variant=100k" -s "holdout test_fraction=0.2"',
+            'workbench evaluate ml.npz -d "movielens variant=100k" -s "holdout ratio=0.2"',
             'workbench evaluate model.npz -d "tabular path=test.csv" --metric rmse --by-activity',
         ),
     )(evaluate)

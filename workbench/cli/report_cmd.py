@@ -26,7 +26,7 @@ def report(
     from workbench.cli.workflow import build_exporters, note, print_significance, run_exports
     from workbench.experiment import load_run
 
-    exporters = build_exporters(export or ["terminal"])
+    exporters = build_exporters(export or None)
     results = load_run(run_dir)
     meta = results.metadata
     if results.scores.empty:
@@ -39,11 +39,10 @@ def report(
         return
     print_significance(results)
     if meta.get("kind") == "tune":
-        from workbench.cli.workflow import print_frame
+        from workbench.cli.workflow import print_frame, ranking_view
         from workbench.tuning import TuneResult
 
         outcome = TuneResult.from_results(results)
-        from workbench.cli.tune_cmd import ranking_view
 
         print_frame(ranking_view(outcome.ranking), title=f"Candidates ranked by {outcome.metric}")
     expected = len(meta.get("models", [])) * int((meta.get("splitter") or {}).get("n_splits") or 0)

@@ -11,8 +11,6 @@ import typer
 from workbench.cli.common import example, print_json
 from workbench.errors import ParamError
 
-DEFAULT_SPLIT = "kfold n_folds=3"
-
 
 def tune(
     model: str | None = typer.Argument(
@@ -55,56 +53,63 @@ def tune(
     config: Path | None = typer.Option(None, "--config", "-c", help="TOML tuning file."),
 ) -> None:
     """Search a model's parameters; prints the ranking and the best parameters."""
-    from workbench.cli.compare_cmd import _config_value, _interrupted, _located, _progress
-    from workbench.cli.workflow import check_writable, default_run_dir, note, print_frame
+    from workbench.api import load_dataset
+    from workbench.cli.workflow import (
+        check_writable,
+        config_value,
+        default_run_dir,
+        interrupted,
+        located,
+        note,
+        print_frame,
+        progress_bars,
+    )
     from workbench.experiment_config import load_experiment, locate_param_error
-    from workbench.resolve import resolve_data
     from workbench.tuning import resume_tune
     from workbench.tuning import tune as run_tune
 
     doc = load_experiment(config, kind="tune") if config is not None else None
-    folder_value = _config_value(doc, "run_dir", run_dir)
+    folder_value = config_value(doc, "run_dir", run_dir)
     if resume and folder_value is None:
         raise ParamError("--resume needs --run-dir (the folder of the search to finish)")
     if output is not None:
         check_writable(output, "best parameters file")
-    n_jobs = int(_config_value(doc, "jobs", jobs, 1))
-    progress = None if quiet or as_json else _progress("tune")
+    n_jobs = int(config_value(doc, "jobs", jobs, 1))
+    progress = None if quiet or as_json else progress_bars("tune")
     if resume and model is None and doc is None:
         folder = Path(folder_value)
         try:
             outcome = resume_tune(folder, jobs=n_jobs, progress=progress)
         except KeyboardInterrupt:
-            _interrupted(folder)
+            interrupted(folder)
     else:
-        model_spec = _config_value(doc, "model", model)
+        model_spec = config_value(doc, "model", model)
         if model_spec is None:
             raise ParamError("give the model to tune: workbench tune NAME --space name=values")
-        dims = _config_value(doc, "space", space or None)
+        dims = config_value(doc, "space", space or None)
         if not dims:
             raise ParamError(
                 "give the parameters to search: --space n_factors=50,100 --space lr=0.002:0.02:log"
             )
-        data_spec = _config_value(doc, "data", data, "synthetic")
-        dataset, _ = _located(doc, ("data",), lambda: resolve_data(data_spec))
-        default_metric = "rmse" if dataset.kind == "explicit" else "ndcg@10"
+        data_spec = config_value(doc, "data", data)  # None: the default dataset
+        dataset = located(doc, ("data",), lambda: load_dataset(data_spec))
         folder = Path(folder_value) if folder_value is not None else default_run_dir("tune")
         check_writable(folder, "run folder")
         try:
             outcome = run_tune(
                 dataset,
-                _config_value(doc, "split", split, DEFAULT_SPLIT),
+                config_value(doc, "split", split),  # None: the plugins' search split
                 model_spec,
                 dims,
-                _config_value(doc, "metric", metric, default_metric),
-                search=_config_value(doc, "search", search, "grid"),
-                n_iter=int(_config_value(doc, "n_iter", n_iter, 10)),
-                seed=int(_config_value(doc, "seed", seed, 0)),
+                config_value(doc, "metric", metric),  # None: the default metric for the data
+                search=config_value(doc, "search", search, "grid"),
+                n_iter=int(config_value(doc, "n_iter", n_iter, 10)),
+                seed=int(config_value(doc, "seed", seed, 0)),
                 jobs=n_jobs,
                 run_dir=folder,
                 resume=resume,
                 progress=progress,
-                protocol=_config_value(doc, "protocol", None),
+                protocol=config_value(doc, "protocol", None),
             )
         except ParamError as exc:
             if doc is None:
@@ -116,7 +121,7 @@ def tune(
             )
             raise locate_param_error(doc, key, exc) from None
         except KeyboardInterrupt:
-            _interrupted(folder)
+            interrupted(folder)
     _report(outcome, folder, output, quiet, as_json, print_frame, note)
 
 
@@ -144,6 +149,8 @@ def _report(
         ranking = json.loads(outcome.ranking.to_json(orient="records"))
         print_json({"best": best, "ranking": ranking, "run_dir": str(folder)})
         return
+    from workbench.cli.workflow import ranking_view
+
     print_frame(
         ranking_view(outcome.ranking),
         title=f"Candidates ranked by {outcome.metric} (mean over folds)",
@@ -156,14 +163,6 @@ def _report(
     if not quiet:
         note(f"saved {folder / 'best.json'}" + (f" and {output}" if output else ""))
         note(f"results kept in {folder}; export: workbench report {folder} --export ...")
-
-
-def ranking_view(ranking: Any) -> Any:
-    """The ranking for the terminal: no bookkeeping columns unless a candidate is unfinished."""
-    view = ranking.rename(columns={"fit_seconds": "fit s"})
-    if "complete" in view.columns and bool(view["complete"].all()):
-        view = view.drop(columns=["complete", "folds"])
-    return view
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,7 @@ import pandas as pd
 from rich.table import Table
 
 from workbench.cli.common import console, err_console
-from workbench.errors import WorkbenchError
+from workbench.errors import ParamError, WorkbenchError
 from workbench.results import Results
 
 
@@ -39,10 +39,66 @@ def check_writable(path: str | Path, what: str = "output") -> Path:
     return target
 
 
-def build_exporters(specs: Sequence[Any]) -> list[Any]:
-    """Exporter instances from specs; unknown names and unwritable paths fail here."""
+def config_value(doc: Any, key: str, cli: Any, default: Any = None) -> Any:
+    """An option's value: from the command line, else the experiment file, else ``default``."""
+    if cli is not None:
+        return cli
+    if doc is not None and key in doc.values:
+        return doc.values[key]
+    return default
+
+
+def located(doc: Any, key: tuple, build: Any) -> Any:
+    """Run ``build()``; a parameter error of a value from the file names its line."""
+    from workbench.experiment_config import locate_param_error
+
+    try:
+        return build()
+    except (ParamError, WorkbenchError) as exc:
+        if doc is None:
+            raise
+        raise locate_param_error(doc, key, exc) from None
+
+
+def progress_bars(title: str) -> Any:
+    """Rich progress bars for the tasks of a run."""
+    from workbench.cli.progress import RichProgress
+
+    return RichProgress(title)
+
+
+def interrupted(folder: Path) -> None:
+    """After Ctrl-C: say what is kept and how to finish, exit 130."""
+    import typer
+
+    from workbench.runfolder import RunFolder
+
+    done = len(RunFolder(folder).finished()) if (folder / "results.jsonl").exists() else 0
+    err_console.print(
+        f"[red]interrupted:[/red] {done} finished results are kept in {folder}; "
+        f"finish with: workbench compare --resume --run-dir {folder}",
+        markup=True,
+    )
+    raise typer.Exit(130)
+
+
+def ranking_view(ranking: Any) -> Any:
+    """A search's ranking for the terminal: no bookkeeping columns unless a candidate is
+    unfinished."""
+    view = ranking.rename(columns={"fit_seconds": "fit s"})
+    if "complete" in view.columns and bool(view["complete"].all()):
+        view = view.drop(columns=["complete", "folds"])
+    return view
+
+
+def build_exporters(specs: Sequence[Any] | None) -> list[Any]:
+    """Exporter instances from specs (None: the default export a plugin declares); unknown
+    names and unwritable paths fail here."""
+    from workbench.plugins import get_registry
     from workbench.specs import parse_spec
 
+    if specs is None:
+        specs = [get_registry().default("exporter")]
     exporters = []
     for spec in specs:
         exporter = parse_spec("exporter", spec).build()
