@@ -29,11 +29,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench import describe as _describe
+from workbench import loading, storage, tuning
+from workbench.analysis import DEFAULT_BINS, activity_buckets
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
-from workbench.experiment import compare, load_run, request_of, resume_compare
+from workbench.evaluation import Protocol, check_metrics_fit, evaluate
+from workbench.experiment import compare, load_run, per_user_frames, request_of, resume_compare
 from workbench.model import FoldedUsers, Model
+from workbench.plugins import get_registry
+from workbench.resolve import ModelEntry, check_models_fit, resolve_metrics, resolve_splitter
+from workbench.resolve import default_metrics as _defaults
 from workbench.results import Results
+from workbench.runfolder import RunFolder
 from workbench.specs import parse_spec
 from workbench.splits import Split
 
@@ -68,9 +76,8 @@ __all__ = [
 def load_dataset(spec: str | Mapping[str, Any] | None = None, **options: Any) -> Interactions:
     """A dataset by spec or name with options: ``load_dataset("movielens", variant="100k")``;
     a path to a data file; None: the default dataset. See `workbench.loading.load_dataset`."""
-    from workbench.loading import load_dataset as _load
 
-    return _load(spec, **options)
+    return loading.load_dataset(spec, **options)
 
 
 def split(
@@ -78,11 +85,8 @@ def split(
 ) -> list[Split]:
     """The splits of ``data``: ``split(data, "kfold", n_folds=5)`` or a `Splitter` instance
     (None: the default split, a holdout)."""
-    from workbench.resolve import resolve_splitter
 
     if options and splitter is None:
-        from workbench.plugins import get_registry
-
         splitter = get_registry().default("splitter")
     if options:
         base = parse_spec("splitter", splitter)
@@ -97,13 +101,12 @@ def describe_dataset(
     """Counts, density, values (rating histogram or weight quantiles), user and item
     activity, cold-start counts and time range of a dataset (`Interactions` or a spec, None:
     the default dataset), as plain JSON values; a spec also gives ``load_seconds``."""
-    from workbench.describe import describe
 
     if isinstance(data, Interactions):
-        return describe(data)
+        return _describe.describe(data)
     started = time.perf_counter()
     loaded = load_dataset(data, **options)
-    return {**describe(loaded), "load_seconds": time.perf_counter() - started}
+    return {**_describe.describe(loaded), "load_seconds": time.perf_counter() - started}
 
 
 def describe_splits(
@@ -111,15 +114,13 @@ def describe_splits(
 ) -> list[dict[str, Any]]:
     """Per split of ``data``: sizes, cold users and items in test, leaked pairs (None: the
     default split)."""
-    from workbench.describe import describe_splits as _describe
 
-    return _describe(split(data, splitter, seed=seed))
+    return _describe.describe_splits(split(data, splitter, seed=seed))
 
 
 def default_metrics(data: Interactions | str) -> list[str]:
     """The metrics used when none are named, for ``data`` (or a feedback kind): those the
     loaded plugins declare for explicit ratings or implicit feedback."""
-    from workbench.resolve import default_metrics as _defaults
 
     return _defaults(data.kind if isinstance(data, Interactions) else data)
 
@@ -140,7 +141,6 @@ class ModelChoice:
 def models_for(data: Interactions | str) -> ModelChoice:
     """The registered models that can be trained on ``data`` (or a feedback kind), each with
     its default parameters; an error if none can."""
-    from workbench.plugins import get_registry
 
     kind = data.kind if isinstance(data, Interactions) else data
     fit, skipped = [], []
@@ -158,7 +158,6 @@ def make_model(name: str, **params: Any) -> Model:
 
 
 def _model_to_train(model: str | Model, data: Interactions, seed: int | None, params: Any):
-    from workbench.resolve import ModelEntry, check_models_fit
 
     if isinstance(model, str):
         model = make_model(model, **params)
@@ -213,8 +212,6 @@ def train_holdout(
 
     Metrics and the model are checked against the data before anything trains; ``seed``
     seeds the split and, unless ``params`` name one, the model."""
-    from workbench.evaluation import check_metrics_fit
-    from workbench.resolve import resolve_metrics
 
     model = _model_to_train(model, data, seed, params)
     metric_objs = resolve_metrics(None if metrics is None else list(metrics), data)
@@ -229,7 +226,6 @@ def train_holdout(
 
 def first_split(data: Interactions, splitter: Any = None, *, seed: int = 0) -> Split:
     """The first split of ``data`` (the one `train_holdout` trains and evaluates on)."""
-    from workbench.resolve import resolve_splitter
 
     made = resolve_splitter(splitter, seed)
     parts = made if isinstance(made, list) else made.split(data)
@@ -241,33 +237,28 @@ def first_split(data: Interactions, splitter: Any = None, *, seed: int = 0) -> S
 
 def load_model(path: str | Path) -> Model:
     """A model saved with ``model.save(path)`` or ``workbench train -o``."""
-    from workbench.storage import load_model as _load
 
-    return _load(path)
+    return storage.load_model(path)
 
 
 def resume_run(run_dir: str | Path, *, jobs: int = 1, progress: Any = None) -> Results:
     """Finish a run folder (a comparison or a search) from its own metadata; returns
     `Results` (of a search: every candidate's)."""
     if request_of(run_dir)["kind"] == "tune":
-        from workbench.tuning import resume_tune
-
-        return resume_tune(run_dir, jobs=jobs, progress=progress).results
+        return tuning.resume_tune(run_dir, jobs=jobs, progress=progress).results
     return resume_compare(run_dir, jobs=jobs, progress=progress)
 
 
 def load_tune(run_dir: str | Path) -> Any:
     """The ranking of a tuning run folder (`workbench.tuning.TuneResult`)."""
-    from workbench.tuning import load_tune as _load
 
-    return _load(run_dir)
+    return tuning.load_tune(run_dir)
 
 
 def tune(*args: Any, **kwargs: Any) -> Any:
     """Grid or random search; see `workbench.tuning.tune` for the arguments."""
-    from workbench.tuning import tune as _tune
 
-    return _tune(*args, **kwargs)
+    return tuning.tune(*args, **kwargs)
 
 
 # -- recommendations --------------------------------------------------------------------------
@@ -357,9 +348,7 @@ def _history(model: Model, history: Any) -> Interactions:
     if isinstance(history, Interactions):
         return history
     if isinstance(history, str | Path):
-        from workbench.loading import read_file
-
-        return read_file(history)
+        return loading.read_file(history)
     if isinstance(history, pd.DataFrame):
         cols = list(history.columns)
         value = next((c for c in ("rating", "value", "weight") if c in cols), None)
@@ -477,8 +466,6 @@ def evaluate_model(
     ``frame.attrs["diagnostics"]``; with ``per_user`` the per-user table is in
     ``frame.attrs["per_user"]``. ``metrics`` default to those for the data's kind.
     """
-    from workbench.evaluation import Protocol, evaluate
-    from workbench.resolve import resolve_metrics
 
     model = _model_of(model)
     model.check_fitted()
@@ -504,9 +491,6 @@ def evaluate_model(
 def activity(results: Results | str | Path, bins: Sequence[int] | None = None) -> pd.DataFrame:
     """Performance and coverage by how many train interactions users have (`compare` or a
     run folder with ``per_user=True``)."""
-    from workbench.analysis import DEFAULT_BINS, activity_buckets
-    from workbench.experiment import per_user_frames
-    from workbench.runfolder import RunFolder
 
     if isinstance(results, str | Path):
         folder = RunFolder(results)

@@ -25,8 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench.analysis import activity_buckets, activity_records
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
+from workbench.evaluation import Protocol, check_metrics_fit
 from workbench.jsonvalues import normalise
 from workbench.metric import Metric
 from workbench.resolve import (
@@ -55,6 +57,7 @@ from workbench.runner import (
     run_task,
 )
 from workbench.splits import Split, Splitter
+from workbench.stats import significance_records
 
 __all__ = [
     "ModelEntry",
@@ -87,7 +90,6 @@ def build_results(
 ) -> Results:
     """`Results` from run records and metadata, with the paired significance tests (and the
     by-activity table when per-user results were kept)."""
-    from workbench.stats import significance_records
 
     labels = [m["label"] for m in metadata.get("models", [])]
     ordered = _ordered(records, labels)
@@ -102,8 +104,6 @@ def build_results(
     if meta.get("per_user"):
         per_user = per_user_frames(ordered, frames or {}, folder)
         if per_user:
-            from workbench.analysis import activity_buckets, activity_records
-
             n_items = (meta.get("dataset") or {}).get("n_items")
             table = activity_buckets(per_user, n_items=n_items)
             results.metadata["activity"] = activity_records(table)
@@ -202,7 +202,6 @@ def compare(
     - ``per_user``: also keep per-user results (``per_user/*.parquet`` in the run folder)
       and put the by-activity table (`workbench.analysis`) in ``metadata["activity"]``.
     """
-    from workbench.evaluation import check_metrics_fit
 
     if not isinstance(seed, int | np.integer) or seed < 0:
         raise ParamError(f"seed must be a non-negative integer, got {seed!r}")
@@ -329,7 +328,6 @@ def request_of(run_dir: str | Path) -> dict[str, Any]:
             f"{run_dir}: the splits were given as objects; resume it from Python with "
             "compare(..., resume=True) and the same splits"
         )
-    from workbench.evaluation import Protocol
 
     request: dict[str, Any] = {
         "kind": meta.get("kind", "compare"),

@@ -28,6 +28,7 @@ parameter a model does not have.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -173,8 +174,6 @@ def load_experiment(path: str | Path, *, kind: str = "compare") -> ExperimentFil
     allowed = COMPARE_KEYS if kind == "compare" else TUNE_KEYS
     for key in values:
         if key not in allowed:
-            import difflib
-
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise doc.error((key,), f"unknown key '{key}'{hint} (allowed: {', '.join(allowed)})")

@@ -14,6 +14,7 @@ stays in C++ while memory stays bounded by a block.
 from __future__ import annotations
 
 import bz2
+import difflib
 import gzip
 import io
 import lzma
@@ -201,8 +202,6 @@ def resolve_path(text: str | os.PathLike[str], *, member: str | None = None) -> 
         parent = path.parent if str(path.parent) else Path(".")
         hint = ""
         if parent.is_dir():
-            import difflib
-
             close = difflib.get_close_matches(path.name, [p.name for p in parent.iterdir()], n=1)
             if close:
                 hint = f"; did you mean {str(parent / close[0])!r}?"

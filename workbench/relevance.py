@@ -86,7 +86,6 @@ class RankingBatch:
         return rel.batch(0, len(arr), arr, cand, scores=scores, ideal_width=width)
 
 
-
 @dataclass(frozen=True)
 class Relevance:
     """Relevant items (with grades) of ``n_rows`` users, in CSR layout."""

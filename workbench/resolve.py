@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy
 
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError
+from workbench.evaluation import Protocol
 from workbench.jsonvalues import normalise
 from workbench.loading import load_dataset
 from workbench.metric import Metric
@@ -23,6 +25,7 @@ from workbench.plugins import get_loaded, get_registry
 from workbench.registry import Registry
 from workbench.specs import parse_spec
 from workbench.splits import Split, Splitter
+from workbench.storage import workbench_version
 
 
 # -- resolving what to run ---------------------------------------------------------------------
@@ -150,9 +153,7 @@ def resolve_data(data: Any) -> tuple[Interactions, Any]:
     raise ParamError(f"cannot use {type(data).__name__} as data: give Interactions or a spec")
 
 
-def resolve_splitter(
-    splitter: Any, seed: int, *, role: str = "default"
-) -> Splitter | list[Split]:
+def resolve_splitter(splitter: Any, seed: int, *, role: str = "default") -> Splitter | list[Split]:
     """A splitter from a spec (the run seed fills an unset ``seed``), an instance or splits;
     None: the splitter a plugin declares for ``role`` (``default``: one split; ``folds``:
     the repeated split of comparisons)."""
@@ -189,7 +190,6 @@ def splitter_info(splitter: Splitter | list[Split]) -> dict[str, Any]:
 
 
 def resolve_protocol(protocol: Any, seed: int):
-    from workbench.evaluation import Protocol
 
     if protocol is None:
         return Protocol(seed=seed)
@@ -212,9 +212,6 @@ def derive_seed(seed: int, fold: int) -> int:
 
 
 def versions() -> dict[str, Any]:
-    import scipy
-
-    from workbench.storage import workbench_version
 
     plugins = {s.name: s.version for s in get_loaded().registry.statuses if s.status == "ok"}
     return {

@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from workbench.errors import WorkbenchError
+from workbench.files import write_atomic
 from workbench.jsonvalues import dumps, normalise
 
 METADATA = "metadata.json"
@@ -166,7 +171,6 @@ class RunFolder:
 
     # -- metadata ------------------------------------------------------------------------------
     def write_metadata(self, metadata: Mapping[str, Any]) -> None:
-        from workbench.files import write_atomic
 
         text = json.dumps(normalise(dict(metadata)), indent=2)
         write_atomic(self.metadata_path, lambda fh: fh.write(text.encode("utf-8") + b"\n"))
@@ -229,10 +233,6 @@ class RunFolder:
     # -- per-user results --------------------------------------------------------------------
     def write_per_user(self, label: str, fold: int, frame: Any) -> str:
         """Write one task's per-user results (Parquet, atomically); returns the relative path."""
-        import re
-        import zlib
-
-        from workbench.files import write_atomic
 
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(label)).strip("_") or "model"
         tag = f"{zlib.crc32(str(label).encode()):08x}"  # labels that clean up alike stay apart
@@ -242,7 +242,6 @@ class RunFolder:
         return rel
 
     def read_per_user(self, rel: str) -> Any:
-        import pandas as pd
 
         path = self.path / rel
         try:

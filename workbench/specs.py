@@ -19,6 +19,7 @@ from typing import Any
 
 from workbench.errors import ParamError
 from workbench.params import parse_assignments
+from workbench.plugins import get_registry
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,6 @@ class Spec:
 
     def build(self, **overrides: Any) -> Any:
         """Instantiate from the process registry (parameters validated)."""
-        from workbench.plugins import get_registry
 
         return get_registry().create(self.kind, self.name, **{**self.params, **overrides})
 

@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from workbench.data import IdMap
 from workbench.errors import ModelFileError, UnknownNameError, WorkbenchError
 from workbench.files import write_atomic
+from workbench.plugins import get_registry, plugin_of
 
 if TYPE_CHECKING:
     from workbench.model import Model
@@ -48,7 +49,6 @@ def _ids_array(idmap: IdMap) -> np.ndarray:
 
 def save_model(model: Model, path: str | Path) -> Path:
     """Write a fitted model to ``path`` (``.npz`` is appended if missing)."""
-    from workbench.plugins import plugin_of
 
     model.check_fitted()
     path = Path(path)
@@ -154,7 +154,6 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndar
 
 def load_model(path: str | Path, *, expected: type[Model] | None = None) -> Model:
     """Load a model file; the model class is looked up by name in the plugin registry."""
-    from workbench.plugins import get_registry, plugin_of
 
     path = Path(path)
     meta, arrays = read_model_file(path)

@@ -384,7 +384,6 @@ def _first(mask: np.ndarray) -> int:
 
 def numeric_column(layout: Layout, column: pa.ChunkedArray, label: str) -> np.ndarray:
     """float64 values; a missing or non-numeric value is an error naming its line."""
-    import pandas as pd
 
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
         values = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
@@ -436,7 +435,6 @@ def id_column(layout: Layout, column: pa.ChunkedArray, label: str) -> np.ndarray
 
 def timestamp_column(layout: Layout, column: pa.ChunkedArray, label: str) -> np.ndarray:
     """int64 Unix seconds from numbers, dates or date-times."""
-    import pandas as pd
 
     if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
         if column.null_count:

@@ -17,12 +17,14 @@ from typing import Any
 import pandas as pd
 
 from workbench.errors import ParamError, WorkbenchError
-from workbench.experiment import compare, load_run
+from workbench.experiment import compare, load_run, request_of
+from workbench.files import write_atomic
 from workbench.jsonvalues import normalise
 from workbench.metric import Metric
 from workbench.resolve import ModelEntry, default_metric, registry, resolve_data
 from workbench.results import Results
 from workbench.runner import Progress
+from workbench.search_space import Dimension, candidates, parse_space
 from workbench.specs import parse_spec
 
 
@@ -112,7 +114,6 @@ def tune(
     search split a plugin declares (3-fold CV); ``metric`` None: the first default metric
     for the data's kind (`workbench.resolve.default_metric`).
     """
-    from workbench.search_space import Dimension, candidates, parse_space
 
     name, fixed = _tune_params(model_name)
     dims = (
@@ -175,7 +176,6 @@ def tune(
 
 
 def _write_best(run_dir: Path, outcome: TuneResult) -> None:
-    from workbench.files import write_atomic
 
     best = {
         "model": outcome.results.metadata.get("tune", {}).get("model"),
@@ -197,7 +197,6 @@ def resume_tune(
     run_dir: str | Path, *, jobs: int = 1, progress: Progress | None = None
 ) -> TuneResult:
     """Finish a tuning run folder from its own metadata."""
-    from workbench.experiment import request_of
 
     req = request_of(run_dir)
     info = req.get("tune") or {}

@@ -14,6 +14,8 @@ from rich.markup import escape
 
 from workbench.cli.common import err_console, example
 from workbench.errors import PluginError, WorkbenchError
+from workbench.plugins import STATUS_ERROR, get_loaded, one_line, strict_from_env
+from workbench.storage import workbench_version
 
 app = typer.Typer(
     name="workbench",
@@ -35,8 +37,6 @@ _STATE = {"verbose": False}
 
 def _version_callback(value: bool) -> None:
     if value:
-        from workbench.storage import workbench_version
-
         typer.echo(f"recsys-workbench {workbench_version()}")
         raise typer.Exit()
 
@@ -67,7 +67,6 @@ def _register_builtin_commands() -> None:
 def _register_plugin_commands() -> None:
     """Call each plugin's ``register_commands`` separately; a failure is recorded in the
     plugin's status (and an error with ``--strict``); the commands it added are removed."""
-    from workbench.plugins import STATUS_ERROR, get_loaded, one_line, strict_from_env
 
     loaded = get_loaded()
     statuses = {s.name: s for s in loaded.registry.statuses}
@@ -93,7 +92,6 @@ def _register_plugin_commands() -> None:
 
 
 def _warn_failed_plugins(verbose: bool) -> None:
-    from workbench.plugins import get_loaded
 
     for status in get_loaded().registry.statuses:
         if status.status == "error":
@@ -128,8 +126,6 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["WORKBENCH_STRICT"] = "1"
     warnings.simplefilter("ignore", DeprecationWarning)
     try:
-        from workbench.plugins import get_loaded
-
         get_loaded()
         build_app()
         command = next((a for a in args if not a.startswith("-")), None)

@@ -10,11 +10,17 @@ import typer
 
 from workbench.cli.common import example, print_json
 from workbench.cli.workflow import (
+    build_exporters,
+    check_writable,
     config_value,
+    default_run_dir,
     interrupted,
     located,
     note,
+    print_significance,
     progress_bars,
+    run_exports,
+    warn,
 )
 from workbench.errors import ParamError, WorkbenchError
 
@@ -105,7 +111,6 @@ def compare(
     ),
 ) -> None:
     """Compare models over the folds of one split: a table, paired tests and exports."""
-    from workbench.cli.workflow import build_exporters, default_run_dir
     from workbench.experiment_config import load_experiment
 
     doc = load_experiment(config, kind="compare") if config is not None else None
@@ -162,7 +167,6 @@ class _Options:
 
 def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
     from workbench.api import load_dataset
-    from workbench.cli.workflow import check_writable
     from workbench.experiment import compare as run_compare  # checks metrics/models first
     from workbench.resolve import resolve_metrics
 
@@ -210,7 +214,6 @@ def _resume_only(folder: Path, exporters: list[Any], jobs: int, quiet: bool, as_
 
 
 def _finish(results: Any, exporters: list[Any], folder: Path, quiet: bool, as_json: bool) -> None:
-    from workbench.cli.workflow import print_significance, run_exports, warn
 
     errors = results.metadata.get("errors") or []
     for err in errors:

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from workbench.cli.common import console, example, print_json
 from workbench.describe import QUANTILES
+from workbench.params import parse_assignments
 
 data_app = typer.Typer(
     help="Describe datasets: counts, density, ratings, activity, and how splits look.",
@@ -20,11 +21,11 @@ data_app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+
 def _load(dataset: str, options: list[str] | None, option: list[str] | None) -> dict[str, Any]:
     """The dataset's description (`workbench.api.describe_dataset`) and how it was named."""
     from workbench.api import describe_dataset
     from workbench.loading import dataset_spec
-    from workbench.params import parse_assignments
 
     extra = parse_assignments([*(options or []), *(option or [])], option="--option")
     spec = dataset_spec(dataset, **extra)
@@ -141,7 +142,6 @@ def split(
     """Sizes of each train/test fold, cold users and items in test, and a leakage check."""
     from workbench.api import describe_splits, load_dataset
     from workbench.loading import dataset_spec, make_splitter
-    from workbench.params import parse_assignments
 
     extra = parse_assignments([*(options or []), *(option or [])], option="--option")
     spec = dataset_spec(dataset, **extra)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,10 @@ from typing import Any
 import pandas as pd
 import typer
 
-from workbench.cli.common import console, example, print_json
+from workbench.cli.common import console, err_console, example, print_json
+from workbench.cli.workflow import check_writable, note, print_frame
 from workbench.errors import DataError, ParamError
+from workbench.params import parse_assignments
 
 MODEL_FILE = typer.Argument(..., help="A model file written by `workbench train -o`.")
 
@@ -21,8 +24,6 @@ def _epoch_bar(quiet: bool) -> tuple[Any, Any]:
     if quiet:
         return None, None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from workbench.cli.common import err_console
 
     bars = Progress(
         TextColumn("training"),
@@ -41,7 +42,6 @@ def _epoch_bar(quiet: bool) -> tuple[Any, Any]:
 
 
 def _print_scores(frame: pd.DataFrame, title: str) -> None:
-    from workbench.cli.workflow import print_frame
 
     print_frame(frame[["metric", "value"]], title=title)
 
@@ -69,7 +69,6 @@ def train(
 ) -> None:
     """Train one model and save it to a file (optionally evaluating on a holdout)."""
     from workbench import api
-    from workbench.cli.workflow import check_writable, note
     from workbench.specs import parse_spec
 
     target = output if output.suffix == ".npz" else output.with_name(output.name + ".npz")
@@ -161,8 +160,6 @@ def evaluate(
 
         table = activity_buckets(scores.attrs["per_user"], n_items=model.n_items_)
     if as_json:
-        import json
-
         out: dict[str, Any] = {
             "model": str(model_file),
             "scores": dict(zip(scores["metric"], scores["value"], strict=True)),
@@ -180,8 +177,6 @@ def evaluate(
     if facts:
         console.print(", ".join(facts), markup=False)
     if table is not None:
-        from workbench.cli.workflow import print_frame
-
         hidden = {"model", "min_train", "max_train", "ranked_users"}
         shown = table[[c for c in table.columns if c not in hidden]]
         print_frame(shown, title="By user activity (train interactions)", floatfmt=".3g")
@@ -218,7 +213,6 @@ def recommend(
     model = load_model(model_file)
     if history is not None:
         from workbench.loading import read_file
-        from workbench.params import parse_assignments
 
         options = parse_assignments(history_option, option="--history-option")
         frame = recommend_new_users(
@@ -241,11 +235,8 @@ def recommend(
 
 def _show_lists(frame: pd.DataFrame, key: str, as_json: bool) -> None:
     if as_json:
-        import json
-
         print_json(json.loads(frame.to_json(orient="records")))
         return
-    from workbench.cli.workflow import print_frame
 
     for value, group in frame.groupby(key, sort=False):
         print_frame(group.drop(columns=[key]), title=f"{key} {value}")

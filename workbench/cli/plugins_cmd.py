@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from workbench.cli.common import console, example, fmt_value, print_json
+from workbench.plugins import get_loaded, get_registry
 from workbench.registry import KINDS, PLURAL
 
 
@@ -23,7 +24,6 @@ def plugins(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks of failures."),
 ) -> None:
     """List every installed plugin: distribution, version, what it registers, status."""
-    from workbench.plugins import get_loaded
 
     statuses = get_loaded().registry.statuses
     if as_json:
@@ -58,7 +58,6 @@ def _params_json(cls: Any) -> list[dict[str, Any]]:
 
 def show_kind(kind: str, name: str | None, as_json: bool) -> None:
     """List things of one kind, or show one thing's parameters."""
-    from workbench.plugins import get_registry
 
     registry = get_registry()
     if name is None:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
 from workbench.cli.common import console, example, print_json
+from workbench.cli.workflow import (
+    build_exporters,
+    check_writable,
+    note,
+    print_frame,
+    print_significance,
+    ranking_view,
+    run_exports,
+)
 from workbench.errors import DataError, ParamError
 
 RUN_DIR = typer.Argument(..., help="A run folder written by `workbench compare` or `tune`.")
@@ -23,7 +33,6 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Report a run again from its folder (finished results only), without retraining."""
-    from workbench.cli.workflow import build_exporters, note, print_significance, run_exports
     from workbench.experiment import load_run
 
     exporters = build_exporters(export or None)
@@ -39,7 +48,6 @@ def report(
         return
     print_significance(results)
     if meta.get("kind") == "tune":
-        from workbench.cli.workflow import print_frame, ranking_view
         from workbench.tuning import TuneResult
 
         outcome = TuneResult.from_results(results)
@@ -86,7 +94,6 @@ def analyse(
     """Performance and coverage by how many train interactions users have (a run made with
     --per-user)."""
     from workbench.api import activity
-    from workbench.cli.workflow import check_writable, note, print_frame
 
     if plot is not None:
         check_writable(plot, "plot")
@@ -104,8 +111,6 @@ def analyse(
         fig = plot_activity(table, metric)
         fig.savefig(plot, dpi=120)
     if as_json:
-        import json
-
         print_json(json.loads(table.to_json(orient="records")))
         return
     print_frame(table, title="By user activity: train interactions per user")

@@ -8,8 +8,20 @@ from typing import Any
 
 import typer
 
-from workbench.cli.common import example, print_json
+from workbench.cli.common import console, example, print_json
+from workbench.cli.workflow import (
+    check_writable,
+    config_value,
+    default_run_dir,
+    interrupted,
+    located,
+    note,
+    print_frame,
+    progress_bars,
+    ranking_view,
+)
 from workbench.errors import ParamError
+from workbench.files import write_atomic
 
 
 def tune(
@@ -54,16 +66,6 @@ def tune(
 ) -> None:
     """Search a model's parameters; prints the ranking and the best parameters."""
     from workbench.api import load_dataset
-    from workbench.cli.workflow import (
-        check_writable,
-        config_value,
-        default_run_dir,
-        interrupted,
-        located,
-        note,
-        print_frame,
-        progress_bars,
-    )
     from workbench.experiment_config import load_experiment, locate_param_error
     from workbench.tuning import resume_tune
     from workbench.tuning import tune as run_tune
@@ -134,7 +136,6 @@ def _report(
     print_frame: Any,
     note: Any,
 ) -> None:
-    from workbench.files import write_atomic
 
     best = {
         "metric": outcome.metric,
@@ -149,14 +150,12 @@ def _report(
         ranking = json.loads(outcome.ranking.to_json(orient="records"))
         print_json({"best": best, "ranking": ranking, "run_dir": str(folder)})
         return
-    from workbench.cli.workflow import ranking_view
 
     print_frame(
         ranking_view(outcome.ranking),
         title=f"Candidates ranked by {outcome.metric} (mean over folds)",
     )
     params = " ".join(f"{k}={v}" for k, v in outcome.best_params.items())
-    from workbench.cli.common import console
 
     console.print(f"best: {outcome.best_label}  {outcome.metric} = {outcome.best_score:.4g}")
     console.print(f"best params: {params}")

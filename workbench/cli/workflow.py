@@ -13,6 +13,7 @@ from rich.table import Table
 
 from workbench.cli.common import console, err_console
 from workbench.errors import ParamError, WorkbenchError
+from workbench.plugins import get_registry
 from workbench.results import Results
 
 
@@ -94,7 +95,6 @@ def ranking_view(ranking: Any) -> Any:
 def build_exporters(specs: Sequence[Any] | None) -> list[Any]:
     """Exporter instances from specs (None: the default export a plugin declares); unknown
     names and unwritable paths fail here."""
-    from workbench.plugins import get_registry
     from workbench.specs import parse_spec
 
     if specs is None:
