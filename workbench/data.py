@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from workbench.attributes import Attributes
 from workbench.errors import DataError
 from workbench.provenance import Provenance
 
@@ -112,6 +113,14 @@ class IdMap:
         return IdMap(self._index.append(pd.Index(new, dtype=self._index.dtype)))
 
 
+def _checked_attributes(value: Any, field: str, name: str) -> Attributes | None:
+    if value is not None and not isinstance(value, Attributes):
+        raise DataError(
+            f"{name}: {field} must be workbench.attributes.Attributes, got {type(value).__name__}"
+        )
+    return value
+
+
 def _first_bad(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
@@ -138,6 +147,8 @@ class Interactions:
         meta: dict[str, Any] | None = None,
         provenance: Provenance | None = None,
         validate: bool = True,
+        user_attributes: Attributes | None = None,
+        item_attributes: Attributes | None = None,
     ):
         # Views: marking them read-only below never touches the caller's arrays.
         self.user = np.ascontiguousarray(user, dtype=np.int32).view()
@@ -162,6 +173,9 @@ class Interactions:
                 f"{name}: {len(self.provenance.folds.labels)} fold ids for {len(user)} rows"
             )
         self._fingerprint: str | None = None
+        #: Side information (categorical features by external id), or None.
+        self.user_attributes = _checked_attributes(user_attributes, "user_attributes", name)
+        self.item_attributes = _checked_attributes(item_attributes, "item_attributes", name)
         for arr in (self.user, self.item, self.value, self.timestamp):
             if arr is not None:
                 arr.flags.writeable = False
@@ -374,9 +388,24 @@ class Interactions:
             "meta": self.meta,
             "provenance": self.provenance.of_part(),
             "validate": False,
+            "user_attributes": self.user_attributes,
+            "item_attributes": self.item_attributes,
         }
         state.update(changes)
         return Interactions(state.pop("user"), state.pop("item"), state.pop("value"), **state)
+
+    def with_attributes(
+        self, *, users: Attributes | None = None, items: Attributes | None = None
+    ) -> Interactions:
+        """The same interactions (arrays and provenance shared) with user and/or item
+        attributes attached (None keeps the current ones)."""
+        out = self._replace(
+            provenance=self.provenance,
+            user_attributes=self.user_attributes if users is None else users,
+            item_attributes=self.item_attributes if items is None else items,
+        )
+        out._fingerprint = self._fingerprint  # the same arrays
+        return out
 
     # -- basic facts ------------------------------------------------------------------------
     def __len__(self) -> int:
