@@ -3,7 +3,8 @@
 What `evaluate` does (docs/metrics.md has the full text and every formula):
 
 - **Rating metrics** score every test pair with ``model.predict``; predictions are clipped to
-  the training data's rating scale unless ``Protocol(clip=False)``.
+  the training data's rating scale unless ``Protocol(clip=False)``. A time-aware model
+  (``uses_timestamps``) gets each test pair's timestamp when the test set has them.
 - **Ranking and list metrics** share ONE scoring pass: each test user's scores over all items
   they did not interact with in train (``exclude_seen``) are computed in blocks of users, the
   top-K list is taken once with K = the largest k asked for, and each metric reads its prefix;
@@ -189,18 +190,23 @@ def _predict_pairs(
     folded: FoldedUsers | None,
     folded_row: np.ndarray,
     clock: ModelClock,
+    timestamps: np.ndarray | None = None,
 ) -> np.ndarray:
     out = np.empty(len(users), dtype=np.float64)
     rows = folded_row[users]
+    timed = timestamps is not None and model.uses_timestamps
     for start in range(0, len(users), PREDICT_CHUNK):
         sl = slice(start, start + PREDICT_CHUNK)
         r, u, i = rows[sl], users[sl], items[sl]
+        t = timestamps[sl] if timed else None  # type: ignore[index]
         part = np.empty(len(u), dtype=np.float64)
         regular = r < 0
         if regular.any():
-            part[regular] = clock.call(model.predict, u[regular], i[regular])
+            kw = {"timestamps": t[regular]} if t is not None else {}
+            part[regular] = clock.call(model.predict, u[regular], i[regular], **kw)
         if folded is not None and (~regular).any():
-            part[~regular] = clock.call(model.predict, (folded, r[~regular]), i[~regular])
+            kw = {"timestamps": t[~regular]} if t is not None else {}
+            part[~regular] = clock.call(model.predict, (folded, r[~regular]), i[~regular], **kw)
         out[sl] = part
     return out
 
@@ -217,7 +223,9 @@ def _rating_part(
 ) -> tuple[dict[str, float], dict[str, Any], np.ndarray, np.ndarray]:
     test = split.test
     truth = test.value.astype(np.float64)
-    preds = _predict_pairs(model, test.user, test.item, folded, folded_row, clock)
+    preds = _predict_pairs(
+        model, test.user, test.item, folded, folded_row, clock, timestamps=test.timestamp
+    )
     diag: dict[str, Any] = {"nonfinite_predictions": int((~np.isfinite(preds)).sum())}
     scale = split.train.rating_scale
     if protocol.clip and scale is not None:

@@ -203,6 +203,10 @@ class Model(Component):
     fork_safe: ClassVar[bool] = True
     #: Bump when the arrays a model saves change meaning; older files are refused.
     state_version: ClassVar[int] = 1
+    #: True for time-aware models: `predict(..., timestamps=...)` then passes the pairs'
+    #: timestamps to `_score_pairs(state, items, timestamps=...)` (the evaluation does when
+    #: the test set has them). Other models never see timestamps.
+    uses_timestamps: ClassVar[bool] = False
 
     # -- what a model declares ------------------------------------------------------------------
     def predicts_ratings(self) -> bool:
@@ -489,9 +493,11 @@ class Model(Component):
         return self
 
     # -- scoring ------------------------------------------------------------------------------
-    def predict(self, users: Any, items: Any) -> np.ndarray:
+    def predict(self, users: Any, items: Any, *, timestamps: Any = None) -> np.ndarray:
         """Scores of (user, item) pairs; ``users`` may be indices or a `FoldedUsers`
-        (then ``items[r]`` is scored for folded user r, or ``users=(folded, rows)``)."""
+        (then ``items[r]`` is scored for folded user r, or ``users=(folded, rows)``).
+        ``timestamps`` (one per pair, the data's unit) reach models with `uses_timestamps`;
+        other models ignore them."""
         self.check_fitted()
         items = np.atleast_1d(np.asarray(items)).astype(np.int64)
         if isinstance(users, tuple) and isinstance(users[0], FoldedUsers):
@@ -510,6 +516,12 @@ class Model(Component):
         if len(state) != len(items):
             raise DataError(f"predict: {len(state)} users but {len(items)} items")
         items = np.where((items >= 0) & (items < self.n_items_), items, -1)
+        if timestamps is not None and self.uses_timestamps:
+            ts = np.atleast_1d(np.asarray(timestamps))
+            if len(ts) != len(items):
+                raise DataError(f"predict: {len(ts)} timestamps for {len(items)} pairs")
+            scores = self._score_pairs(state, items, timestamps=ts)  # type: ignore[call-arg]
+            return np.asarray(scores, dtype=np.float32)
         return np.asarray(self._score_pairs(state, items), dtype=np.float32)
 
     def _candidates(self, items: Any) -> np.ndarray:
