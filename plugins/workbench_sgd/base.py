@@ -162,6 +162,11 @@ class SGDModel(RatingFactorModel):
             "update_items": users.update_items,
         }
 
+    def _ratings(self, data: Interactions) -> Ratings:
+        """The ratings of a training or validation set (a subclass may carry more per rating,
+        e.g. time, in a `Ratings` subclass with its own ``subset``)."""
+        return Ratings.of(data)
+
     def _base_lr(self) -> float:
         """The learning rate of the first epoch (and of fold-in)."""
         return self.params.lr
@@ -191,7 +196,7 @@ class SGDModel(RatingFactorModel):
         # A failed fit (e.g. diverged) never looks fitted: `Model.fit` forgets it.
         p = self.params
         rng = np.random.default_rng(p.seed)
-        ratings = Ratings.of(train)
+        ratings = self._ratings(train)
         val = None
         if validation is not None:
             val = self._validation_ratings(validation)
@@ -275,7 +280,7 @@ class SGDModel(RatingFactorModel):
             raise DataError(f"{self.owner()}: the validation set is empty")
         if validation.users != self.users_ or validation.items != self.items_:
             validation = validation.align_to(self.users_, self.items_)
-        return Ratings.of(validation)
+        return self._ratings(validation)
 
     def _rmse(self, context: Any, val: Ratings) -> float:
         pred = self._predict_pairs(context, val.users, val.items)
