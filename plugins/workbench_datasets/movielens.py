@@ -91,6 +91,11 @@ class MovieLensParams(Params):
         True, description="download the official archive into the cache when it is not there"
     )
     metadata: bool = Field(True, description="load titles and genres (item_metadata)")
+    attributes: bool = Field(
+        True,
+        description="attach side information: user attributes (100k: age bucket, gender, "
+        "occupation from u.user) and item attributes (genres, release years; needs metadata)",
+    )
     duplicates: Duplicates | None = duplicates_field()  # type: ignore[assignment]
     mirror: str | None = Field(
         None, description="a base URL to download from instead of files.grouplens.org"
@@ -237,8 +242,22 @@ class MovieLens(Dataset):
             name=f"movielens-{v.key}",
             item_metadata=meta,
         )
+        if p.attributes:
+            data = self._with_attributes(data, found, meta)
         data.meta["variant"] = v.key
         return data.with_provenance(path=Path(found.root), member=None)
+
+    def _with_attributes(self, data: Interactions, found: _Found, meta) -> Interactions:
+        from workbench_datasets.attributes import item_attributes_from_metadata, read_u_user
+
+        users = None
+        for name in ("u.user", "users.tsv"):
+            ref = found.ratings.sibling(name)  # type: ignore[attr-defined]
+            if ref.exists():
+                users = read_u_user(ref)
+                break
+        items = item_attributes_from_metadata(meta) if meta is not None else None
+        return data.with_attributes(users=users, items=items)
 
     def _metadata(self, found: _Found):
         from workbench_datasets.metadata import read_item_file, read_u_item

@@ -67,6 +67,16 @@ class TabularParams(Params):
     name: str | None = Field(
         None, description="the dataset's name in reports (default: the file name)"
     )
+    user_attributes: str | None = Field(
+        None,
+        description="a user attribute file (header; id column first, then categorical "
+        "columns), side information for models such as svdpp-attr",
+    )
+    item_attributes: str | None = Field(
+        None,
+        description="an item attribute file (header; id column first, then categorical "
+        "columns; a genres column may hold |-separated values)",
+    )
 
 
 class Tabular(Dataset):
@@ -93,7 +103,7 @@ class Tabular(Dataset):
         roles = {
             r: getattr(p, r) for r in ("user", "item", "rating", "timestamp", "weight", "fold")
         }
-        return load_table(
+        data = load_table(
             ref,
             sep=p.sep,
             header=p.header,
@@ -107,3 +117,13 @@ class Tabular(Dataset):
             name=p.name,
             item_metadata=meta,
         )
+        if p.user_attributes or p.item_attributes:
+            from workbench_datasets.attributes import read_attribute_file
+
+            users = items = None
+            if p.user_attributes:
+                users = read_attribute_file(resolve_path(p.user_attributes), data.users, "user")
+            if p.item_attributes:
+                items = read_attribute_file(resolve_path(p.item_attributes), data.items, "item")
+            data = data.with_attributes(users=users, items=items)
+        return data
