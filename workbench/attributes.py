@@ -108,7 +108,7 @@ class Attributes:
         if dup.any():
             row = int(np.flatnonzero(dup)[0])
             raise DataError(
-                f"{source}: line {row + row_offset}: id {ids.iloc[row]!r} appears again"
+                f"{source}: line {row + row_offset}: id {str(ids.iloc[row])!r} appears again"
             )
         fields = [c for c in frame.columns if c != id_column]
         if not fields:

@@ -165,9 +165,13 @@ def hybrid_epoch(
                     for f in range(n_factors):
                         yj[f] += lr * (norm * grad[f] - reg_implicit * yj[f])
             if anorm > 0:
+                # the summed gradient of the user's block, and the decay of as many
+                # per-rating steps (x_a is shared by many users: decaying it once per block
+                # would leave it almost unregularised)
+                reg_block = reg_attr * np.float32(end - t)
                 for r in range(ua_indptr[u], ua_indptr[u + 1]):
                     xa = xu[ua_indices[r]]
                     for f in range(n_factors):
-                        xa[f] += lr * (anorm * grad[f] - reg_attr * xa[f])
+                        xa[f] += lr * (anorm * grad[f] - reg_block * xa[f])
         t = end
     return sse
