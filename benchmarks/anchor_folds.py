@@ -35,8 +35,32 @@ def data_dir() -> Path:
     return Path(os.environ.get("WORKBENCH_DATA_DIR", ROOT.parent / "shared" / "data"))
 
 
-def anchor_splits() -> list[Split]:
+def anchor_data(*, attributes: bool = False) -> tuple[Interactions, np.ndarray]:
+    """MovieLens-100k ``u.data`` in file order and the anchor fold of each line; with
+    ``attributes`` the movielens dataset's user and item attributes are attached."""
+    root = data_dir() / "ml-100k"
+    frame = pd.read_csv(root / "u.data", sep="\t", names=["user", "item", "rating", "ts"])
+    folds = np.load(root / "anchor_folds.npy", allow_pickle=False)
+    data = Interactions.from_pandas(
+        frame, user="user", item="item", value="rating", timestamp="ts",
+        kind="explicit", rating_scale=(1, 5), name="ml-100k",
+    )
+    if attributes:
+        from workbench_datasets.movielens import MovieLens
+
+        full = MovieLens(path=str(root)).load()
+        data = data.with_attributes(users=full.user_attributes, items=full.item_attributes)
+    return data, folds
+
+
+def anchor_splits(*, attributes: bool = False) -> list[Split]:
     """The five anchor folds of MovieLens-100k as workbench splits (shared id maps)."""
+    if attributes:
+        data, folds = anchor_data(attributes=True)
+        return [
+            Split(train=data.subset(folds != f), test=data.subset(folds == f), fold=int(f))
+            for f in np.unique(folds)
+        ]
     root = data_dir() / "ml-100k"
     frame = pd.read_csv(root / "u.data", sep="\t", names=["user", "item", "rating", "ts"])
     folds = np.load(root / "anchor_folds.npy", allow_pickle=False)

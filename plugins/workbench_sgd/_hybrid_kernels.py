@@ -10,8 +10,9 @@ and ``svdpp-attr``; terms a model does not use are empty arrays or flagged off p
                                              + |A(u)|^-1/2 sum_a x_a)     factors
 
 As in the plain SVD++ kernel, ratings arrive grouped by user; the user's implicit and
-attribute sum is computed once per user and the gradients of ``y_j`` and ``x_a`` are applied
-once at the end of the user's block.
+attribute sum is computed once per user and the gradient of ``y_j`` is applied once at the
+end of the user's block; the user attributes' ``x_a`` and ``w_a`` take one step per user
+with the user's mean gradient (see the comment in the kernel).
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def hybrid_epoch(
         anorm = np.float32(_add_rows(u, ua_indptr, ua_indices, xu, imp))
         pu = p[u]
         grad[:] = 0.0
+        esum = np.float32(0.0)
         for s in range(t, end):
             i = items[s]
             qi = q[i]
@@ -139,9 +141,7 @@ def hybrid_epoch(
                 bi[i] += lr * (err - reg_bias * bi[i])
                 if b >= 0:
                     bit[i, b] += lr * (err - reg_bin * bit[i, b])
-                for r in range(ua_indptr[u], ua_indptr[u + 1]):
-                    a = ua_indices[r]
-                    wu[a] += lr * (anorm * err - reg_bias * wu[a])
+                esum += err
                 for r in range(ia_indptr[i], ia_indptr[i + 1]):
                     g = ia_indices[r]
                     wi[g] += lr * (gnorm * err - reg_bias * wi[g])
@@ -165,13 +165,15 @@ def hybrid_epoch(
                     for f in range(n_factors):
                         yj[f] += lr * (norm * grad[f] - reg_implicit * yj[f])
             if anorm > 0:
-                # the summed gradient of the user's block, and the decay of as many
-                # per-rating steps (x_a is shared by many users: decaying it once per block
-                # would leave it almost unregularised)
-                reg_block = reg_attr * np.float32(end - t)
+                # user attributes are shared by many users: one step per user with the
+                # user's mean gradient (the summed gradient of a heavy user's block would
+                # drag them to that user; per-rating steps chase the block's last ratings)
+                inv = np.float32(1.0 / (end - t))
                 for r in range(ua_indptr[u], ua_indptr[u + 1]):
-                    xa = xu[ua_indices[r]]
+                    a = ua_indices[r]
+                    wu[a] += lr * (anorm * esum * inv - reg_attr * wu[a])
+                    xa = xu[a]
                     for f in range(n_factors):
-                        xa[f] += lr * (anorm * grad[f] - reg_block * xa[f])
+                        xa[f] += lr * (anorm * grad[f] * inv - reg_attr * xa[f])
         t = end
     return sse

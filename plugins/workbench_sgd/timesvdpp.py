@@ -108,7 +108,9 @@ class _AttrFields(Params):
     attributes: bool = Field(
         False, description="add user/item attribute factors and biases (side information)"
     )
-    reg_attr: float = Field(0.05, ge=0, description="L2 regularisation of the attribute factors")
+    reg_attr: float = Field(
+        0.05, ge=0, description="L2 regularisation of the attribute factors and biases"
+    )
 
 
 class TimeSVDppParams(SVDppParams, _TimeFields, _AttrFields):
