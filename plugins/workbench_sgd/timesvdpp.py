@@ -113,11 +113,11 @@ class _AttrFields(Params):
     )
 
 
-class TimeSVDppParams(SVDppParams, _TimeFields, _AttrFields):
+class TimeSVDppParams(_AttrFields, _TimeFields, SVDppParams):
     pass
 
 
-class SVDppAttrParams(SVDppParams, _AttrFields):
+class SVDppAttrParams(_AttrFields, SVDppParams):
     attributes: bool = Field(True, description="add user/item attribute factors and biases")
 
 
@@ -126,7 +126,7 @@ _BiasOnly = _without(
 ).with_defaults(lr=0.007, lr_decay=0.96, n_epochs=30)
 
 
-class TimeBiasesParams(_BiasOnly, _TimeFields):  # type: ignore[misc, valid-type]
+class TimeBiasesParams(_TimeFields, _BiasOnly):  # type: ignore[misc, valid-type]
     pass
 
 
