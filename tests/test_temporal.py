@@ -203,6 +203,13 @@ def test_fold_in_and_save_load_keep_time_terms(tmp_path: Path) -> None:
     np.testing.assert_allclose(a - b, diff, atol=1e-5)
 
 
+def test_timebiases_has_no_factor_parameters() -> None:
+    params = TimeBiases().get_params()
+    assert "n_factors" not in params and "reg" not in params and "n_bins" in params
+    model = TimeBiases(n_epochs=2).fit(timed(low_rank_ratings()))
+    assert model.user_factors_.shape[1] == 0 and model.item_embeddings() is None
+
+
 def test_training_curves_through_the_callback() -> None:
     data = timed(low_rank_ratings())
     train, val = holdout(data)
