@@ -1,4 +1,4 @@
-"""MovieLens: every layout, metadata, and the download path against a local HTTP server."""
+"""MovieLens and Last.fm: layouts, metadata, and pooch downloads against a local HTTP server."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from workbench_datasets import download as dl
+from workbench_datasets import fetch as dl
 from workbench_datasets.movielens import VARIANTS
 
 from workbench.errors import DataError
@@ -94,13 +94,17 @@ def small_archive() -> bytes:
 class _Handler(http.server.BaseHTTPRequestHandler):
     archive = b""
     requests: list[str] = []
+    flaky_left = 0
 
     def log_message(self, *args):  # keep test output quiet
         pass
 
     def do_GET(self):  # noqa: N802 - the http.server API
         type(self).requests.append(self.path)
-        if self.path.startswith("/good/"):
+        if self.path.startswith("/flaky/") and type(self).flaky_left > 0:
+            type(self).flaky_left -= 1
+            self.send_error(503, "Service Unavailable")
+        elif self.path.startswith(("/good/", "/flaky/")):
             self._send(self.archive)
         elif self.path.startswith("/cut/"):
             self.send_response(200)
@@ -135,6 +139,7 @@ def server():
 def cache(tmp_path, monkeypatch):
     folder = tmp_path / "cache"
     monkeypatch.setenv(dl.CACHE_ENV, str(folder))
+    monkeypatch.setattr(dl, "RETRIES", 0)  # no waiting between attempts (retry: its own test)
     return folder
 
 
@@ -177,6 +182,7 @@ def test_bad_checksum_leaves_nothing_in_cache(server, cache):
     text = str(info.value)
     assert "has sha256" in text and VARIANTS["100k"].checksum.split(":")[1] in text
     assert "nothing was saved" in text and "pass path=FILE" in text
+    assert f"put it at {cache / 'movielens' / 'ml-100k.zip'}" in text
     assert cache_files(cache) == []
 
 
@@ -199,7 +205,9 @@ def test_http_error_and_unreachable_server(server, cache):
 
 
 def test_not_cached_and_download_disabled(cache):
-    with pytest.raises(DataError, match=r"MovieLens 25m is not in the cache .*download=true"):
+    with pytest.raises(
+        DataError, match=r"MovieLens 25m is not in the cache .*put https://.*ml-25m.zip at "
+    ):
         load_dataset("movielens", variant="25m", download=False)
 
 
@@ -214,11 +222,94 @@ def test_damaged_cached_archive_says_what_to_delete(cache):
     assert f"delete {path} and run again" in str(info.value)
 
 
-def test_md5_checksums_are_verified_too(server, tmp_path):
+def test_md5_checksums_are_verified_too(server, tmp_path, monkeypatch):
+    monkeypatch.setattr(dl, "RETRIES", 0)
     dest = tmp_path / "a.zip"
     md5 = hashlib.md5(_Handler.archive).hexdigest()  # noqa: S324 - what GroupLens publishes
-    dl.download(f"{server}/good/a.zip", dest, checksum=f"md5:{md5}")
+    dl.fetch(f"{server}/good/a.zip", dest, checksum=f"md5:{md5}")
     assert dest.read_bytes() == _Handler.archive
     with pytest.raises(DataError, match="has md5"):
-        dl.download(f"{server}/good/b.zip", tmp_path / "b.zip", checksum="md5:" + "0" * 32)
+        dl.fetch(f"{server}/good/b.zip", tmp_path / "b.zip", checksum="md5:" + "0" * 32)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.zip"]
+
+
+def test_a_failed_attempt_is_retried(server, cache, monkeypatch, expected):
+    monkeypatch.setattr(dl, "RETRIES", 1)
+    _Handler.flaky_left = 1
+    digest = hashlib.sha256(_Handler.archive).hexdigest()
+    data = load_dataset(
+        "movielens", variant="100k", mirror=f"{server}/flaky", checksum=f"sha256:{digest}"
+    )
+    assert ratings(data) == expected
+    assert _Handler.requests == ["/flaky/ml-100k.zip", "/flaky/ml-100k.zip"]
+
+
+def test_a_cached_file_that_does_not_match_is_fetched_again(server, cache, expected):
+    digest = hashlib.sha256(_Handler.archive).hexdigest()
+    path = cache / "movielens" / "ml-100k.zip"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"PK\x03\x04 a damaged copy")
+    spec = {"variant": "100k", "mirror": f"{server}/good", "checksum": f"sha256:{digest}"}
+    assert ratings(load_dataset("movielens", **spec)) == expected
+    assert path.read_bytes() == _Handler.archive
+    assert _Handler.requests == ["/good/ml-100k.zip"]
+
+
+def test_bad_checksum_option_is_one_line():
+    with pytest.raises(DataError, match="expected ALGORITHM:HEX"):
+        dl.parse_checksum("sha256:not-hex")
+
+
+# -- Last.fm --------------------------------------------------------------------------------
+LASTFM_ROWS = "userID\tartistID\tweight\r\n2\t51\t13883\r\n2\t52\t11690\r\n3\t51\t7\r\n"
+LASTFM_ARTISTS = "id\tname\turl\tpictureURL\n51\tDuran Duran\tu\tp\n52\tMorcheeba\tu\tp\n"
+
+
+def lastfm_archive(folder: str = "") -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(folder + "user_artists.dat", LASTFM_ROWS)
+        zf.writestr(folder + "artists.dat", LASTFM_ARTISTS)
+        zf.writestr(folder + "tags.dat", "tagID\ttagValue\n1\tmetal\n")
+    return buf.getvalue()
+
+
+def check_lastfm(data) -> None:
+    frame = data.to_pandas()
+    assert sorted(zip(frame.user, frame.item, frame.value, strict=True)) == [
+        (2, 51, 13883.0), (2, 52, 11690.0), (3, 51, 7.0)
+    ]  # fmt: skip
+    assert data.kind == "implicit"
+    assert data.item_metadata.loc[52, "title"] == "Morcheeba"
+
+
+@pytest.mark.parametrize("folder", ["", "hetrec2011-lastfm-2k/"])
+def test_lastfm_local_zip_and_folder_are_used_as_is(tmp_path, folder):
+    archive = tmp_path / "lastfm.zip"
+    archive.write_bytes(lastfm_archive(folder))
+    check_lastfm(load_dataset("lastfm", path=str(archive)))
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(tmp_path / "x")
+    check_lastfm(load_dataset("lastfm", path=str(tmp_path / "x" / folder)))
+
+
+def test_lastfm_download_then_cache(server, cache):
+    body = lastfm_archive()
+    _Handler.archive = body
+    digest = hashlib.sha256(body).hexdigest()
+    spec = {"mirror": f"{server}/good/hetrec.zip", "checksum": f"sha256:{digest}"}
+    check_lastfm(load_dataset("lastfm", **spec))
+    assert cache_files(cache) == ["lastfm/hetrec2011-lastfm-2k.zip"]
+    check_lastfm(load_dataset("lastfm", **spec, download=False))
+    assert _Handler.requests == ["/good/hetrec.zip"]
+
+
+def test_lastfm_offline_says_where_to_put_the_file(cache):
+    dest = cache / "lastfm" / "hetrec2011-lastfm-2k.zip"
+    with pytest.raises(DataError) as info:
+        load_dataset("lastfm", mirror="http://127.0.0.1:9/hetrec2011-lastfm-2k.zip")
+    text = str(info.value)
+    assert "could not download" in text and f"put it at {dest}" in text
+    assert "\n" not in text
+    with pytest.raises(DataError, match=r"Last.fm is not in the cache .*put https://"):
+        load_dataset("lastfm", download=False)

@@ -1,7 +1,8 @@
 """The ``movielens`` dataset: 100k, 1m, 10m, 20m, 25m and latest-small.
 
-Loads from a folder or zip archive the user gives (``path=``), or downloads the official
-GroupLens archive into the cache folder and verifies its pinned checksum. Titles and genres
+Loads from a folder or zip archive the user gives (``path=``) as is, or fetches the official
+GroupLens archive into the cache folder with pooch (`workbench_datasets.fetch`), verifying its
+pinned checksum. Titles and genres
 go into ``item_metadata``.
 """
 
@@ -187,26 +188,26 @@ class MovieLens(Dataset):
     Params: ClassVar[type[Params]] = MovieLensParams
 
     def archive_path(self) -> Path:
-        from workbench_datasets.download import cache_dir
+        from workbench_datasets.fetch import cache_dir
 
         variant = VARIANTS[self.params.variant or "100k"]
         return cache_dir() / "movielens" / variant.archive
 
     def _fetch(self) -> Path:
-        from workbench_datasets.download import download
+        from workbench_datasets.fetch import fetch
 
         p = self.params
         variant = VARIANTS[p.variant or "100k"]
         dest = self.archive_path()
-        if dest.is_file():
-            return dest
         url = (p.mirror.rstrip("/") + "/" if p.mirror else BASE_URL) + variant.archive
         if not p.download:
+            if dest.is_file():
+                return dest
             raise DataError(
                 f"MovieLens {variant.key} is not in the cache ({dest}); pass path=FOLDER_OR_ZIP, "
-                f"or download=true to fetch {url}"
+                f"put {url} at {dest}, or use download=true"
             )
-        return download(url, dest, checksum=p.checksum or variant.checksum, size=variant.size)
+        return fetch(url, dest, checksum=p.checksum or variant.checksum)
 
     def load(self) -> Interactions:
         from workbench_datasets.table import load_table
