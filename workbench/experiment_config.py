@@ -19,7 +19,7 @@ A comparison file (every key optional except ``models``; CLI options override it
     n_factors = 50
 
 A tuning file has ``model`` (a name or a table of fixed parameters), ``metric``, ``search``
-(grid|random), ``n_iter`` and a ``[space]`` table (see `workbench.search_space`) instead of
+(grid|random|tpe), ``n_iter`` and a ``[space]`` table (see `workbench.search_space`) instead of
 ``models`` and ``metrics``.
 
 An unknown key is an error naming the key and its line; so is a value of the wrong type and a
@@ -183,9 +183,9 @@ def load_experiment(path: str | Path, *, kind: str = "compare") -> ExperimentFil
     for key in ("run_dir", "metric", "search"):
         if key in values:
             _type_check(doc, key, values[key], (str,), "a string")
-    if "search" in values and values["search"] not in ("grid", "random"):
+    if "search" in values and values["search"] not in ("grid", "random", "tpe"):
         raise doc.error(
-            ("search",), f'\'search\' must be "grid" or "random", got {values["search"]!r}'
+            ("search",), f'\'search\' must be "grid", "random" or "tpe", got {values["search"]!r}'
         )
     _spec_value(doc, "data")
     _spec_value(doc, "split")

@@ -1,9 +1,10 @@
-"""Tuning: a grid or random search for one model, run as a cross-validated comparison.
+"""Tuning: a grid, random or TPE search for one model, run as a cross-validated comparison.
 
 The candidates (`workbench.search_space`) become the models of a `compare` run labelled
 ``NAME#1``, ``NAME#2``, ...; they are ranked by the mean of one metric over the folds, and with
 a run folder the best parameters are written to ``best.json`` and the search resumes like any
-comparison.
+comparison. ``search="tpe"`` lets Optuna propose the candidates one after another and prune
+bad ones fold by fold (`workbench.optuna_search`, optional dependency).
 """
 
 from __future__ import annotations
@@ -51,7 +52,13 @@ class TuneResult:
         metric = info.get("metric")
         if not metric:
             raise WorkbenchError("these results are not from a tuning run")
-        cands = {c["label"]: c["params"] for c in info.get("candidates", [])}
+        cands = {c["label"]: c["params"] for c in info.get("candidates") or []}
+        if not cands:  # tpe: the candidates are the models the study proposed
+            searched = list(info.get("space") or {})
+            cands = {
+                m["label"]: {k: (m.get("params") or {}).get(k) for k in searched}
+                for m in results.metadata.get("models", [])
+            }
         sub = results.scores[results.scores["metric"] == metric]
         if sub.empty:
             raise WorkbenchError(f"no finished results for metric '{metric}' yet")
@@ -104,7 +111,7 @@ def tune(
     protocol: Any = None,
     metrics: Iterable[Any] = (),
 ) -> TuneResult:
-    """Grid or random search over ``space`` for one model, cross-validated by ``splitter``.
+    """Grid, random or TPE search over ``space`` for one model, cross-validated by ``splitter``.
 
     ``model_name`` may carry fixed parameters (``"sgd n_epochs=10"``); ``space`` is a list of
     ``"name=values"`` strings or a mapping (syntax: `workbench.search_space`). Candidates are
@@ -112,7 +119,9 @@ def tune(
     ``metrics`` are recorded too. With ``run_dir`` the best parameters are also written to
     ``best.json`` there, and the search resumes like a comparison. ``splitter`` None: the
     search split a plugin declares (3-fold CV); ``metric`` None: the first default metric
-    for the data's kind (`workbench.resolve.default_metric`).
+    for the data's kind (`workbench.resolve.default_metric`). ``search="tpe"`` (needs
+    Optuna) draws ``n_iter`` candidates with Optuna's TPE sampler and prunes bad ones fold by
+    fold; its study is kept in the run folder and resumes from it.
     """
 
     name, fixed = _tune_params(model_name)
@@ -125,6 +134,13 @@ def tune(
     clash = sorted(set(fixed) & {d.name for d in dims})
     if clash:
         raise ParamError(f"parameter '{clash[0]}' is both fixed and searched")
+    if search == "tpe":
+        data, splitter, metric = _defaults(data, splitter, metric)
+        return _tune_tpe(
+            data, splitter, name, fixed, dims, metric, metrics,
+            n_iter=n_iter, seed=seed, jobs=jobs, run_dir=run_dir, resume=resume,
+            progress=progress, protocol=protocol,
+        )  # fmt: skip
     cands = candidates(dims, search=search, n_iter=n_iter, seed=seed)
     entries: list[ModelEntry] = []
     chosen_params: list[dict[str, Any]] = []
@@ -135,11 +151,7 @@ def tune(
         seeded = "seed" in fixed or "seed" in cand
         entries.append(ModelEntry(f"{name}#{i:0{width}d}", model, seeded))
         chosen_params.append(normalise(chosen))
-    if splitter is None:
-        splitter = registry().default("splitter", "search")
-    if metric is None:
-        data, _ = resolve_data(data)  # loaded once; compare reuses it
-        metric = default_metric(data.kind)
+    data, splitter, metric = _defaults(data, splitter, metric)
     metric_obj = metric if isinstance(metric, Metric) else parse_spec("metric", metric).build()
     extra_metrics = [
         m for m in metrics if (m if isinstance(m, str) else m.label) != metric_obj.label
@@ -172,6 +184,50 @@ def tune(
     outcome = TuneResult.from_results(results)
     if run_dir is not None:
         _write_best(Path(run_dir), outcome)
+    return outcome
+
+
+def _defaults(data: Any, splitter: Any, metric: Any) -> tuple[Any, Any, Any]:
+    """The plugins' search split when ``splitter`` is None, the data kind's default metric
+    when ``metric`` is None (the data is then loaded once; compare reuses it)."""
+    if splitter is None:
+        splitter = registry().default("splitter", "search")
+    if metric is None:
+        data, _ = resolve_data(data)
+        metric = default_metric(data.kind)
+    return data, splitter, metric
+
+
+def _tune_tpe(
+    data: Any,
+    splitter: Any,
+    name: str,
+    fixed: dict[str, Any],
+    dims: list[Any],
+    metric: str | Metric,
+    metrics: Iterable[Any],
+    **options: Any,
+) -> TuneResult:
+    from workbench.optuna_search import require_optuna, run_tpe
+
+    require_optuna()
+    metric_obj = metric if isinstance(metric, Metric) else parse_spec("metric", metric).build()
+    extra = [m for m in metrics if (m if isinstance(m, str) else m.label) != metric_obj.label]
+    cls = registry().get("model", name)
+    base = cls(**fixed)  # validates the fixed parameters before anything trains
+    info = {
+        "model": name,
+        "fixed": normalise({k: base.get_params()[k] for k in fixed}),
+        "space": {d.name: d.as_dict() for d in dims},
+        "search": "tpe",
+        "n_iter": int(options["n_iter"]),
+        "metric": metric_obj.label,
+        "candidates": None,
+    }
+    results = run_tpe(data, splitter, name, fixed, dims, [metric_obj, *extra], info, **options)
+    outcome = TuneResult.from_results(results)
+    if options.get("run_dir") is not None:
+        _write_best(Path(options["run_dir"]), outcome)
     return outcome
 
 

@@ -1,4 +1,4 @@
-"""``workbench tune MODEL``: grid or random search, cross-validated, ranked by one metric."""
+"""``workbench tune MODEL``: grid, random or TPE search, cross-validated, ranked by one metric."""
 
 from __future__ import annotations
 
@@ -47,9 +47,18 @@ def tune(
     split: str | None = typer.Option(
         None, "--split", "-s", help='Splitter spec (default: "kfold n_folds=3").'
     ),
-    search: str | None = typer.Option(None, "--search", help="grid or random (default: grid)."),
+    search: str | None = typer.Option(
+        None,
+        "--search",
+        "--strategy",
+        help="grid, random or tpe (Optuna, optional: pip install 'recsys-workbench[optuna]'; "
+        "prunes bad candidates fold by fold). Default: grid.",
+    ),
     n_iter: int | None = typer.Option(
-        None, "--n-iter", help="Candidates drawn by random search (default: 10)."
+        None, "--n-iter", help="Candidates drawn by random or tpe search (default: 10)."
+    ),
+    list_strategies: bool = typer.Option(
+        False, "--strategies", help="List the search strategies and whether they can run here."
     ),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Parallel tasks (default: 1)."),
     run_dir: Path | None = typer.Option(
@@ -70,6 +79,9 @@ def tune(
     from workbench.tuning import resume_tune
     from workbench.tuning import tune as run_tune
 
+    if list_strategies:
+        _print_strategies(as_json)
+        return
     doc = load_experiment(config, kind="tune") if config is not None else None
     folder_value = config_value(doc, "run_dir", run_dir)
     if resume and folder_value is None:
@@ -164,6 +176,26 @@ def _report(
         note(f"results kept in {folder}; export: workbench report {folder} --export ...")
 
 
+def _print_strategies(as_json: bool) -> None:
+    import pandas as pd
+    from rich.markup import escape
+
+    from workbench.search_space import strategies
+
+    rows = strategies()
+    if as_json:
+        print_json(rows)
+        return
+    table = pd.DataFrame(
+        {
+            "strategy": [r["name"] for r in rows],
+            "status": ["ok" if r["available"] else "unavailable" for r in rows],
+            "install": [escape(r["hint"] or "") for r in rows],
+        }
+    )
+    print_frame(table, title="Search strategies")
+
+
 def register(app: typer.Typer) -> None:
     app.command(
         "tune",
@@ -172,6 +204,8 @@ def register(app: typer.Typer) -> None:
             "--metric rmse --data synthetic",
             'workbench tune "sgd n_epochs=20" -p reg=0.005:0.1:log -p n_factors=10:200 '
             "--search random --n-iter 12 --jobs 2 -o best.json",
+            "workbench tune sgd -p lr=0.002:0.05:log -p reg=0.005:0.1:log --strategy tpe "
+            "--n-iter 20 --run-dir runs/tpe",
             "workbench tune --config examples/experiments/tune-sgd.toml",
         ),
     )(tune)
