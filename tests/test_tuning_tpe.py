@@ -6,6 +6,7 @@ import json
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_experiment import Toy, _Plugin
 
@@ -155,3 +156,56 @@ def test_cli_without_optuna_is_one_line(capsys, monkeypatch):
     assert "pip install 'recsys-workbench[optuna]'" in error_line(err)
     code, out, _ = cli(capsys, "tune", "--strategies")
     assert code == 0 and "unavailable" in out and "recsys-workbench[optuna]" in out
+
+
+# -- nested cross-validation --------------------------------------------------------------------
+def test_nested_cv_scores_each_winner_on_an_unseen_outer_fold(data, tmp_path):
+    from workbench.loading import make_splitter
+    from workbench.nested import nested_tune
+    from workbench.resolve import derive_seed
+
+    space = {"shrink": [1, 5, 500], "n_factors": [1, 2]}
+    run = tmp_path / "nested"
+    out = nested_tune(data, "kfold n_folds=2", "toy-test n_epochs=1", space, "rmse",
+                      outer="kfold n_folds=3", seed=5, run_dir=run)  # fmt: skip
+    assert list(out.folds["outer_fold"]) == [1, 2, 3] and (out.folds["candidates"] == 6).all()
+    outer = list(make_splitter("kfold n_folds=3 seed=5").split(data))
+    for k, split in enumerate(outer, start=1):
+        row = out.folds.iloc[k - 1]
+        # the inner search saw only the outer training set
+        inner = load_tune(run / f"inner-{k}")
+        assert inner.results.metadata["dataset"]["n_interactions"] == len(split.train)
+        assert row["inner_best"] == pytest.approx(inner.best_score)
+        assert {"shrink": row["shrink"], "n_factors": row["n_factors"]} == {
+            "shrink": inner.best_params["shrink"], "n_factors": inner.best_params["n_factors"]
+        }  # fmt: skip
+        # independent reference: refit the winner by hand, RMSE of clipped predictions
+        model = Toy(**inner.best_params, seed=derive_seed(5, 0)).fit(split.train)
+        pred = np.clip(model.predict(split.test.user, split.test.item), 1, 5)
+        rmse = float(np.sqrt(np.mean((pred - split.test.value) ** 2)))
+        assert row["outer"] == pytest.approx(rmse, rel=1e-6)
+    saved = json.loads((run / "nested.json").read_text())
+    assert saved["outer_mean"] == pytest.approx(out.outer_score)
+    assert saved["inner_best_mean"] == pytest.approx(out.inner_score)
+    # resuming trains nothing again for the searches
+    Toy.fits.clear()
+    again = nested_tune(data, "kfold n_folds=2", "toy-test n_epochs=1", space, "rmse",
+                        outer="kfold n_folds=3", seed=5, run_dir=run, resume=True)  # fmt: skip
+    assert len(Toy.fits) == 3  # only the three outer refits
+    pd.testing.assert_frame_equal(again.folds, out.folds)
+
+
+def test_cli_outer_prints_both_numbers(capsys, tmp_path):
+    from test_cli_workflows import SMALL, cli
+
+    args = ["sgd n_epochs=2", "-p", "n_factors=2,4", "-d", SMALL, "-s", "kfold n_folds=2"]
+    code, out, err = cli(capsys, "tune", *args, "--outer", "kfold n_folds=2", "--json",
+                         "--run-dir", tmp_path / "n")  # fmt: skip
+    assert code == 0, err
+    payload = json.loads(out)
+    assert len(payload["folds"]) == 2 and payload["metric"] == "rmse"
+    assert {"outer_mean", "inner_best_mean"} <= set(payload)
+    code, out, err = cli(capsys, "tune", *args, "--outer", "kfold n_folds=2", "--quiet",
+                         "--run-dir", tmp_path / "n", "--resume")  # fmt: skip
+    assert code == 0, err
+    assert "nested CV" in out and "inner best" in out

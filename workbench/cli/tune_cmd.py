@@ -57,6 +57,12 @@ def tune(
     n_iter: int | None = typer.Option(
         None, "--n-iter", help="Candidates drawn by random or tpe search (default: 10)."
     ),
+    outer: str | None = typer.Option(
+        None,
+        "--outer",
+        help='Nested cross-validation: tune inside each training fold of this split ("kfold '
+        'n_folds=5") and score each winner on its outer test fold (an honest score).',
+    ),
     list_strategies: bool = typer.Option(
         False, "--strategies", help="List the search strategies and whether they can run here."
     ),
@@ -92,6 +98,10 @@ def tune(
     progress = None if quiet or as_json else progress_bars("tune")
     if resume and model is None and doc is None:
         folder = Path(folder_value)
+        if (folder / "nested.json").exists():
+            raise ParamError(
+                f"{folder} holds a nested search: resume it with the same arguments and --resume"
+            )
         try:
             outcome = resume_tune(folder, jobs=n_jobs, progress=progress)
         except KeyboardInterrupt:
@@ -109,6 +119,30 @@ def tune(
         dataset = located(doc, ("data",), lambda: load_dataset(data_spec))
         folder = Path(folder_value) if folder_value is not None else default_run_dir("tune")
         check_writable(folder, "run folder")
+        if outer is not None:
+            from workbench.nested import nested_tune
+
+            try:
+                nested = nested_tune(
+                    dataset,
+                    _config_value(doc, "split", split, DEFAULT_SPLIT),
+                    model_spec,
+                    dims,
+                    _config_value(doc, "metric", metric, default_metric),
+                    outer=outer,
+                    search=_config_value(doc, "search", search, "grid"),
+                    n_iter=int(_config_value(doc, "n_iter", n_iter, 10)),
+                    seed=int(_config_value(doc, "seed", seed, 0)),
+                    jobs=n_jobs,
+                    run_dir=folder,
+                    resume=resume,
+                    progress=progress,
+                    protocol=_config_value(doc, "protocol", None),
+                )
+            except KeyboardInterrupt:
+                _interrupted(folder)
+            _report_nested(nested, folder, quiet, as_json, print_frame, note)
+            return
         try:
             outcome = run_tune(
                 dataset,
@@ -176,6 +210,27 @@ def _report(
         note(f"results kept in {folder}; export: workbench report {folder} --export ...")
 
 
+def _report_nested(
+    nested: Any, folder: Path, quiet: bool, as_json: bool, print_frame: Any, note: Any
+) -> None:
+    if as_json:
+        print_json({**nested.as_dict(), "run_dir": str(folder)})
+        return
+    from workbench.cli.common import console
+
+    view = nested.folds.rename(
+        columns={"inner_best": f"inner best {nested.metric}", "outer": f"outer {nested.metric}"}
+    )
+    print_frame(view, title="Nested cross-validation: one search per outer training fold")
+    d = nested.as_dict()
+    console.print(
+        f"nested CV: {nested.metric} = {d['outer_mean']:.4g} ± {d['outer_std']:.4g} on the "
+        f"outer test folds; inner best (what a plain tune reports) = {d['inner_best_mean']:.4g}"
+    )
+    if not quiet:
+        note(f"saved {folder / 'nested.json'}; each search kept in {folder}/inner-K")
+
+
 def _print_strategies(as_json: bool) -> None:
     import pandas as pd
     from rich.markup import escape
@@ -207,5 +262,7 @@ def register(app: typer.Typer) -> None:
             "workbench tune sgd -p lr=0.002:0.05:log -p reg=0.005:0.1:log --strategy tpe "
             "--n-iter 20 --run-dir runs/tpe",
             "workbench tune --config examples/experiments/tune-sgd.toml",
+            'workbench tune sgd -p reg=0.01,0.05 --split "kfold n_folds=3" '
+            '--outer "kfold n_folds=5"',
         ),
     )(tune)
