@@ -208,4 +208,4 @@ def test_cli_outer_prints_both_numbers(capsys, tmp_path):
     code, out, err = cli(capsys, "tune", *args, "--outer", "kfold n_folds=2", "--quiet",
                          "--run-dir", tmp_path / "n", "--resume")  # fmt: skip
     assert code == 0, err
-    assert "nested CV" in out and "inner best" in out
+    assert "nested CV" in out and "honest score" in out

@@ -42,7 +42,8 @@ class NestedResult:
 
     @property
     def inner_score(self) -> float:
-        """Mean of the inner searches' best scores (what a plain tune reports: optimistic)."""
+        """Mean of the inner searches' best scores (each chosen on its own folds: optimistic
+        about the selection, but trained on less data than the outer fits)."""
         return float(self.folds["inner_best"].mean())
 
     def as_dict(self) -> dict[str, Any]:

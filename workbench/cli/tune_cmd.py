@@ -225,7 +225,7 @@ def _report_nested(
     d = nested.as_dict()
     console.print(
         f"nested CV: {nested.metric} = {d['outer_mean']:.4g} ± {d['outer_std']:.4g} on the "
-        f"outer test folds; inner best (what a plain tune reports) = {d['inner_best_mean']:.4g}"
+        f"outer test folds (the honest score); mean inner best = {d['inner_best_mean']:.4g}"
     )
     if not quiet:
         note(f"saved {folder / 'nested.json'}; each search kept in {folder}/inner-K")
