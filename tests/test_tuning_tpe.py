@@ -58,7 +58,7 @@ def test_tpe_ranks_prunes_and_saves_best(data, tmp_path):
     assert np.all(np.diff(complete["mean"].to_numpy()) >= 0)  # rmse: lower first
     assert not ranking["complete"].iloc[: len(complete)].eq(False).any()
     for trial in pruned:  # a pruned candidate stopped before the last fold
-        row = ranking[ranking["label"] == f"toy-test#{trial.number + 1}"].iloc[0]
+        row = ranking[ranking["label"] == f"toy-test#{trial.number + 1:02d}"].iloc[0]
         assert row["folds"] < 3
     # the search space is respected (log range, integer range)
     assert ranking["shrink"].between(0.01, 1e6).all()
@@ -105,7 +105,7 @@ def test_tpe_resumes_the_study_from_the_run_folder(tmp_path):
     keys = [(json.loads(x)["model"], json.loads(x)["fold"]) for x in lines]
     assert len(keys) == len(set(keys))
     assert len(Toy.fits) == len(lines) - len(lines_before)
-    assert out.best_label in {f"toy-test#{t.number + 1}" for t in counted}
+    assert out.best_label in {f"toy-test#{t.number + 1}" for t in after}
 
 
 def test_jobs_run_candidates_side_by_side_with_the_same_scores(data):

@@ -164,6 +164,7 @@ def run_tpe(
         frames: dict = {}
         fresh: list[dict[str, Any]] = []
         batch = jobs if jobs > 0 else (os.cpu_count() or 1)
+        width = len(str(n_iter))  # labels sort like grid search's: sgd#01 ... sgd#16
         while _counted(study, optuna) < n_iter:
             trials, entries = [], []
             for _ in range(min(batch, n_iter - _counted(study, optuna))):
@@ -174,7 +175,7 @@ def run_tpe(
                 except WorkbenchError:
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
                     raise
-                label = f"{name}#{trial.number + 1}"
+                label = f"{name}#{trial.number + 1:0{width}d}"
                 trials.append(trial)
                 entries.append(ModelEntry(label, model, seeded))
             meta["models"] = [*meta["models"], *(e.spec() for e in entries)]
