@@ -256,7 +256,7 @@ def load_tune(run_dir: str | Path) -> Any:
 
 
 def tune(*args: Any, **kwargs: Any) -> Any:
-    """Grid or random search; see `workbench.tuning.tune` for the arguments."""
+    """Grid, random or TPE search; see `workbench.tuning.tune` for the arguments."""
 
     return tuning.tune(*args, **kwargs)
 
