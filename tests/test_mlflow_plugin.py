@@ -100,10 +100,17 @@ def test_exporter_logs_a_finished_run_to_a_tracking_uri(store, tmp_path, capsys)
     assert code == 0, err
     assert not (run / "mlflow.json").exists()  # no live tracking without WORKBENCH_MLFLOW
     uri = f"sqlite:///{store.resolve() / 'mlflow.db'}"
-    code, _, err = cli(capsys, "report", run, "--export", f"mlflow uri={uri} experiment=later")
+    where = tmp_path / "where.json"
+    spec = f"mlflow uri={uri} experiment=later path={where}"
+    code, _, err = cli(capsys, "report", run, "--export", spec)
     assert code == 0, err
     parents, children = runs_of(client_for(store), "later")
     assert len(parents) == 1 and len(children) == 3
+    assert json.loads(where.read_text()) == {
+        "tracking_uri": uri,
+        "experiment_id": parents[0].info.experiment_id,
+        "parent_run_id": parents[0].info.run_id,
+    }
     assert sorted(c.data.metrics["rmse"] for c in children) == pytest.approx(
         sorted(r["scores"]["rmse"] for r in records(run).values())
     )

@@ -22,6 +22,11 @@ class MlflowParams(Params):
         None, description="experiment name (default: $WORKBENCH_MLFLOW_EXPERIMENT or workbench)"
     )
     run_name: str | None = Field(None, description="name of the parent run (default: run folder)")
+    path: str | None = Field(
+        None,
+        description="also write where the runs went (tracking URI, experiment and parent run "
+        "ids) to this JSON file",
+    )
 
 
 def records_of(results: Any) -> list[dict[str, Any]]:
@@ -81,5 +86,17 @@ class MlflowExporter(Exporter):
             if (str(record["model"]), int(record["fold"])) not in logged:
                 tracker.log_task(record)
         tracker.finish(results)
+        target = path if path is not None else (Path(p.path) if p.path else None)
+        if target is not None:
+            from workbench.storage import write_atomic
+
+            where = {
+                "tracking_uri": tracker.uri,
+                "experiment_id": tracker.experiment_id,
+                "parent_run_id": tracker.parent_id,
+            }
+            text = json.dumps(where, indent=2) + "\n"
+            write_atomic(target, lambda fh: fh.write(text.encode("utf-8")))
+            return target
         local = resolve_uri(uri)[1]
         return local.parent if local is not None else None
