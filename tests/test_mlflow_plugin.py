@@ -93,7 +93,8 @@ def test_live_tracking_logs_each_task_and_the_comparison(store, tmp_path, capsys
     assert len(parents) == 1 and len(children) == 4
 
 
-def test_exporter_logs_a_finished_run_to_a_tracking_uri(store, tmp_path, capsys):
+def test_exporter_logs_a_finished_run_to_a_tracking_uri(store, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     run = tmp_path / "run"
     args = ["-d", SMALL, "-m", "biases", "-s", "kfold n_folds=3", "--metric", "rmse"]
     code, _, err = cli(capsys, "compare", *args, "--run-dir", run, "--quiet", "-e", "terminal")
@@ -106,6 +107,8 @@ def test_exporter_logs_a_finished_run_to_a_tracking_uri(store, tmp_path, capsys)
     assert code == 0, err
     parents, children = runs_of(client_for(store), "later")
     assert len(parents) == 1 and len(children) == 3
+    assert not (tmp_path / "mlruns").exists()  # artifacts beside the database, not in the cwd
+    assert (store / "artifacts").is_dir()
     assert json.loads(where.read_text()) == {
         "tracking_uri": uri,
         "experiment_id": parents[0].info.experiment_id,

@@ -47,7 +47,7 @@ class NestedResult:
         return float(self.folds["inner_best"].mean())
 
     def as_dict(self) -> dict[str, Any]:
-        from workbench.runfolder import normalise
+        from workbench.jsonvalues import normalise
 
         return normalise(
             {
@@ -131,7 +131,7 @@ def nested_tune(
         )
     result = NestedResult(pd.DataFrame(rows), str(found.metric), bool(higher))
     if folder is not None:
-        from workbench.storage import write_atomic
+        from workbench.files import write_atomic
 
         text = json.dumps(result.as_dict(), indent=2) + "\n"
         write_atomic(folder / SUMMARY, lambda fh: fh.write(text.encode("utf-8")))

@@ -120,7 +120,7 @@ def run_tpe(
     metric_objs = resolve_metrics(metrics, data_obj)
     check_metrics_fit(metric_objs, data_obj)
     cls = registry().get("model", name)
-    split_obj = resolve_splitter(splitter, seed)
+    split_obj = resolve_splitter(splitter, seed, role="folds")
     proto = resolve_protocol(protocol, seed)
     splits = list(split_obj.split(data_obj)) if isinstance(split_obj, Splitter) else split_obj
     if not splits:

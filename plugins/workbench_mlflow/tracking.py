@@ -8,7 +8,8 @@ scores, its fit/predict/evaluation seconds and its learning curve (``loss`` by e
 The store is a tracking URI: by default the local folder ``mlruns`` (a SQLite database
 ``mlruns/mlflow.db`` with artifacts in ``mlruns/artifacts``; MLflow 3 keeps its plain-file
 store in maintenance mode and refuses it unless ``MLFLOW_ALLOW_FILE_STORE=true``), or any URI
-MLflow accepts (``http://host:5000``, ``sqlite:///path.db``, ``file:./mlruns`` where allowed).
+MLflow accepts (``http://host:5000``, ``sqlite:///path.db``, ``file:./mlruns`` where allowed);
+new experiments in a SQLite store keep their artifacts in ``artifacts/`` beside the database.
 
 Live tracking writes the parent run's id into the run folder (``mlflow.json``), so a resumed
 comparison keeps logging into the same parent and a later export does not log twice.
@@ -49,6 +50,9 @@ def resolve_uri(uri: str | None) -> tuple[str, Path | None]:
     if "://" not in text and not text.startswith(("file:", "sqlite:", "databricks")):
         folder = Path(text).expanduser().resolve()  # a folder: a local store inside it
         return default_uri(folder), folder / "artifacts"
+    if text.startswith("sqlite:///") and not text.endswith(":memory:"):
+        # artifacts beside the database, not in MLflow's default ./mlruns of the current folder
+        return text, Path(text[len("sqlite:///") :]).expanduser().resolve().parent / "artifacts"
     return text, None
 
 
@@ -252,7 +256,7 @@ def read_state(run_dir: Path) -> dict[str, Any] | None:
 
 
 def write_state(run_dir: Path, state: Mapping[str, Any]) -> None:
-    from workbench.storage import write_atomic
+    from workbench.files import write_atomic
 
     text = json.dumps(dict(state), indent=2) + "\n"
     write_atomic(run_dir / STATE_FILE, lambda fh: fh.write(text.encode("utf-8")))

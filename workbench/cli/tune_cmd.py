@@ -125,22 +125,22 @@ def tune(
             try:
                 nested = nested_tune(
                     dataset,
-                    _config_value(doc, "split", split, DEFAULT_SPLIT),
+                    config_value(doc, "split", split),  # None: the plugins' search split
                     model_spec,
                     dims,
-                    _config_value(doc, "metric", metric, default_metric),
+                    config_value(doc, "metric", metric),  # None: the default for the data
                     outer=outer,
-                    search=_config_value(doc, "search", search, "grid"),
-                    n_iter=int(_config_value(doc, "n_iter", n_iter, 10)),
-                    seed=int(_config_value(doc, "seed", seed, 0)),
+                    search=config_value(doc, "search", search, "grid"),
+                    n_iter=int(config_value(doc, "n_iter", n_iter, 10)),
+                    seed=int(config_value(doc, "seed", seed, 0)),
                     jobs=n_jobs,
                     run_dir=folder,
                     resume=resume,
                     progress=progress,
-                    protocol=_config_value(doc, "protocol", None),
+                    protocol=config_value(doc, "protocol", None),
                 )
             except KeyboardInterrupt:
-                _interrupted(folder)
+                interrupted(folder)
             _report_nested(nested, folder, quiet, as_json, print_frame, note)
             return
         try:
