@@ -128,3 +128,20 @@ def test_without_mlflow_the_plugin_is_unavailable_with_the_hint(monkeypatch):
     status = {s.name: s for s in loaded.registry.statuses}["mlflow"]
     assert status.status == "unavailable"
     assert "pip install 'recsys-workbench[mlflow]'" in status.error
+
+
+def test_switch_and_default_store(tmp_path, monkeypatch):
+    from workbench_mlflow.live import configured_uri
+    from workbench_mlflow.tracking import metric_key, resolve_uri
+
+    monkeypatch.chdir(tmp_path)
+    for off in ("", "0", "off"):
+        monkeypatch.setenv("WORKBENCH_MLFLOW", off)
+        assert configured_uri() == (False, None)
+    monkeypatch.setenv("WORKBENCH_MLFLOW", "1")
+    assert configured_uri() == (True, None)
+    local = tmp_path.resolve() / "mlruns"
+    assert resolve_uri(None) == (f"sqlite:///{local / 'mlflow.db'}", local / "artifacts")
+    monkeypatch.setenv("WORKBENCH_MLFLOW", "http://127.0.0.1:5000")
+    assert resolve_uri(configured_uri()[1]) == ("http://127.0.0.1:5000", None)
+    assert metric_key("ndcg@10") == "ndcg_at_10" and metric_key("rmse") == "rmse"
