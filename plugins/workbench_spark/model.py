@@ -1,0 +1,332 @@
+"""`spark-als`: Spark MLlib's ALS (`pyspark.ml.recommendation.ALS`) under the model contract.
+
+Training runs in Spark; the factors are then collected as arrays, so `predict`, fold-in,
+`save` and `load` need no Spark (a saved model loads where pyspark is not installed). Top-N
+ranking (`recommend`, the evaluation) runs in Spark through the `_rank` hook, seen items
+excluded (see `workbench_spark.ranking`); where pyspark or Java is missing, a loaded model
+ranks with the core's numpy top-k instead (same lists).
+
+Parameter mapping (Spark name -> workbench name; Spark's defaults are kept):
+rank -> n_factors, maxIter -> n_iterations, regParam -> reg, implicitPrefs -> implicit_prefs,
+alpha -> alpha, nonnegative -> nonnegative, numUserBlocks -> n_user_blocks, numItemBlocks ->
+n_item_blocks, blockSize -> block_size, checkpointInterval -> checkpoint_interval,
+intermediateStorageLevel -> intermediate_storage_level, finalStorageLevel ->
+final_storage_level, seed -> seed. coldStartStrategy is not mapped: the workbench's own cold
+start applies (zero factors). userCol/itemCol/ratingCol/predictionCol are internal.
+
+Regularisation: Spark scales ``regParam`` by the number of ratings of each user (item) in
+every half-step, explicit and implicit ("ALS-WR", Zhou et al. 2008). The built-in ``als``
+scales its ``reg`` the same way, so ``spark-als reg=x`` and ``als reg=x biased=false`` solve
+the same problem; the built-in ``ials`` does not scale, so ``ials reg=x`` corresponds to a
+per-user ``reg`` of ``x / n_u`` here.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import Field
+
+from workbench.data import Interactions
+from workbench.embedding import EmbeddingModel
+from workbench.errors import ParamError
+from workbench.fold_in import confidence_fold_in, ridge_fold_in
+from workbench.model import ColdStart, EpochInfo, TrainingCallback
+from workbench.params import Params
+from workbench.user_state import UserState
+
+StorageLevel = Literal[
+    "MEMORY_AND_DISK", "MEMORY_AND_DISK_SER", "MEMORY_ONLY", "MEMORY_ONLY_SER", "DISK_ONLY"
+]
+
+
+class SparkALSParams(Params):
+    """Spark's ALS parameters (Spark's defaults) plus where and how to run it."""
+
+    n_factors: int = Field(10, ge=1, description="rank: latent factors per user and item")
+    n_iterations: int = Field(10, ge=1, description="maxIter: ALS iterations")
+    reg: float = Field(
+        0.1,
+        ge=0,
+        description="regParam: L2 regularisation, scaled by each user's (item's) number of "
+        "ratings in every half-step (as the built-in als; ials does not scale)",
+    )
+    implicit_prefs: bool = Field(
+        False,
+        description="implicitPrefs: implicit feedback (Hu-Koren-Volinsky: preference 1, "
+        "confidence 1 + alpha |r|); the model then ranks and predicts no ratings",
+    )
+    alpha: float = Field(1.0, ge=0, description="alpha: confidence slope (implicit only)")
+    nonnegative: bool = Field(False, description="nonnegative: non-negative factors (NNLS)")
+    center: bool = Field(
+        True,
+        description="explicit only (workbench): fit ratings minus the training mean and add "
+        "it back, so cold users/items get the mean rating (Spark's ALS has no biases)",
+    )
+    n_user_blocks: int = Field(10, ge=1, description="numUserBlocks: user partitions")
+    n_item_blocks: int = Field(10, ge=1, description="numItemBlocks: item partitions")
+    block_size: int = Field(4096, ge=1, description="blockSize: rows per stacked block")
+    checkpoint_interval: int = Field(
+        10, description="checkpointInterval (-1: never; needs a checkpoint directory)"
+    )
+    intermediate_storage_level: StorageLevel = Field(
+        "MEMORY_AND_DISK", description="intermediateStorageLevel"
+    )
+    final_storage_level: StorageLevel = Field("MEMORY_AND_DISK", description="finalStorageLevel")
+    master: str | None = Field(
+        None,
+        description="Spark master URL (e.g. local[4], spark://host:7077); None: the active "
+        "session, else local[*]",
+    )
+    shuffle_partitions: int | None = Field(
+        None, ge=1, description="spark.sql.shuffle.partitions of a session created here"
+    )
+    handoff: Literal["arrow", "parquet"] = Field(
+        "arrow",
+        description="how the data reaches Spark: arrow (in memory) or parquet (a temporary "
+        "file; on a cluster it must be on a shared file system: handoff_dir)",
+    )
+    handoff_dir: str | None = Field(
+        None, description="directory of the parquet hand-off (None: the temporary directory)"
+    )
+    rank_partitions: int = Field(
+        4, ge=1, description="Spark partitions of one block of users being ranked"
+    )
+    seed: int = Field(0, ge=0, description="seed: random seed of the initial factors")
+
+
+class SparkALS(EmbeddingModel):
+    """Spark MLlib ALS (explicit, or implicit with implicit_prefs): trains in a Spark session,
+    ranks top-N in Spark with seen items excluded; fold-in, save and load without Spark."""
+
+    name = "spark-als"
+    Params = SparkALSParams
+    feedback = frozenset({"explicit", "implicit"})
+    #: A Spark session lives in the process that created it: never in a forked worker.
+    fork_safe: ClassVar[bool] = False
+    cold_start = ColdStart(
+        user="zero factors: the training mean (explicit, center=true), else score 0",
+        item="zero factors: the training mean (explicit, center=true), else score 0",
+    )
+
+    def __init__(self, *, session: Any = None, **params: Any) -> None:
+        super().__init__(**params)
+        #: A SparkSession to train in (None: see the ``master`` parameter); not a parameter.
+        self._session = session
+
+    def clone(self) -> SparkALS:
+        twin = super().clone()
+        twin._session = self._session
+        return twin
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_session"] = None  # a session never travels (pickling, other processes)
+        return state
+
+    # -- what the model declares -----------------------------------------------------------
+    def predicts_ratings(self) -> bool:
+        return not self.params.implicit_prefs
+
+    def has_biases(self) -> bool:
+        # Explicit: scores are ``global_mean_ + p.q`` (the biases stay zero); implicit: p.q.
+        return not self.params.implicit_prefs
+
+    def spark(self) -> Any:
+        """The SparkSession this model trains and ranks in (started on first use)."""
+        from workbench_spark.session import get_session
+
+        if self._session is None:
+            p = self.params
+            self._session = get_session(p.master, shuffle_partitions=p.shuffle_partitions)
+        return self._session
+
+    # -- training ----------------------------------------------------------------------------
+    def _estimator(self) -> Any:
+        from pyspark.ml.recommendation import ALS
+
+        p = self.params
+        return ALS(
+            rank=p.n_factors,
+            maxIter=p.n_iterations,
+            regParam=p.reg,
+            implicitPrefs=p.implicit_prefs,
+            alpha=p.alpha,
+            nonnegative=p.nonnegative,
+            numUserBlocks=p.n_user_blocks,
+            numItemBlocks=p.n_item_blocks,
+            blockSize=p.block_size,
+            checkpointInterval=p.checkpoint_interval,
+            intermediateStorageLevel=p.intermediate_storage_level,
+            finalStorageLevel=p.final_storage_level,
+            seed=p.seed,
+            userCol="user",
+            itemCol="item",
+            ratingCol="rating",
+            coldStartStrategy="nan",
+        )
+
+    def _fit(self, train: Interactions, *, callback: TrainingCallback, validation: Any) -> None:
+        from workbench_spark.handoff import to_spark
+
+        p = self.params
+        started = time.perf_counter()
+        mu = float(train.value.mean()) if (not p.implicit_prefs and p.center) else 0.0
+        values = train.value - np.float32(mu) if mu else train.value
+        spark = self.spark()
+        frame, path = to_spark(
+            spark, train.user, train.item, values, how=p.handoff, directory=p.handoff_dir
+        )
+        try:
+            fitted = self._estimator().fit(frame)
+            users = _factors(fitted.userFactors, train.n_users, p.n_factors)
+            items = _factors(fitted.itemFactors, train.n_items, p.n_factors)
+        finally:
+            if path is not None:
+                path.unlink(missing_ok=True)
+        self.user_factors_, self.item_factors_ = users, items
+        if self.has_biases():
+            self.global_mean_ = mu
+            self.user_bias_ = np.zeros(train.n_users, dtype=np.float32)
+            self.item_bias_ = np.zeros(train.n_items, dtype=np.float32)
+        loss = self._training_loss(train.csr(), mu)
+        self.check_loss(loss, p.n_iterations, "try a larger reg")
+        seconds = time.perf_counter() - started
+        callback(EpochInfo(p.n_iterations, p.n_iterations, loss, seconds=seconds))
+
+    def _training_loss(self, csr: sp.csr_matrix, mu: float) -> float:
+        """Spark's objective at the learned factors (Spark reports none per iteration)."""
+        p = self.params
+        x = self.user_factors_.astype(np.float64)
+        y = self.item_factors_.astype(np.float64)
+        coo = csr.tocoo()
+        dots = np.einsum("ij,ij->i", x[coo.row], y[coo.col])
+        n_u = np.diff(csr.indptr)
+        n_i = np.bincount(coo.col, minlength=y.shape[0])
+        penalty = p.reg * (n_u @ (x * x).sum(1) + n_i @ (y * y).sum(1))
+        if not p.implicit_prefs:
+            return float(((coo.data - mu - dots) ** 2).sum() + penalty) / max(csr.nnz, 1)
+        # sum over every pair of s^2, corrected on the observed pairs: c (1 - s)^2 - s^2
+        every = float(np.sum((x.T @ x) * (y.T @ y)))
+        c = 1.0 + p.alpha * np.abs(coo.data)
+        pref = (coo.data > 0).astype(np.float64)
+        observed = float((c * (pref - dots) ** 2 - dots**2).sum())
+        return (every + observed + penalty) / max(csr.nnz, 1)
+
+    # -- ranking in Spark ------------------------------------------------------------------------
+    def _rank(
+        self,
+        state: UserState,
+        seen: sp.csr_matrix | None,
+        candidates: np.ndarray,
+        k: int,
+        order: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        from workbench_spark.ranking import rank_in_spark
+        from workbench_spark.session import spark_available
+
+        if self._session is None and not spark_available():
+            # A model file loaded where Spark is missing still ranks (numpy, same order).
+            return super()._rank(state, seen, candidates, k, order)
+        factors = state["factors"]
+        offset = np.zeros(len(state), dtype=np.float32)
+        if self.has_biases():
+            offset += state["bias"] + np.float32(self.global_mean_)
+        return rank_in_spark(
+            self.spark(),
+            factors,
+            offset,
+            self.item_factors_,
+            seen,
+            candidates,
+            k,
+            order,
+            self.n_items_,
+            partitions=self.params.rank_partitions,
+        )
+
+    # -- fold-in (no Spark: the same half-step Spark solves, items frozen) ---------------------
+    def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
+        p = self.params
+        y = self.item_factors_
+        if p.nonnegative:
+            factors = _nonnegative_fold_in(history, y, p, self._mean())
+        elif not p.implicit_prefs:
+            factors, _ = ridge_fold_in(
+                history, y, reg=p.reg, global_mean=self._mean(), with_bias=False
+            )
+        else:
+            factors = _implicit_fold_in(history, y, p.reg, p.alpha)
+        if self.has_biases():
+            return UserState.of(factors=factors, bias=np.zeros(len(factors), np.float32))
+        return UserState.of(factors=factors)
+
+    def _mean(self) -> float:
+        return float(self.global_mean_) if self.has_biases() else 0.0
+
+    def _set_state_arrays(self, arrays: Any) -> None:
+        super()._set_state_arrays(arrays)
+        if self.item_factors_.shape[1] != self.params.n_factors:
+            raise ParamError(
+                f"{self.owner()}: the file's factors have {self.item_factors_.shape[1]} "
+                f"columns but n_factors={self.params.n_factors}"
+            )
+
+
+def _factors(frame: Any, n_rows: int, n_factors: int) -> np.ndarray:
+    """Spark's (id, features) factor DataFrame as a dense array (rows Spark never saw: 0)."""
+    table = frame.toArrow()
+    out = np.zeros((n_rows, n_factors), dtype=np.float32)
+    if table.num_rows:
+        ids = table.column("id").to_numpy()
+        feats = table.column("features").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        out[ids] = np.asarray(feats, dtype=np.float32).reshape(len(ids), n_factors)
+    return out
+
+
+def _implicit_fold_in(
+    history: sp.csr_matrix, item_factors: np.ndarray, reg: float, alpha: float
+) -> np.ndarray:
+    """Spark's implicit half-step: `confidence_fold_in` with ``reg`` times the user's number of
+    positive interactions (solved per group of users with the same count)."""
+    out = np.zeros((history.shape[0], item_factors.shape[1]), dtype=np.float32)
+    gram = item_factors.astype(np.float64).T @ item_factors.astype(np.float64)
+    counts = np.diff(history.indptr)
+    for count in np.unique(counts[counts > 0]):
+        rows = np.flatnonzero(counts == count)
+        out[rows] = confidence_fold_in(
+            history[rows], item_factors, reg=reg * count, alpha=alpha, gram=gram
+        )
+    return out
+
+
+def _nonnegative_fold_in(
+    history: sp.csr_matrix, item_factors: np.ndarray, p: SparkALSParams, mu: float
+) -> np.ndarray:
+    """Spark's NNLS half-step: min xᵀAx - 2bᵀx over x >= 0, per user (A positive definite)."""
+    from scipy.optimize import nnls
+
+    y = item_factors.astype(np.float64)
+    f = y.shape[1]
+    gram = y.T @ y
+    out = np.zeros((history.shape[0], f), dtype=np.float32)
+    for r in range(history.shape[0]):
+        lo, hi = history.indptr[r], history.indptr[r + 1]
+        if lo == hi:
+            continue
+        yu = y[history.indices[lo:hi]]
+        vals = history.data[lo:hi].astype(np.float64)
+        lam = p.reg * (hi - lo)
+        if p.implicit_prefs:
+            c = 1.0 + p.alpha * np.abs(vals)
+            a = gram + (yu.T * (c - 1.0)) @ yu + lam * np.eye(f)
+            b = yu.T @ (c * (vals > 0))
+        else:
+            a = yu.T @ yu + lam * np.eye(f)
+            b = yu.T @ (vals - mu)
+        chol = np.linalg.cholesky(a + 1e-12 * np.eye(f))
+        out[r] = nnls(chol.T, np.linalg.solve(chol, b))[0]
+    return out
