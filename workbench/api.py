@@ -241,12 +241,21 @@ def load_model(path: str | Path) -> Model:
     return storage.load_model(path)
 
 
-def resume_run(run_dir: str | Path, *, jobs: int = 1, progress: Any = None) -> Results:
+def resume_run(
+    run_dir: str | Path,
+    *,
+    jobs: int = 1,
+    progress: Any = None,
+    backend: Any = None,
+    scheduler: str | None = None,
+) -> Results:
     """Finish a run folder (a comparison or a search) from its own metadata; returns
-    `Results` (of a search: every candidate's)."""
+    `Results` (of a search: every candidate's). ``backend``/``scheduler``: where the missing
+    tasks run (`workbench.backends`: local processes, a Dask or Ray cluster)."""
+    where = {"backend": backend, "scheduler": scheduler}
     if request_of(run_dir)["kind"] == "tune":
-        return tuning.resume_tune(run_dir, jobs=jobs, progress=progress).results
-    return resume_compare(run_dir, jobs=jobs, progress=progress)
+        return tuning.resume_tune(run_dir, jobs=jobs, progress=progress, **where).results
+    return resume_compare(run_dir, jobs=jobs, progress=progress, **where)
 
 
 def load_tune(run_dir: str | Path) -> Any:

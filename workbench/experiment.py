@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.analysis import activity_buckets, activity_records
+from workbench.backends import Backend, resolve_backend
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
 from workbench.evaluation import Protocol, check_metrics_fit
@@ -181,6 +182,8 @@ def compare(
     progress: Progress | None = None,
     validation: bool = False,
     per_user: bool = False,
+    backend: Any = None,
+    scheduler: str | None = None,
     _kind: str = "compare",
     _extra: Mapping[str, Any] | None = None,
 ) -> Results:
@@ -194,6 +197,9 @@ def compare(
     - ``metrics``: specs (``"ndcg@10"``) or `Metric` instances; None: defaults by data kind.
     - ``protocol``: a `workbench.evaluation.Protocol` or a mapping of its fields.
     - ``jobs``: parallel (model, fold) tasks (joblib; -1: every core); same scores as serial.
+    - ``backend``/``scheduler``: where parallel tasks run (`workbench.backends`): ``"local"``
+      processes (default), ``"dask"`` with the scheduler address (``tcp://host:8786``) or
+      ``"ray"``; on a cluster ``jobs=1`` means every worker. Same scores and run folders.
     - ``run_dir``: keep every finished result there as it completes; ``resume`` runs only
       what is missing (refused if the folder holds a different experiment).
     - ``progress``: a `Progress` receiving events (the CLI passes rich progress bars).
@@ -208,6 +214,7 @@ def compare(
     if not isinstance(jobs, int | np.integer) or jobs == 0 or jobs < -1:
         raise ParamError(f"jobs must be a positive integer or -1 (every core), got {jobs!r}")
     seed, jobs = int(seed), int(jobs)
+    where = resolve_backend(backend, scheduler)
     data_obj, data_request = resolve_data(data)
     entries = resolve_models(models)
     metric_objs = resolve_metrics(metrics, data_obj)
@@ -255,7 +262,9 @@ def compare(
             for entry in entries
             if (entry.label, fold) not in done
         ]
-        fresh = _run_tasks(tasks, len(entries) * len(splits), jobs, progress, folder, frames)
+        fresh = _run_tasks(
+            tasks, len(entries) * len(splits), jobs, progress, folder, frames, where
+        )
     finally:
         if folder is not None:
             folder.unlock()
@@ -270,6 +279,7 @@ def _run_tasks(
     progress: Progress | None,
     folder: RunFolder | None,
     frames: dict[tuple[str, int], pd.DataFrame],
+    backend: Backend | None = None,
 ) -> list[dict[str, Any]]:
     """Run the tasks; each finished record goes to disk, the hook and the progress at once."""
     fresh: list[dict[str, Any]] = []
@@ -292,12 +302,13 @@ def _run_tasks(
     if progress is not None:
         progress.start(total, total - len(tasks))
     try:
-        if jobs == 1 or len(tasks) <= 1:
+        local = backend is None or backend.is_local
+        if local and (jobs == 1 or len(tasks) <= 1):
             direct = Direct(progress) if progress is not None else None
             for task in tasks:
                 finish(run_task(task, direct))
         else:
-            run_parallel(tasks, jobs, progress, finish)
+            run_parallel(tasks, jobs, progress, finish, backend)
     finally:
         if progress is not None:
             progress.close()
@@ -355,9 +366,15 @@ def request_of(run_dir: str | Path) -> dict[str, Any]:
 
 
 def resume_compare(
-    run_dir: str | Path, *, jobs: int = 1, progress: Progress | None = None
+    run_dir: str | Path,
+    *,
+    jobs: int = 1,
+    progress: Progress | None = None,
+    backend: Any = None,
+    scheduler: str | None = None,
 ) -> Results:
     """Finish a comparison's run folder from its own metadata; returns `Results`.
+    ``backend``/``scheduler``: where the missing tasks run (as in `compare`).
 
     `workbench.api.resume_run` finishes any run folder (comparisons and searches)."""
     req = request_of(run_dir)
@@ -379,4 +396,6 @@ def resume_compare(
         progress=progress,
         validation=req["validation"],
         per_user=req["per_user"],
+        backend=backend,
+        scheduler=scheduler,
     )

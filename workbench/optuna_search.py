@@ -94,10 +94,13 @@ def run_tpe(
     resume: bool,
     progress: Progress | None,
     protocol: Any,
+    backend: Any = None,
 ) -> Any:
     """Run (or resume) a TPE study; returns the comparison's `Results` (kind ``tune``).
 
-    ``metrics``: the ranking metric first; ``info``: the run's ``tune`` metadata."""
+    ``metrics``: the ranking metric first; ``info``: the run's ``tune`` metadata;
+    ``backend``: where each batch's tasks run (a `workbench.backends.Backend`; None: here
+    and local processes)."""
     optuna = require_optuna()
     from workbench.evaluation import check_metrics_fit
     from workbench.experiment import _metadata, _run_tasks, build_results
@@ -197,7 +200,7 @@ def run_tpe(
                     )
                     for i in alive
                 ]
-                records = _run_tasks(tasks, len(tasks), jobs, forward, folder, frames)
+                records = _run_tasks(tasks, len(tasks), jobs, forward, folder, frames, backend)
                 fresh.extend(records)
                 by_label = {r["model"]: r for r in records}
                 for i in list(alive):

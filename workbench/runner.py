@@ -2,22 +2,26 @@
 
 A task clones the model, sets its per-fold seed, fits it with a callback that records the
 learning curve (and forwards progress), then evaluates it; fit and evaluation are timed
-separately. Parallel runs use joblib's loky backend with one BLAS/OpenMP/numba thread per
-worker (``inner_max_num_threads=1`` plus `threadpoolctl`), so a task computes the same numbers
-in a worker as in the main process; progress events travel back through a manager queue.
+separately. Parallel runs use a joblib backend (`workbench.backends`): local worker processes
+(loky) by default, or a Dask / Ray cluster; each task runs with one BLAS/OpenMP/numba thread
+(``inner_max_num_threads=1`` locally, plus `threadpoolctl` everywhere), so a task computes the
+same numbers in a worker as in the main process. Progress events travel back through a manager
+queue (local), a `distributed.Queue` (dask), or not at all (ray: tasks reported as they end).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from workbench.backends import Backend
 from workbench.errors import WorkbenchError
 from workbench.jsonvalues import normalise
 from workbench.metric import Metric
@@ -215,10 +219,17 @@ def _drain(queue: Any, progress: Progress) -> None:
             continue
 
 
-def run_parallel(tasks: list[Task], jobs: int, progress: Progress | None, finish: Any) -> None:
-    """Run ``tasks`` in ``jobs`` worker processes; tasks of models that cannot be forked
-    (`Model.can_fork` is False: CUDA, a Spark session, a large shared resource) run in this
-    process after the others, and the progress is told so."""
+def run_parallel(
+    tasks: list[Task],
+    jobs: int,
+    progress: Progress | None,
+    finish: Any,
+    backend: Backend | None = None,
+) -> None:
+    """Run ``tasks`` in ``jobs`` workers of ``backend`` (default: local processes); tasks of
+    models that cannot be forked (`Model.can_fork` is False: CUDA, a Spark session, a large
+    shared resource) run in this process after the others, and the progress is told so."""
+    backend = backend or Backend()
     main = [t for t in tasks if not t.model.can_fork()]
     pooled = [t for t in tasks if t.model.can_fork()]
     if main:
@@ -233,8 +244,8 @@ def run_parallel(tasks: list[Task], jobs: int, progress: Progress | None, finish
             import warnings
 
             warnings.warn(message, stacklevel=2)
-    if len(pooled) > 1:
-        _run_pool(pooled, jobs, progress, finish)
+    if len(pooled) > 1 or (pooled and not backend.is_local):
+        _run_pool(pooled, jobs, progress, finish, backend)
     else:
         main = pooled + main
     direct = Direct(progress) if progress is not None else None
@@ -242,29 +253,57 @@ def run_parallel(tasks: list[Task], jobs: int, progress: Progress | None, finish
         finish(run_task(task, direct))
 
 
-def _run_pool(tasks: list[Task], jobs: int, progress: Progress | None, finish: Any) -> None:
-    import multiprocessing
+def _run_pool(
+    tasks: list[Task], jobs: int, progress: Progress | None, finish: Any, backend: Backend
+) -> None:
+    from joblib import Parallel, delayed
+
+    from workbench.backends import joblib_backend, n_jobs_for
+
+    if progress is not None and not backend.is_local:
+        progress.note(f"running {len(tasks)} task(s) on {backend.describe()}")
+    with joblib_backend(backend) as client, _event_channel(backend, client, progress) as queue:
+        results = Parallel(n_jobs=n_jobs_for(backend, jobs), return_as="generator_unordered")(
+            delayed(run_task)(task, queue, True) for task in tasks
+        )
+        for record in results:
+            finish(record)
+
+
+@contextlib.contextmanager
+def _event_channel(backend: Backend, client: Any, progress: Progress | None) -> Iterator[Any]:
+    """A queue workers put progress events into, drained into ``progress`` by a thread here
+    (None: no live events; tasks are still reported as they finish)."""
     import threading
 
-    from joblib import Parallel, delayed, parallel_config
-
-    manager = queue = thread = None
-    if progress is not None:
-        manager = multiprocessing.Manager()
-        queue = manager.Queue()
-        thread = threading.Thread(target=_drain, args=(queue, progress), daemon=True)
-        thread.start()
+    if progress is None:
+        yield None
+        return
+    manager = None
     try:
-        with parallel_config(backend="loky", inner_max_num_threads=1):
-            results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-                delayed(run_task)(task, queue, True) for task in tasks
-            )
-            for record in results:
-                finish(record)
+        if backend.is_local:
+            import multiprocessing
+
+            manager = multiprocessing.Manager()
+            queue: Any = manager.Queue()
+        elif backend.name == "dask":
+            from workbench.backends import DaskEvents
+
+            queue = DaskEvents(client)
+        else:
+            raise WorkbenchError(f"no live progress channel on {backend.name}")
+    except Exception as exc:  # noqa: BLE001 - progress degrades, the run goes on
+        progress.note(f"no live training progress on {backend.describe()} ({exc})")
+        yield None
+        return
+    thread = threading.Thread(target=_drain, args=(queue, progress), daemon=True)
+    thread.start()
+    try:
+        yield queue
     finally:
-        if queue is not None and thread is not None and manager is not None:
-            try:
-                queue.put(None)
-                thread.join(timeout=5)
-            finally:
+        try:
+            queue.put(None)
+            thread.join(timeout=5)
+        finally:
+            if manager is not None:
                 manager.shutdown()

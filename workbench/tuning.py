@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from workbench.backends import resolve_backend
 from workbench.errors import ParamError, WorkbenchError
 from workbench.experiment import compare, load_run, request_of
 from workbench.files import write_atomic
@@ -110,6 +111,8 @@ def tune(
     progress: Progress | None = None,
     protocol: Any = None,
     metrics: Iterable[Any] = (),
+    backend: Any = None,
+    scheduler: str | None = None,
 ) -> TuneResult:
     """Grid, random or TPE search over ``space`` for one model, cross-validated by ``splitter``.
 
@@ -121,7 +124,8 @@ def tune(
     search split a plugin declares (3-fold CV); ``metric`` None: the first default metric
     for the data's kind (`workbench.resolve.default_metric`). ``search="tpe"`` (needs
     Optuna) draws ``n_iter`` candidates with Optuna's TPE sampler and prunes bad ones fold by
-    fold; its study is kept in the run folder and resumes from it.
+    fold; its study is kept in the run folder and resumes from it. ``backend``/``scheduler``:
+    where the (candidate, fold) tasks run, as in `compare` (a Dask or Ray cluster).
     """
 
     name, fixed = _tune_params(model_name)
@@ -140,6 +144,7 @@ def tune(
             data, splitter, name, fixed, dims, metric, metrics,
             n_iter=n_iter, seed=seed, jobs=jobs, run_dir=run_dir, resume=resume,
             progress=progress, protocol=protocol,
+            backend=resolve_backend(backend, scheduler),
         )  # fmt: skip
     cands = candidates(dims, search=search, n_iter=n_iter, seed=seed)
     entries: list[ModelEntry] = []
@@ -178,6 +183,8 @@ def tune(
         run_dir=run_dir,
         resume=resume,
         progress=progress,
+        backend=backend,
+        scheduler=scheduler,
         _kind="tune",
         _extra={"tune": info},
     )
@@ -250,7 +257,12 @@ def load_tune(run_dir: str | Path) -> TuneResult:
 
 
 def resume_tune(
-    run_dir: str | Path, *, jobs: int = 1, progress: Progress | None = None
+    run_dir: str | Path,
+    *,
+    jobs: int = 1,
+    progress: Progress | None = None,
+    backend: Any = None,
+    scheduler: str | None = None,
 ) -> TuneResult:
     """Finish a tuning run folder from its own metadata."""
 
@@ -274,6 +286,8 @@ def resume_tune(
         progress=progress,
         protocol=req["protocol"],
         metrics=[m for m in req["metrics"] if _label(m) != main],
+        backend=backend,
+        scheduler=scheduler,
     )
 
 

@@ -86,6 +86,14 @@ def compare(
     jobs: int | None = typer.Option(
         None, "--jobs", "-j", help="Parallel (model, fold) tasks; -1: every core (default: 1)."
     ),
+    backend: str = typer.Option(
+        "local",
+        "--backend",
+        help="Where parallel tasks run: local processes, or a dask / ray cluster (--scheduler).",
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Cluster scheduler address, e.g. tcp://127.0.0.1:8786 (dask)."
+    ),
     run_dir: Path | None = typer.Option(
         None, "--run-dir", help="Run folder (default: runs/compare-DATE-TIME)."
     ),
@@ -111,6 +119,7 @@ def compare(
     ),
 ) -> None:
     """Compare models over the folds of one split: a table, paired tests and exports."""
+    from workbench.backends import resolve_backend
     from workbench.experiment_config import load_experiment
 
     doc = load_experiment(config, kind="compare") if config is not None else None
@@ -118,13 +127,14 @@ def compare(
     if resume and folder is None:
         raise ParamError("--resume needs --run-dir (the folder of the run to finish)")
     n_jobs = int(config_value(doc, "jobs", jobs, 1))
+    where = resolve_backend(backend, scheduler)  # checked before anything loads
     exporters = located(
         doc,
         ("exporters",),
         lambda: build_exporters(config_value(doc, "exporters", export or None, None)),
     )
     if resume and not (model or all_models or doc is not None or data or split or metric):
-        _resume_only(Path(folder), exporters, n_jobs, quiet, as_json)
+        _resume_only(Path(folder), exporters, n_jobs, quiet, as_json, where)
         return
     options = _Options(
         data=data,
@@ -141,6 +151,7 @@ def compare(
         quiet=quiet,
         as_json=as_json,
         seed=seed,
+        backend=where,
     )
     _run(doc, options, exporters)
 
@@ -163,6 +174,7 @@ class _Options:
     quiet: bool
     as_json: bool
     seed: int | None
+    backend: Any = None
 
 
 def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
@@ -196,18 +208,26 @@ def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
             progress=None if silent else progress_bars("compare"),
             validation=opt.validate,
             per_user=opt.per_user,
+            backend=opt.backend,
         )
     except KeyboardInterrupt:
         interrupted(opt.folder)
     _finish(results, exporters, opt.folder, opt.quiet, opt.as_json)
 
 
-def _resume_only(folder: Path, exporters: list[Any], jobs: int, quiet: bool, as_json: bool) -> None:
+def _resume_only(
+    folder: Path,
+    exporters: list[Any],
+    jobs: int,
+    quiet: bool,
+    as_json: bool,
+    backend: Any = None,
+) -> None:
     from workbench.api import resume_run
 
     progress = None if quiet or as_json else progress_bars("resume")
     try:
-        results = resume_run(folder, jobs=jobs, progress=progress)
+        results = resume_run(folder, jobs=jobs, progress=progress, backend=backend)
     except KeyboardInterrupt:
         interrupted(folder)
     _finish(results, exporters, folder, quiet, as_json)

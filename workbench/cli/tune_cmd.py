@@ -67,6 +67,14 @@ def tune(
         False, "--strategies", help="List the search strategies and whether they can run here."
     ),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Parallel tasks (default: 1)."),
+    backend: str = typer.Option(
+        "local",
+        "--backend",
+        help="Where parallel tasks run: local processes, or a dask / ray cluster (--scheduler).",
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Cluster scheduler address, e.g. tcp://127.0.0.1:8786 (dask)."
+    ),
     run_dir: Path | None = typer.Option(
         None, "--run-dir", help="Run folder (default: runs/tune-DATE-TIME)."
     ),
@@ -81,6 +89,7 @@ def tune(
 ) -> None:
     """Search a model's parameters; prints the ranking and the best parameters."""
     from workbench.api import load_dataset
+    from workbench.backends import resolve_backend
     from workbench.experiment_config import load_experiment, locate_param_error
     from workbench.tuning import resume_tune
     from workbench.tuning import tune as run_tune
@@ -95,6 +104,7 @@ def tune(
     if output is not None:
         check_writable(output, "best parameters file")
     n_jobs = int(config_value(doc, "jobs", jobs, 1))
+    where = resolve_backend(backend, scheduler)
     progress = None if quiet or as_json else progress_bars("tune")
     if resume and model is None and doc is None:
         folder = Path(folder_value)
@@ -103,7 +113,7 @@ def tune(
                 f"{folder} holds a nested search: resume it with the same arguments and --resume"
             )
         try:
-            outcome = resume_tune(folder, jobs=n_jobs, progress=progress)
+            outcome = resume_tune(folder, jobs=n_jobs, progress=progress, backend=where)
         except KeyboardInterrupt:
             interrupted(folder)
     else:
@@ -158,6 +168,7 @@ def tune(
                 resume=resume,
                 progress=progress,
                 protocol=config_value(doc, "protocol", None),
+                backend=where,
             )
         except ParamError as exc:
             if doc is None:
