@@ -26,9 +26,9 @@ class _UserFreeModel(Model):
         return UserState.of(n_rows=len(users))
 
     def _score(self, state: UserState, items: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(
-            self._item_scores()[items], (len(state), len(items))
-        ).astype(np.float32)
+        return np.broadcast_to(self._item_scores()[items], (len(state), len(items))).astype(
+            np.float32
+        )
 
     def _score_pairs(self, state: UserState, items: np.ndarray) -> np.ndarray:
         scores = self._item_scores()
@@ -224,8 +224,10 @@ class Biases(Model):
 
     def _score_pairs(self, state: UserState, items: np.ndarray) -> np.ndarray:
         inside = items >= 0
-        return state["bias"] + self.item_bias_[np.where(inside, items, 0)] * inside + (
-            self.global_mean_
+        return (
+            state["bias"]
+            + self.item_bias_[np.where(inside, items, 0)] * inside
+            + (self.global_mean_)
         )
 
     # -- new users ----------------------------------------------------------------------------

@@ -10,9 +10,7 @@ from pydantic import Field
 from workbench_sgd.base import Ratings, SGDModel, SGDParams, UserParams
 
 
-class BiasedMFParams(
-    SGDParams.with_defaults(n_epochs=60, lr_decay=0.97, reg=0.04, init_std=0.01)
-):
+class BiasedMFParams(SGDParams.with_defaults(n_epochs=60, lr_decay=0.97, reg=0.04, init_std=0.01)):
     """Defaults chosen by 5-fold cross-validation on MovieLens-100k (docs/models.md)."""
 
     biased: bool = Field(

@@ -15,9 +15,7 @@ from workbench_sgd.base import Ratings, SGDModel, SGDParams, UserParams
 RatedItems = tuple[np.ndarray, np.ndarray]
 
 
-class SVDppParams(
-    SGDParams.with_defaults(lr=0.007, lr_decay=0.96, reg=0.05, init_std=0.01)
-):
+class SVDppParams(SGDParams.with_defaults(lr=0.007, lr_decay=0.96, reg=0.05, init_std=0.01)):
     reg_implicit: float = Field(
         0.05, ge=0, description="L2 regularisation of the implicit item factors y_j"
     )

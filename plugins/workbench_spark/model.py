@@ -70,7 +70,14 @@ class SparkALSParams(Params):
     n_item_blocks: int = Field(10, ge=1, description="numItemBlocks: item partitions")
     block_size: int = Field(4096, ge=1, description="blockSize: rows per stacked block")
     checkpoint_interval: int = Field(
-        10, description="checkpointInterval (-1: never; needs a checkpoint directory)"
+        10,
+        description="checkpointInterval: checkpoint every n iterations (-1: never), which "
+        "keeps long runs from a StackOverflowError; needs a checkpoint directory",
+    )
+    checkpoint_dir: str | None = Field(
+        None,
+        description="checkpoint directory when the session has none (None: a temporary "
+        "directory on a local master; on a cluster give a shared one, e.g. hdfs://...)",
     )
     intermediate_storage_level: StorageLevel = Field(
         "MEMORY_AND_DISK", description="intermediateStorageLevel"
@@ -177,6 +184,7 @@ class SparkALS(EmbeddingModel):
         mu = float(train.value.mean()) if (not p.implicit_prefs and p.center) else 0.0
         values = train.value - np.float32(mu) if mu else train.value
         spark = self.spark()
+        self._ensure_checkpoint_dir(spark)
         frame, path = to_spark(
             spark, train.user, train.item, values, how=p.handoff, directory=p.handoff_dir
         )
@@ -196,6 +204,18 @@ class SparkALS(EmbeddingModel):
         self.check_loss(loss, p.n_iterations, "try a larger reg")
         seconds = time.perf_counter() - started
         callback(EpochInfo(p.n_iterations, p.n_iterations, loss, seconds=seconds))
+
+    def _ensure_checkpoint_dir(self, spark: Any) -> None:
+        import tempfile
+
+        p = self.params
+        context = spark.sparkContext
+        if p.checkpoint_interval < 1 or context.getCheckpointDir() is not None:
+            return
+        if p.checkpoint_dir is not None:
+            context.setCheckpointDir(p.checkpoint_dir)
+        elif context.master.startswith("local"):
+            context.setCheckpointDir(tempfile.mkdtemp(prefix="workbench-spark-checkpoints-"))
 
     def _training_loss(self, csr: sp.csr_matrix, mu: float) -> float:
         """Spark's objective at the learned factors (Spark reports none per iteration)."""

@@ -125,7 +125,9 @@ def rank_in_spark(
     table = _users_table(user_factors, offset, positions)
     broadcast = spark.sparkContext.broadcast(q)
     try:
-        frame = spark.createDataFrame(table).repartition(max(1, min(partitions, n)))
+        frame = spark.createDataFrame(table)
+        if frame.rdd.getNumPartitions() > partitions:
+            frame = frame.coalesce(partitions)
         ranker = make_ranker(broadcast, k, user_factors.shape[1])
         result = frame.mapInArrow(ranker, RANK_SCHEMA).toArrow()
     finally:
