@@ -127,9 +127,10 @@ def test_rank_in_spark_equals_core_top_k_with_ties_order_and_candidates(spark):
     np.testing.assert_array_equal(got[0], want[0])
 
 
-def test_parquet_handoff_gives_the_same_model(spark, tmp_path):
+def test_arrow_and_parquet_handoffs_give_the_same_model(spark, tmp_path):
     data = low_rank_ratings(seed=6)
-    a = SparkALS(session=spark, **FAST, n_factors=3).fit(data)
+    a = SparkALS(session=spark, **FAST, n_factors=3, handoff="arrow").fit(data)
+    assert SparkALS(session=spark)._handoff(spark) == "parquet"  # auto on a local master
     b = SparkALS(
         session=spark, **FAST, n_factors=3, handoff="parquet", handoff_dir=str(tmp_path)
     ).fit(data)

@@ -91,10 +91,12 @@ class SparkALSParams(Params):
     shuffle_partitions: int | None = Field(
         None, ge=1, description="spark.sql.shuffle.partitions of a session created here"
     )
-    handoff: Literal["arrow", "parquet"] = Field(
-        "arrow",
-        description="how the data reaches Spark: arrow (in memory) or parquet (a temporary "
-        "file; on a cluster it must be on a shared file system: handoff_dir)",
+    handoff: Literal["auto", "arrow", "parquet"] = Field(
+        "auto",
+        description="how the data reaches Spark: arrow (in memory, any master), parquet (a "
+        "temporary file, 2-3x faster at 10M locally; on a cluster handoff_dir must be on a "
+        "shared file system) or auto (parquet on a local master or with handoff_dir, else "
+        "arrow)",
     )
     handoff_dir: str | None = Field(
         None, description="directory of the parquet hand-off (None: the temporary directory)"
@@ -186,7 +188,12 @@ class SparkALS(EmbeddingModel):
         spark = self.spark()
         self._ensure_checkpoint_dir(spark)
         frame, path = to_spark(
-            spark, train.user, train.item, values, how=p.handoff, directory=p.handoff_dir
+            spark,
+            train.user,
+            train.item,
+            values,
+            how=self._handoff(spark),
+            directory=p.handoff_dir,
         )
         try:
             fitted = self._estimator().fit(frame)
@@ -204,6 +211,13 @@ class SparkALS(EmbeddingModel):
         self.check_loss(loss, p.n_iterations, "try a larger reg")
         seconds = time.perf_counter() - started
         callback(EpochInfo(p.n_iterations, p.n_iterations, loss, seconds=seconds))
+
+    def _handoff(self, spark: Any) -> str:
+        p = self.params
+        if p.handoff != "auto":
+            return p.handoff
+        local = spark.sparkContext.master.startswith("local")
+        return "parquet" if local or p.handoff_dir is not None else "arrow"
 
     def _ensure_checkpoint_dir(self, spark: Any) -> None:
         import tempfile
