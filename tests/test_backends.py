@@ -40,7 +40,7 @@ def test_missing_cluster_package_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a)
     )
-    with pytest.raises(MissingDependency, match="pip install 'ray"):
+    with pytest.raises(MissingDependency, match=r"pip install 'recsys-workbench\[ray\]'"):
         resolve_backend("ray", "ray://127.0.0.1:10001")
 
 

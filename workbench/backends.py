@@ -5,7 +5,7 @@
 - ``dask``: a `dask.distributed` cluster, given its scheduler address
   (``tcp://host:8786``); needs ``pip install 'recsys-workbench[dask]'``.
 - ``ray``: a Ray cluster, given its address (``ray://host:10001`` or ``auto``); needs
-  ``pip install ray``.
+  ``pip install 'recsys-workbench[ray]'``.
 
 The tasks are the same on every backend, so scores, run folders and resume do not depend on
 where they ran. Models that cannot run in a worker (`Model.can_fork` False) stay in the main
@@ -26,7 +26,7 @@ from workbench.errors import MissingDependency, ParamError
 BACKENDS = ("local", "dask", "ray")
 HINTS = {
     "dask": "pip install 'recsys-workbench[dask]'",
-    "ray": "pip install 'ray[default]'",
+    "ray": "pip install 'recsys-workbench[ray]'",
 }
 MODULES = {"dask": "distributed", "ray": "ray"}
 
