@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 $(STAMP): pyproject.toml examples/workbench-example/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,spark,dask]" -e examples/workbench-example
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e examples/workbench-example
 	touch $(STAMP)
 
 setup: $(STAMP)
