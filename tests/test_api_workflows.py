@@ -82,3 +82,14 @@ def test_train_refuses_a_model_that_cannot_learn_the_feedback_before_training():
         wb.train(explicit_only[0], implicit)
     with pytest.raises(DataError, match="needs explicit feedback"):
         wb.train_holdout(explicit_only[0], implicit)
+
+
+def test_models_needing_a_service_are_left_out_of_all_models(monkeypatch):
+    from workbench.api import models_for
+    from workbench.plugins import get_registry
+
+    entry = get_registry().list("model")[0]
+    monkeypatch.setattr(entry.obj, "service", "a test cluster")
+    choice = models_for(entry.obj.feedback and sorted(entry.obj.feedback)[0])
+    assert entry.name not in choice.names
+    assert choice.services[entry.name] == "a test cluster"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -132,10 +132,12 @@ def default_metric(data: Interactions | str) -> str:
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """Registered models that can learn from a kind of feedback, and those that cannot."""
+    """Registered models that can learn from a kind of feedback, those that cannot, and those
+    left out because they need an outside service (named: why)."""
 
     names: list[str]
     skipped: list[str]
+    services: dict[str, str] = field(default_factory=dict)
 
 
 def models_for(data: Interactions | str) -> ModelChoice:
@@ -143,12 +145,17 @@ def models_for(data: Interactions | str) -> ModelChoice:
     its default parameters; an error if none can."""
 
     kind = data.kind if isinstance(data, Interactions) else data
-    fit, skipped = [], []
+    fit, skipped, services = [], [], {}
     for entry in get_registry().list("model"):
-        (fit if kind in entry.obj.feedback else skipped).append(entry.name)
+        if kind not in entry.obj.feedback:
+            skipped.append(entry.name)
+        elif entry.obj.service is not None:
+            services[entry.name] = entry.obj.service
+        else:
+            fit.append(entry.name)
     if not fit:
         raise WorkbenchError(f"no registered model can learn from {kind} feedback")
-    return ModelChoice(fit, skipped)
+    return ModelChoice(fit, skipped, services)
 
 
 def make_model(name: str, **params: Any) -> Model:

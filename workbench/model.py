@@ -201,6 +201,9 @@ class Model(Component):
     #: False for models that must not run in a forked worker (CUDA, a Spark session, a large
     #: shared resource); override `can_fork` if a parameter decides.
     fork_safe: ClassVar[bool] = True
+    #: An outside service the model starts or needs (e.g. "a Spark session"), or None.
+    #: ``compare --all-models`` leaves such models out unless they are named.
+    service: ClassVar[str | None] = None
     #: Bump when the arrays a model saves change meaning; older files are refused.
     state_version: ClassVar[int] = 1
     #: True for time-aware models: `predict(..., timestamps=...)` then passes the pairs'

@@ -116,6 +116,7 @@ class SparkALS(EmbeddingModel):
     feedback = frozenset({"explicit", "implicit"})
     #: A Spark session lives in the process that created it: never in a forked worker.
     fork_safe: ClassVar[bool] = False
+    service: ClassVar[str | None] = "a Spark session"
     cold_start = ColdStart(
         user="zero factors: the training mean (explicit, center=true), else score 0",
         item="zero factors: the training mean (explicit, center=true), else score 0",

@@ -32,6 +32,8 @@ def _all_models(kind: str, quiet: bool = False) -> list[str]:
     if not quiet:
         for name in choice.skipped:
             note(f"skipping model '{name}': it cannot learn from {kind} feedback")
+        for name, service in choice.services.items():
+            note(f"skipping model '{name}': it needs {service} (name it with --model to run it)")
     return choice.names
 
 
