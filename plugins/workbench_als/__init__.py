@@ -1,0 +1,1 @@
+"""Built-in plugin: alternating least squares (numba-compiled, batched half-steps)."""

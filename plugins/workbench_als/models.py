@@ -1,0 +1,188 @@
+"""The ``als`` (explicit, biased) and ``ials`` (implicit, confidence-weighted) models."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import Field
+
+from workbench.data import Interactions
+from workbench.embedding import RankingFactorModel, RatingFactorModel
+from workbench.errors import DataError
+from workbench.model import EpochInfo, TrainingCallback
+from workbench.params import Params
+from workbench.user_state import UserState
+from workbench_als import solvers
+from workbench_als.threads import limited_threads
+
+N_THREADS = Field(
+    None,
+    ge=1,
+    description="threads of the numba kernels and of BLAS (threadpoolctl) during fit and "
+    "fold-in; None: every core",
+)
+
+
+def _epoch_reporter(callback: TrainingCallback, n: int):
+    def report(iteration: int, loss: float, seconds: float) -> None:
+        callback(EpochInfo(iteration, n, loss, seconds=seconds))
+
+    return report
+
+
+# -- explicit ------------------------------------------------------------------------------------
+class ALSParams(Params):
+    """Defaults chosen on the MovieLens-100k anchor folds (docs/models.md)."""
+
+    n_factors: int = Field(50, ge=1, description="latent factors per user and item")
+    n_iterations: int = Field(15, ge=1, description="ALS iterations (a user and an item step)")
+    reg: float = Field(
+        0.05,
+        gt=0,
+        description="L2 regularisation of the factors, times each user's (item's) number of "
+        "ratings (weighted lambda, Zhou et al. 2008); > 0 keeps every system solvable",
+    )
+    reg_item: float | None = Field(
+        None, gt=0, description="regularisation of the item factors (None: same as reg)"
+    )
+    reg_bias: float = Field(
+        0.01, gt=0, description="L2 regularisation of the biases, also times the count"
+    )
+    biased: bool = Field(True, description="learn mu + b_u + b_i (false: p_u . q_i only)")
+    init_std: float = Field(0.1, gt=0, description="standard deviation of the initial factors")
+    n_threads: int | None = N_THREADS
+    seed: int = Field(0, ge=0, description="random seed (initial item factors)")
+
+
+class ALS(RatingFactorModel):
+    """Biased MF by alternating least squares with weighted-lambda regularisation (Zhou et
+    al. 2008): each half-step solves every user's (item's) ridge regression exactly, in one
+    batched numba call. Fold-in: the same user half-step with items frozen (a user with no
+    ratings gets zero factors and bias: mu + b_i)."""
+
+    name = "als"
+    Params = ALSParams
+
+    def has_biases(self) -> bool:
+        return self.params.biased
+
+    def _config(self) -> solvers.ExplicitConfig:
+        p = self.params
+        return solvers.ExplicitConfig(
+            n_factors=p.n_factors, n_iterations=p.n_iterations, reg=p.reg,
+            reg_item=p.reg_item, reg_bias=p.reg_bias, biased=p.biased,
+            init_std=p.init_std, seed=p.seed,
+        )
+
+    def _fit(
+        self, train: Interactions, *, callback: TrainingCallback, validation: Any
+    ) -> None:
+        p = self.params
+        ratings = solvers.as_csr(train.csr())
+        report = _epoch_reporter(callback, p.n_iterations)
+        with limited_threads(p.n_threads):
+            mu, x, bx, y, by, losses = solvers.fit_explicit(ratings, self._config(), report)
+        self.global_mean_ = mu
+        self.user_factors_, self.user_bias_ = x, bx
+        self.item_factors_, self.item_bias_ = y, by
+        self.loss_history_ = np.asarray(losses)
+
+    def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
+        p = self.params
+        with limited_threads(p.n_threads):
+            factors, bias = solvers.explicit_fold_in(
+                history, self.global_mean_ if p.biased else 0.0,
+                self.item_bias_ if p.biased else np.zeros(self.n_items_, np.float32),
+                self.item_factors_, p.reg, p.reg_bias, p.biased,
+            )
+        if p.biased:
+            return UserState.of(factors=factors, bias=bias)
+        return UserState.of(factors=factors)
+
+
+# -- implicit ------------------------------------------------------------------------------------
+class ImplicitALSParams(Params):
+    """Defaults chosen on the MovieLens-100k anchor folds and Last.fm (docs/models.md)."""
+
+    n_factors: int = Field(64, ge=1, description="latent factors per user and item")
+    n_iterations: int = Field(15, ge=1, description="ALS iterations (a user and an item step)")
+    reg: float = Field(
+        0.1, gt=0, description="L2 regularisation lambda (> 0 keeps every system solvable)"
+    )
+    alpha: float = Field(1.0, gt=0, description="confidence slope: c = 1 + alpha * f(r)")
+    confidence: Literal["linear", "log"] = Field(
+        "linear", description="f(r) = r (linear) or log(1 + r / eps) (log, for play counts)"
+    )
+    eps: float = Field(1.0, gt=0, description="scale of the log confidence")
+    binarize: float | None = Field(
+        None,
+        description="explicit data as implicit: interactions with value >= binarize become 1, "
+        "the others are dropped (None: every value is used as a confidence)",
+    )
+    solver: Literal["cg", "cholesky"] = Field(
+        "cg", description="conjugate gradient (Takács et al. 2011) or the exact Cholesky solve"
+    )
+    cg_steps: int = Field(3, ge=1, description="conjugate-gradient steps per half-step")
+    init_std: float = Field(0.01, gt=0, description="standard deviation of the initial factors")
+    compute_loss: bool = Field(
+        True, description="compute the training loss every iteration (false: report NaN)"
+    )
+    n_threads: int | None = N_THREADS
+    seed: int = Field(0, ge=0, description="random seed (initial factors)")
+
+
+class ImplicitALS(RankingFactorModel):
+    """Confidence-weighted ALS for implicit feedback (Hu, Koren and Volinsky 2008): preference
+    1 for every interaction, confidence ``1 + alpha r`` (or ``1 + alpha log(1 + r/eps)``);
+    scores only rank items. Explicit ratings are used as confidences, or binarised at
+    ``binarize``. Fold-in: the exact user half-step (what ``implicit``'s
+    ``recalculate_user`` solves); an all-zero history gives zero factors (a cold user)."""
+
+    name = "ials"
+    Params = ImplicitALSParams
+
+    def _config(self) -> solvers.ImplicitConfig:
+        p = self.params
+        return solvers.ImplicitConfig(
+            n_factors=p.n_factors, n_iterations=p.n_iterations, reg=p.reg, alpha=p.alpha,
+            confidence=p.confidence, eps=p.eps, solver=p.solver, cg_steps=p.cg_steps,
+            init_std=p.init_std, seed=p.seed, compute_loss=p.compute_loss,
+        )
+
+    def _confidences(self, matrix: sp.spmatrix) -> sp.csr_matrix:
+        p = self.params
+        csr = solvers.clean_csr(matrix, binarize=p.binarize)
+        if csr.nnz and csr.data.min() < 0:
+            raise DataError(
+                f"{self.owner()}: interaction values must be >= 0 (confidence 1 + alpha r), "
+                f"got {csr.data.min():g}; set binarize=THRESHOLD to use signed ratings"
+            )
+        return solvers.with_confidence(csr, p.alpha, p.confidence, p.eps)
+
+    def fold_in_values(self, history: sp.csr_matrix) -> sp.csr_matrix:
+        return solvers.clean_csr(history, binarize=self.params.binarize)
+
+    def _fit(
+        self, train: Interactions, *, callback: TrainingCallback, validation: Any
+    ) -> None:
+        p = self.params
+        conf = self._confidences(train.csr())
+        if conf.nnz == 0:
+            raise DataError(
+                f"{self.owner()}: no interactions left after binarize={p.binarize} "
+                "(every value is below the threshold)"
+            )
+        report = _epoch_reporter(callback, p.n_iterations)
+        with limited_threads(p.n_threads):
+            x, y, losses = solvers.fit_implicit(conf, self._config(), report)
+        self.user_factors_, self.item_factors_ = x, y
+        self.loss_history_ = np.asarray(losses)
+
+    def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
+        with limited_threads(self.params.n_threads):
+            factors = solvers.implicit_fold_in(
+                self._confidences(history), self.item_factors_, self.params.reg
+            )
+        return UserState.of(factors=factors)

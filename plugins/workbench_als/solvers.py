@@ -1,0 +1,280 @@
+"""Alternating least squares as plain functions on sparse matrices (no model objects).
+
+- `fit_implicit`: confidence-weighted ALS (Hu, Koren and Volinsky 2008) on a users x items
+  CSR matrix of raw values: confidence ``c = 1 + alpha r`` (``linear``) or ``1 + alpha
+  log(1 + r / eps)`` (``log``), preference 1 for every stored entry, 0 elsewhere (confidence
+  1). Loss per iteration: ``(sum_ui c_ui (p_ui - x_u.y_i)^2 + reg (|X|^2 + |Y|^2)) /
+  (n_users n_items)``.
+- `fit_explicit`: biased MF by ALS with weighted-lambda regularisation (Zhou et al. 2008):
+  each row's penalty is ``n_u (reg |x_u|^2 + reg_bias b_u^2)``. Loss: training MSE.
+- `implicit_fold_in` / `explicit_fold_in`: the exact user half-step against frozen items
+  (for implicit ALS the same solve as ``implicit``'s ``recalculate_user``).
+
+Every half-step is one numba call over all rows (see `workbench_als._kernels`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from workbench.errors import ParamError, TrainingDiverged
+
+#: ``callback(iteration, loss, seconds)`` after every iteration.
+IterationCallback = Callable[[int, float, float], None]
+
+
+def _kernels():
+    from workbench_als import _kernels
+
+    return _kernels
+
+
+def clean_csr(matrix: sp.spmatrix, *, binarize: float | None = None) -> sp.csr_matrix:
+    """float32 CSR with sorted indices and no stored zeros; with ``binarize`` set, entries
+    below it are dropped and the others become 1."""
+    csr = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    csr.sum_duplicates()
+    if binarize is not None:
+        csr.data = np.where(csr.data >= binarize, 1.0, 0.0).astype(np.float32)
+    csr.eliminate_zeros()
+    csr.sort_indices()
+    return csr
+
+
+def as_csr(matrix: sp.spmatrix) -> sp.csr_matrix:
+    """float32 CSR with sorted indices, duplicates summed, stored zeros kept (ratings)."""
+    csr = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    csr.sum_duplicates()
+    csr.sort_indices()
+    return csr
+
+
+def confidence(values: np.ndarray, alpha: float, kind: str = "linear", eps: float = 1.0):
+    """Confidence of observed entries: ``1 + alpha r`` or ``1 + alpha log(1 + r / eps)``."""
+    values = np.asarray(values, dtype=np.float32)
+    if kind == "linear":
+        return (1.0 + alpha * values).astype(np.float32)
+    if kind == "log":
+        return (1.0 + alpha * np.log1p(values / eps)).astype(np.float32)
+    raise ParamError(f"confidence must be 'linear' or 'log', got {kind!r}")
+
+
+def with_confidence(csr: sp.csr_matrix, alpha: float, kind: str, eps: float) -> sp.csr_matrix:
+    """The same sparsity pattern with confidences as values."""
+    if csr.nnz and csr.data.min() < 0:
+        raise ParamError("implicit ALS needs non-negative values (confidence 1 + alpha r)")
+    out = csr.copy()
+    out.data = confidence(csr.data, alpha, kind, eps)
+    return out
+
+
+def transpose(csr: sp.csr_matrix) -> sp.csr_matrix:
+    """The transposed matrix as CSR (items x users), indices sorted."""
+    out = csr.T.tocsr()
+    out.sort_indices()
+    return out
+
+
+def _finite_or_stop(loss: float, iteration: int, hint: str) -> None:
+    if not math.isfinite(loss):
+        raise TrainingDiverged(
+            f"ALS produced non-finite factors at iteration {iteration} (loss={loss}); {hint}"
+        )
+
+
+# -- implicit ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImplicitConfig:
+    n_factors: int = 64
+    n_iterations: int = 15
+    reg: float = 0.1
+    alpha: float = 1.0
+    confidence: str = "linear"
+    eps: float = 1.0
+    solver: str = "cg"
+    cg_steps: int = 3
+    init_std: float = 0.01
+    seed: int = 0
+    compute_loss: bool = True
+
+
+def implicit_half_step(
+    conf: sp.csr_matrix, X: np.ndarray, Y: np.ndarray, reg: float, solver: str, cg_steps: int
+) -> None:
+    """Update every row of ``X`` (in place) against the fixed ``Y``."""
+    k = _kernels()
+    gram = Y.T @ Y
+    if solver == "cg":
+        k.implicit_cg(
+            conf.indptr, conf.indices, conf.data, X, Y, gram.astype(np.float32),
+            np.float32(reg), int(cg_steps),
+        )
+    elif solver == "cholesky":
+        n, f = X.shape
+        k.weighted_cholesky(
+            conf.indptr, conf.indices, conf.data - np.float32(1.0), conf.data, Y,
+            gram.astype(np.float64), np.full(n, reg, dtype=np.float64),
+            np.ones(f, dtype=np.float64), X,
+        )
+    else:
+        raise ParamError(f"solver must be 'cg' or 'cholesky', got {solver!r}")
+
+
+def implicit_loss(conf: sp.csr_matrix, X: np.ndarray, Y: np.ndarray, reg: float) -> float:
+    """The implicit ALS loss (see the module docs), computed without a dense matrix."""
+    observed = _kernels().implicit_loss(conf.indptr, conf.indices, conf.data, X, Y)
+    x64, y64 = X.astype(np.float64), Y.astype(np.float64)
+    everything = float(np.sum((x64.T @ x64) * (y64.T @ y64)))
+    penalty = reg * (float(np.sum(x64 * x64)) + float(np.sum(y64 * y64)))
+    return (observed + everything + penalty) / (X.shape[0] * Y.shape[0])
+
+
+def fit_implicit(
+    conf: sp.csr_matrix,
+    cfg: ImplicitConfig,
+    callback: IterationCallback | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """(user factors, item factors, losses) of confidence-weighted ALS on ``conf``
+    (users x items, confidences as values; see `with_confidence`)."""
+    rng = np.random.default_rng(cfg.seed)
+    n_users, n_items = conf.shape
+    X = rng.normal(0.0, cfg.init_std, (n_users, cfg.n_factors)).astype(np.float32)
+    Y = rng.normal(0.0, cfg.init_std, (n_items, cfg.n_factors)).astype(np.float32)
+    conf_t = transpose(conf)
+    losses: list[float] = []
+    for it in range(1, cfg.n_iterations + 1):
+        started = time.perf_counter()
+        implicit_half_step(conf, X, Y, cfg.reg, cfg.solver, cfg.cg_steps)
+        implicit_half_step(conf_t, Y, X, cfg.reg, cfg.solver, cfg.cg_steps)
+        hint = f"lower alpha={cfg.alpha:g} or raise reg={cfg.reg:g}"
+        if cfg.compute_loss:
+            loss = implicit_loss(conf, X, Y, cfg.reg)
+            _finite_or_stop(loss, it, hint)
+        else:  # still stop on NaN: a cheap check of the factors
+            loss = math.nan
+            _finite_or_stop(float(X.sum(dtype=np.float64) + Y.sum(dtype=np.float64)), it, hint)
+        losses.append(loss)
+        if callback is not None:
+            callback(it, loss, time.perf_counter() - started)
+    return X, Y, losses
+
+
+def implicit_fold_in(conf: sp.csr_matrix, Y: np.ndarray, reg: float) -> np.ndarray:
+    """Exact user factors for the rows of ``conf`` with ``Y`` frozen (Cholesky per row, all
+    rows in one call). A row without entries (an all-zero history) gets the zero vector."""
+    X = np.zeros((conf.shape[0], Y.shape[1]), dtype=np.float32)
+    implicit_half_step(conf, X, np.ascontiguousarray(Y, dtype=np.float32), reg, "cholesky", 0)
+    return X
+
+
+# -- explicit ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExplicitConfig:
+    n_factors: int = 50
+    n_iterations: int = 15
+    reg: float = 0.05
+    reg_item: float | None = None
+    reg_bias: float = 0.01
+    biased: bool = True
+    init_std: float = 0.1
+    seed: int = 0
+
+
+def explicit_half_step(
+    ratings: sp.csr_matrix,
+    mu: float,
+    other_bias: np.ndarray,
+    Y: np.ndarray,
+    reg: float,
+    reg_bias: float,
+    biased: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(factors, biases) of every row of ``ratings`` with the other side (``Y``,
+    ``other_bias``) fixed: ridge regression per row with penalty ``n_u (reg |x|^2 +
+    reg_bias b^2)`` (weighted lambda), solved exactly."""
+    n, f = ratings.shape[0], Y.shape[1]
+    targets = ratings.data - np.float32(mu) - other_bias[ratings.indices]
+    counts = np.diff(ratings.indptr).astype(np.float64)
+    if biased:
+        Yb = np.empty((Y.shape[0], f + 1), dtype=np.float32)
+        Yb[:, :f] = Y
+        Yb[:, f] = 1.0
+        diag = np.full(f + 1, reg, dtype=np.float64)
+        diag[f] = reg_bias
+    else:
+        Yb = np.ascontiguousarray(Y, dtype=np.float32)
+        diag = np.full(f, reg, dtype=np.float64)
+    out = np.zeros((n, Yb.shape[1]), dtype=np.float32)
+    weights = np.ones(ratings.nnz, dtype=np.float32)
+    _kernels().weighted_cholesky(
+        ratings.indptr, ratings.indices, weights, targets.astype(np.float32), Yb,
+        np.zeros((Yb.shape[1], Yb.shape[1])), counts, diag, out,
+    )
+    if biased:
+        return np.ascontiguousarray(out[:, :f]), np.ascontiguousarray(out[:, f])
+    return out, np.zeros(n, dtype=np.float32)
+
+
+def explicit_sse(
+    ratings: sp.csr_matrix,
+    mu: float,
+    X: np.ndarray,
+    bx: np.ndarray,
+    Y: np.ndarray,
+    by: np.ndarray,
+) -> float:
+    """Sum of squared training errors."""
+    return _kernels().explicit_sse(
+        ratings.indptr, ratings.indices, ratings.data, X, Y, bx, by, np.float32(mu)
+    )
+
+
+def fit_explicit(
+    ratings: sp.csr_matrix,
+    cfg: ExplicitConfig,
+    callback: IterationCallback | None = None,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[float]]:
+    """(mu, user factors, user bias, item factors, item bias, losses) of biased ALS."""
+    rng = np.random.default_rng(cfg.seed)
+    n_users, n_items = ratings.shape
+    mu = float(ratings.data.mean(dtype=np.float64)) if cfg.biased else 0.0
+    Y = rng.normal(0.0, cfg.init_std, (n_items, cfg.n_factors)).astype(np.float32)
+    by = np.zeros(n_items, dtype=np.float32)
+    bx = np.zeros(n_users, dtype=np.float32)
+    ratings_t = transpose(ratings)
+    reg_item = cfg.reg if cfg.reg_item is None else cfg.reg_item
+    losses: list[float] = []
+    X = np.zeros((n_users, cfg.n_factors), dtype=np.float32)
+    for it in range(1, cfg.n_iterations + 1):
+        started = time.perf_counter()
+        X, bx = explicit_half_step(ratings, mu, by, Y, cfg.reg, cfg.reg_bias, cfg.biased)
+        Y, by = explicit_half_step(ratings_t, mu, bx, X, reg_item, cfg.reg_bias, cfg.biased)
+        loss = explicit_sse(ratings, mu, X, bx, Y, by) / max(ratings.nnz, 1)
+        _finite_or_stop(loss, it, f"raise reg={cfg.reg:g} (ratings must be finite)")
+        losses.append(loss)
+        if callback is not None:
+            callback(it, loss, time.perf_counter() - started)
+    return mu, X, bx, Y, by, losses
+
+
+def explicit_fold_in(
+    ratings: sp.csr_matrix,
+    mu: float,
+    item_bias: np.ndarray,
+    Y: np.ndarray,
+    reg: float,
+    reg_bias: float,
+    biased: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(factors, biases) of new users: the user half-step against frozen items."""
+    return explicit_half_step(
+        as_csr(ratings),
+        mu, item_bias.astype(np.float32), np.ascontiguousarray(Y, dtype=np.float32),
+        reg, reg_bias, biased,
+    )

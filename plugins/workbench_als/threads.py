@@ -1,0 +1,34 @@
+"""One place that sets how many threads the numba kernels and BLAS may use."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def limited_threads(n_threads: int | None) -> Iterator[int]:
+    """Run the block with at most ``n_threads`` numba threads and BLAS threads (None: every
+    core numba may use). The kernels and the BLAS calls (Gram matrices, scoring) take turns,
+    so the limit is never exceeded by the two together."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    available = numba.config.NUMBA_NUM_THREADS
+    n = available if n_threads is None else max(1, min(int(n_threads), available))
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield n
+    finally:
+        numba.set_num_threads(previous)
+
+
+def cpu_count() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1

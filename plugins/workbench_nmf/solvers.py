@@ -1,0 +1,224 @@
+"""Non-negative matrix factorisation as plain functions on sparse matrices.
+
+- **Zero-filled** (`fit_zero_filled`): scikit-learn's ``non_negative_factorization`` on the
+  users x items matrix with missing entries as zeros, run one iteration per call (warm
+  start, ``init="custom"``) so every iteration is reported; with ``tol=0`` the factors equal
+  one scikit-learn call with the same ``max_iter``. Loss: ``|X - WH|_F^2 / |X|_F^2``
+  (relative squared error, computed without a dense matrix). Stops when an iteration lowers
+  the loss by less than ``tol`` times the loss. Fold-in (`zero_filled_fold_in`) is
+  scikit-learn's ``update_H=False`` step.
+- **Observed entries** (`fit_observed`): ``r ~ p_u . q_i`` with p, q >= 0 fitted on the
+  observed ratings only, by multiplicative updates (as Surprise's NMF) or by projected
+  coordinate descent (alternating non-negative least squares); penalty ``n_u reg |p_u|^2``.
+  Loss: training MSE. Fold-in (`observed_fold_in`): the non-negative least-squares user step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from workbench.errors import DataError, ParamError, TrainingDiverged
+
+IterationCallback = Callable[[int, float, float], None]
+
+
+def _kernels():
+    from workbench_nmf import _kernels
+
+    return _kernels
+
+
+def check_nonnegative(matrix: sp.spmatrix, what: str) -> None:
+    """One-line `DataError` when ``matrix`` holds a negative or non-finite value."""
+    data = matrix.data
+    if not len(data):
+        return
+    if not np.isfinite(data).all():
+        raise DataError(f"{what}: NMF needs finite values, got NaN/infinity")
+    low = float(data.min())
+    if low < 0:
+        n_bad = int((data < 0).sum())
+        raise DataError(
+            f"{what}: NMF needs non-negative values, got {n_bad} negative (min {low:g}); "
+            "shift or binarize the data first"
+        )
+
+
+def _stop(loss: float, iteration: int, hint: str) -> None:
+    if not math.isfinite(loss):
+        raise TrainingDiverged(
+            f"NMF produced non-finite factors at iteration {iteration} (loss={loss}); {hint}"
+        )
+
+
+# -- zero-filled -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ZeroFilledConfig:
+    n_components: int = 50
+    init: str | None = None
+    solver: str = "cd"
+    max_iter: int = 200
+    tol: float = 1e-4
+    alpha_W: float = 0.0
+    alpha_H: float | str = "same"
+    l1_ratio: float = 0.0
+    seed: int = 0
+
+
+def _sklearn_kwargs(cfg: ZeroFilledConfig) -> dict:
+    return {
+        "n_components": cfg.n_components,
+        "solver": cfg.solver,
+        "beta_loss": "frobenius",
+        "alpha_W": cfg.alpha_W,
+        "alpha_H": cfg.alpha_H,
+        "l1_ratio": cfg.l1_ratio,
+        "random_state": cfg.seed,
+    }
+
+
+def relative_error(X: sp.csr_matrix, W: np.ndarray, H: np.ndarray, norm_x: float) -> float:
+    """``|X - WH|_F^2 / |X|_F^2`` without forming WH."""
+    cross = _kernels().observed_cross(
+        X.indptr, X.indices, X.data, W, np.ascontiguousarray(H.T)
+    )
+    w64, h64 = W.astype(np.float64), H.astype(np.float64)
+    quad = float(np.sum((w64.T @ w64) * (h64 @ h64.T)))
+    return max(norm_x - 2.0 * cross + quad, 0.0) / max(norm_x, 1e-300)
+
+
+def fit_zero_filled(
+    X: sp.csr_matrix, cfg: ZeroFilledConfig, callback: IterationCallback | None = None
+) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """(W users x k, H k x items, losses): scikit-learn NMF, one reported iteration at a time."""
+    from sklearn.decomposition import non_negative_factorization
+    from sklearn.exceptions import ConvergenceWarning
+
+    if cfg.n_components > min(X.shape) and cfg.init in ("nndsvd", "nndsvda", "nndsvdar"):
+        raise ParamError(
+            f"n_components={cfg.n_components} exceeds min(n_users, n_items)={min(X.shape)}, "
+            f"which init={cfg.init!r} needs"
+        )
+    norm_x = float(np.dot(X.data.astype(np.float64), X.data))
+    kwargs = _sklearn_kwargs(cfg)
+    losses: list[float] = []
+    W = H = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for it in range(1, cfg.max_iter + 1):
+            started = time.perf_counter()
+            if W is None:
+                W, H, _ = non_negative_factorization(
+                    X, init=cfg.init, max_iter=1, tol=0.0, **kwargs
+                )
+            else:
+                W, H, _ = non_negative_factorization(
+                    X, W, H, init="custom", max_iter=1, tol=0.0, **kwargs
+                )
+            loss = relative_error(X, W, H, norm_x)
+            _stop(loss, it, "the data must be finite and non-negative")
+            losses.append(loss)
+            if callback is not None:
+                callback(it, loss, time.perf_counter() - started)
+            if cfg.tol > 0 and len(losses) > 1 and losses[-2] - loss < cfg.tol * loss:
+                break
+    return np.ascontiguousarray(W), np.ascontiguousarray(H), losses
+
+
+def zero_filled_fold_in(
+    X: sp.csr_matrix, H: np.ndarray, cfg: ZeroFilledConfig, max_iter: int
+) -> np.ndarray:
+    """W of new users (rows of ``X``) with ``H`` fixed: scikit-learn's ``update_H=False``
+    solve. A row without interactions gets zero weights."""
+    from sklearn.decomposition import non_negative_factorization
+    from sklearn.exceptions import ConvergenceWarning
+
+    out = np.zeros((X.shape[0], H.shape[0]), dtype=H.dtype)
+    if X.nnz == 0:
+        return out
+    kwargs = _sklearn_kwargs(cfg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        W, _, _ = non_negative_factorization(
+            X.astype(H.dtype), H=H, update_H=False, max_iter=max_iter, tol=min(cfg.tol, 1e-6), **kwargs
+        )
+    out[:] = W
+    out[np.diff(X.indptr) == 0] = 0.0
+    return out
+
+
+# -- observed entries ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ObservedConfig:
+    n_factors: int = 15
+    n_epochs: int = 50
+    reg_user: float = 0.06
+    reg_item: float = 0.06
+    solver: str = "mu"
+    sweeps: int = 5
+    init_low: float = 0.0
+    init_high: float = 1.0
+    seed: int = 0
+
+
+def half_step(
+    ratings: sp.csr_matrix, X: np.ndarray, Y: np.ndarray, reg: float, solver: str, sweeps: int
+) -> None:
+    """Update every row of ``X`` (in place) against the fixed ``Y``."""
+    k = _kernels()
+    if solver == "mu":
+        k.mu_half_step(ratings.indptr, ratings.indices, ratings.data, X, Y, float(reg))
+    elif solver == "cd":
+        k.nnls_half_step(
+            ratings.indptr, ratings.indices, ratings.data, X, Y, float(reg), int(sweeps), 0.0
+        )
+    else:
+        raise ParamError(f"solver must be 'mu' or 'cd', got {solver!r}")
+
+
+def fit_observed(
+    ratings: sp.csr_matrix, cfg: ObservedConfig, callback: IterationCallback | None = None
+) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """(P users x f, Q items x f, losses) of NMF on the observed entries."""
+    rng = np.random.default_rng(cfg.seed)
+    n_users, n_items = ratings.shape
+    P = rng.uniform(cfg.init_low, cfg.init_high, (n_users, cfg.n_factors)).astype(np.float32)
+    Q = rng.uniform(cfg.init_low, cfg.init_high, (n_items, cfg.n_factors)).astype(np.float32)
+    ratings_t = ratings.T.tocsr()
+    ratings_t.sort_indices()
+    losses: list[float] = []
+    for it in range(1, cfg.n_epochs + 1):
+        started = time.perf_counter()
+        half_step(ratings, P, Q, cfg.reg_user, cfg.solver, cfg.sweeps)
+        half_step(ratings_t, Q, P, cfg.reg_item, cfg.solver, cfg.sweeps)
+        loss = _kernels().observed_sse(
+            ratings.indptr, ratings.indices, ratings.data, P, Q
+        ) / max(ratings.nnz, 1)
+        _stop(loss, it, f"raise reg_user/reg_item (now {cfg.reg_user:g}/{cfg.reg_item:g})")
+        losses.append(loss)
+        if callback is not None:
+            callback(it, loss, time.perf_counter() - started)
+    P[np.diff(ratings.indptr) == 0] = 0.0
+    Q[np.diff(ratings_t.indptr) == 0] = 0.0
+    return P, Q, losses
+
+
+def observed_fold_in(
+    ratings: sp.csr_matrix, Q: np.ndarray, reg: float, sweeps: int = 200
+) -> np.ndarray:
+    """Non-negative factors of new users with ``Q`` frozen: projected coordinate descent to
+    convergence on ``min sum (r - p.q)^2 + n_u reg |p|^2, p >= 0`` (the fixed point that
+    multiplicative updates approach). A row without ratings gets zero factors."""
+    X = np.zeros((ratings.shape[0], Q.shape[1]), dtype=np.float32)
+    _kernels().nnls_half_step(
+        ratings.indptr, ratings.indices, ratings.data.astype(np.float32), X,
+        np.ascontiguousarray(Q, dtype=np.float32), float(reg), int(sweeps), 1e-7,
+    )
+    return X
