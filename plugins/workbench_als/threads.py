@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 
 
@@ -25,10 +24,3 @@ def limited_threads(n_threads: int | None) -> Iterator[int]:
     finally:
         numba.set_num_threads(previous)
 
-
-def cpu_count() -> int:
-    """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1

@@ -1,0 +1,260 @@
+"""The `als` (explicit) and `ials` (implicit) models: contract, known answers against dense
+numpy solves and `implicit`, fold-in, singular systems, divergence, threads, explicit data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from workbench_als import solvers
+from workbench_als.models import ALS, ImplicitALS
+
+from workbench.data import Interactions
+from workbench.errors import DataError, ParamError, TrainingDiverged
+from workbench.model import EpochInfo
+from workbench.testing import ModelContract, low_rank_ratings
+
+
+class TestALSContract(ModelContract):
+    def make_model(self, **params: Any) -> ALS:
+        return ALS(n_factors=6, n_iterations=8, reg=0.1, **params)
+
+
+class TestUnbiasedALSContract(ModelContract):
+    def make_model(self, **params: Any) -> ALS:
+        return ALS(n_factors=6, n_iterations=8, reg=0.1, biased=False, **params)
+
+
+class TestImplicitALSContract(ModelContract):
+    def make_model(self, **params: Any) -> ImplicitALS:
+        return ImplicitALS(n_factors=6, n_iterations=6, **params)
+
+    def make_data(self) -> Interactions:
+        return low_rank_ratings(kind="implicit")
+
+
+class TestImplicitALSCholeskyOnRatings(ModelContract):
+    """Explicit ratings used as confidences, exact solver."""
+
+    def make_model(self, **params: Any) -> ImplicitALS:
+        return ImplicitALS(n_factors=6, n_iterations=6, solver="cholesky", **params)
+
+
+def small_matrix(seed: int = 0, n: int = 30, m: int = 25) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.random((n, m)) < 0.25) * rng.integers(1, 6, (n, m)).astype(np.float64)
+
+
+def dense_hu_koren(dense_row: np.ndarray, Y: np.ndarray, reg: float, conf: np.ndarray):
+    """Independent reference: the Hu-Koren normal equations of one user, dense numpy."""
+    Y = Y.astype(np.float64)
+    p = (dense_row > 0).astype(np.float64)
+    A = Y.T @ np.diag(conf) @ Y + reg * np.eye(Y.shape[1])
+    return np.linalg.solve(A, Y.T @ (conf * p))
+
+
+@pytest.mark.parametrize("kind", ["linear", "log"])
+def test_implicit_fold_in_solves_the_dense_normal_equations(kind: str) -> None:
+    dense = small_matrix()
+    csr = solvers.clean_csr(sp.csr_matrix(dense))
+    Y = np.random.default_rng(1).normal(0, 0.5, (dense.shape[1], 5)).astype(np.float32)
+    conf = solvers.with_confidence(csr, 2.0, kind, 0.5)
+    got = solvers.implicit_fold_in(conf, Y, 0.3)
+    for u in (0, 7, 19):
+        c = np.ones(dense.shape[1])
+        obs = dense[u] > 0
+        r = dense[u][obs]
+        c[obs] = 1 + 2.0 * (r if kind == "linear" else np.log1p(r / 0.5))
+        np.testing.assert_allclose(got[u], dense_hu_koren(dense[u], Y, 0.3, c), atol=2e-5)
+
+
+def test_cg_converges_to_the_exact_solve() -> None:
+    dense = small_matrix(2)
+    conf = solvers.with_confidence(solvers.clean_csr(sp.csr_matrix(dense)), 1.0, "linear", 1)
+    Y = np.random.default_rng(3).normal(0, 0.5, (dense.shape[1], 4)).astype(np.float32)
+    exact = solvers.implicit_fold_in(conf, Y, 0.2)
+    X = np.zeros_like(exact)
+    solvers.implicit_half_step(conf, X, Y, 0.2, "cg", cg_steps=4)  # f steps: exact in theory
+    np.testing.assert_allclose(X, exact, atol=1e-3)
+
+
+def test_training_with_cg_tracks_cholesky() -> None:
+    data = low_rank_ratings(kind="implicit", seed=4)
+    chol = ImplicitALS(n_factors=5, n_iterations=5, solver="cholesky").fit(data)
+    cg = ImplicitALS(n_factors=5, n_iterations=5, solver="cg", cg_steps=5).fit(data)
+    assert abs(cg.loss_history_[-1] - chol.loss_history_[-1]) < 1e-3 * chol.loss_history_[-1]
+
+
+def test_recalculate_user_equivalence_with_implicit() -> None:
+    implicit_als = pytest.importorskip("implicit.cpu.als")
+    data = low_rank_ratings(kind="implicit", seed=5)
+    # implicit's confidence is alpha * r, ours 1 + alpha * r: give it our confidences, alpha 1
+    model = ImplicitALS(n_factors=6, n_iterations=3, alpha=2.0, reg=0.2).fit(data)
+    conf = solvers.with_confidence(solvers.clean_csr(data.csr()), 2.0, "linear", 1.0)
+    ref = implicit_als.AlternatingLeastSquares(
+        factors=6, regularization=0.2, alpha=1.0, random_state=0
+    )
+    ref.item_factors = model.item_factors_.copy()
+    ref.user_factors = model.user_factors_.copy()
+    users = np.array([0, 3, 11])
+    theirs = ref.recalculate_user(users, conf[users])
+    ours = model.fold_in(data.subset(np.isin(data.user, users))).state["factors"]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: ALS(n_factors=5, n_iterations=25, reg=0.05),
+             lambda: ImplicitALS(n_factors=5, n_iterations=25, solver="cholesky")],
+)
+def test_training_user_folded_in_again_gets_nearly_the_same_vector(make) -> None:
+    data = low_rank_ratings(seed=6)
+    model = make().fit(data)
+    users = np.array([1, 2, 3, 4])
+    folded = model.fold_in(data.subset(np.isin(data.user, users)))
+    rows = folded.index_of(data.users.id_of(users))
+    got = folded.state["factors"][rows]
+    want = model.user_factors_[users]
+    cos = np.sum(got * want, axis=1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+    assert cos.min() > 0.99, cos
+    np.testing.assert_allclose(got, want, atol=0.05 * np.abs(want).max())
+
+
+def test_explicit_half_step_matches_dense_ridge() -> None:
+    dense = small_matrix(7)
+    ratings = solvers.as_csr(sp.csr_matrix(dense))
+    rng = np.random.default_rng(8)
+    Y = rng.normal(0, 0.5, (dense.shape[1], 4)).astype(np.float32)
+    bi = rng.normal(0, 0.3, dense.shape[1]).astype(np.float32)
+    X, bu = solvers.explicit_half_step(ratings, 3.0, bi, Y, 0.1, 0.02, True)
+    for u in (0, 5, 12):
+        obs = np.flatnonzero(dense[u])
+        Z = np.hstack([Y[obs], np.ones((len(obs), 1))]).astype(np.float64)
+        lam = len(obs) * np.diag([0.1] * 4 + [0.02])
+        sol = np.linalg.solve(Z.T @ Z + lam, Z.T @ (dense[u, obs] - 3.0 - bi[obs]))
+        np.testing.assert_allclose(np.r_[X[u], bu[u]], sol, atol=1e-4)
+
+
+def test_one_interaction_users_stay_solvable() -> None:
+    # every user has exactly one interaction: rank-one Gram matrices, reg keeps them solvable
+    users = [f"u{k}" for k in range(40)]
+    items = [f"i{k % 7}" for k in range(40)]
+    values = np.arange(40) % 5 + 1.0
+    data = Interactions.from_arrays(users, items, values, rating_scale=(1, 5))
+    for model in (
+        ALS(n_factors=10, n_iterations=3),
+        ImplicitALS(n_factors=10, n_iterations=3, solver="cholesky"),
+        ImplicitALS(n_factors=10, n_iterations=3),
+    ):
+        model.fit(data)
+        assert np.isfinite(model.user_factors_).all() and np.abs(model.user_factors_).sum() > 0
+        folded = model.fold_in(data.subset(np.arange(3)))
+        assert np.isfinite(folded.state["factors"]).all()
+
+
+def test_all_zero_history_folds_in_as_a_cold_user() -> None:
+    data = low_rank_ratings(kind="implicit")
+    model = ImplicitALS(n_factors=4, n_iterations=3).fit(data)
+    zeros = Interactions.from_arrays(["new", "new"], data.items.id_of([0, 1]), [0.0, 0.0],
+                                     kind="implicit")
+    folded = model.fold_in(zeros)
+    assert np.all(folded.state["factors"] == 0)
+    items, scores = model.recommend(folded, k=3)
+    assert (items >= 0).all() and np.all(scores == 0)
+
+
+def test_binarize_threshold_drops_low_ratings() -> None:
+    data = low_rank_ratings()
+    low = data.value < 4
+    model = ImplicitALS(n_factors=4, n_iterations=4, binarize=4).fit(data)
+    other = ImplicitALS(n_factors=4, n_iterations=4).fit(
+        data.subset(~low)._replace(value=np.ones(int((~low).sum())))
+    )
+    np.testing.assert_allclose(model.item_factors_, other.item_factors_, rtol=1e-4, atol=1e-5)
+    with pytest.raises(DataError, match="binarize"):
+        ImplicitALS(binarize=100).fit(data)
+
+
+def test_negative_values_refused_for_implicit() -> None:
+    data = Interactions.from_arrays(["a", "b"], ["x", "y"], [1.0, -2.0], rating_scale=(-5, 5))
+    with pytest.raises(DataError, match=">= 0.*binarize"):
+        ImplicitALS().fit(data)
+    assert ImplicitALS(n_factors=2, n_iterations=1, binarize=0).fit(data).is_fitted
+
+
+def test_progress_and_loss_per_iteration() -> None:
+    seen: list[EpochInfo] = []
+    model = ImplicitALS(n_factors=4, n_iterations=5).fit(
+        low_rank_ratings(kind="implicit"), callback=seen.append
+    )
+    assert [e.epoch for e in seen] == [1, 2, 3, 4, 5] and seen[0].n_epochs == 5
+    losses = [e.loss for e in seen]
+    assert all(b <= a * (1 + 1e-4) for a, b in zip(losses, losses[1:], strict=False))
+    np.testing.assert_allclose(model.loss_history_, losses)
+    explicit: list[EpochInfo] = []
+    ALS(n_factors=4, n_iterations=4).fit(low_rank_ratings(), callback=explicit.append)
+    assert len(explicit) == 4 and explicit[-1].loss < explicit[0].loss
+
+
+def test_loss_matches_a_dense_computation() -> None:
+    dense = small_matrix(9)
+    conf = solvers.with_confidence(solvers.clean_csr(sp.csr_matrix(dense)), 1.5, "linear", 1)
+    rng = np.random.default_rng(2)
+    X = rng.normal(0, 0.3, (dense.shape[0], 3)).astype(np.float32)
+    Y = rng.normal(0, 0.3, (dense.shape[1], 3)).astype(np.float32)
+    C = np.where(dense > 0, 1 + 1.5 * dense, 1.0)
+    P = (dense > 0).astype(float)
+    E = P - X.astype(float) @ Y.T
+    want = (np.sum(C * E * E) + 0.1 * (np.sum(X**2) + np.sum(Y**2))) / dense.size
+    assert solvers.implicit_loss(conf, X, Y, 0.1) == pytest.approx(want, rel=1e-5)
+
+
+def test_nan_in_factors_stops_with_the_iteration() -> None:
+    data = low_rank_ratings(kind="implicit")
+    data = data._replace(value=np.where(np.arange(len(data)) == 3, np.inf, data.value))
+    with pytest.raises(TrainingDiverged, match="iteration 1.*alpha"):
+        ImplicitALS(n_factors=3, n_iterations=3).fit(data)
+    ratings = low_rank_ratings()
+    ratings = ratings._replace(value=np.where(np.arange(len(ratings)) == 0, np.inf, ratings.value))
+    with pytest.raises(TrainingDiverged, match="iteration"):
+        ALS(n_factors=3, n_iterations=3).fit(ratings)
+
+
+def test_parameters_are_validated() -> None:
+    with pytest.raises(ParamError):
+        ALS(reg=0)
+    with pytest.raises(ParamError):
+        ImplicitALS(solver="lu")
+    with pytest.raises(ParamError):
+        ImplicitALS(confidence="sqrt")
+
+
+def test_threads_parameter_limits_numba_and_blas() -> None:
+    import numba
+    from threadpoolctl import threadpool_info
+    from workbench_als.threads import limited_threads
+
+    before = numba.get_num_threads()
+    with limited_threads(1):
+        assert numba.get_num_threads() == 1
+        assert all(p["num_threads"] == 1 for p in threadpool_info())
+    assert numba.get_num_threads() == before
+    a = ImplicitALS(n_factors=4, n_iterations=3, n_threads=1).fit(low_rank_ratings())
+    b = ImplicitALS(n_factors=4, n_iterations=3).fit(low_rank_ratings())
+    np.testing.assert_allclose(a.user_factors_, b.user_factors_, rtol=1e-4, atol=1e-5)
+
+
+def test_implicit_model_hides_rating_metrics_in_evaluation() -> None:
+    from workbench.evaluation import evaluate
+    from workbench.resolve import resolve_metrics
+    from workbench.splits import Split
+    from workbench.testing import holdout
+
+    data = low_rank_ratings()
+    train, test = holdout(data)
+    metrics = resolve_metrics(["rmse", "ndcg@5"], train)
+    model = ImplicitALS(n_factors=4, n_iterations=4).fit(train)
+    result = evaluate(model, Split(train=train, test=test, fold=0), metrics)
+    assert np.isnan(result.scores["rmse"]) and np.isfinite(result.scores["ndcg@5"])
+    assert not model.predicts_ratings() and ALS().predicts_ratings()
