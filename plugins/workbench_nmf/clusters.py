@@ -1,0 +1,74 @@
+"""Latent structure of a zero-filled NMF: user clusters and each component's top items.
+
+A user's cluster is the component with the largest weight in their row of W (argmax); users
+whose row is all zero (cold) belong to no cluster. A component's top items are the largest
+entries of its row of H.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from workbench.errors import DataError, ParamError
+
+
+@dataclass
+class NMFClusters:
+    """``assignments``: one row per user (user, user_id, cluster, weight; cluster -1: none);
+    ``components``: one row per (component, rank) with the item, its title and weight, and
+    the component's cluster size."""
+
+    assignments: pd.DataFrame
+    components: pd.DataFrame
+
+    def sizes(self) -> pd.Series:
+        """Users per cluster (every component listed, 0 where empty)."""
+        n = int(self.components["component"].max()) + 1 if len(self.components) else 0
+        counts = np.bincount(
+            self.assignments["cluster"][self.assignments["cluster"] >= 0], minlength=n
+        )
+        return pd.Series(counts, index=pd.RangeIndex(n, name="component"), name="users")
+
+
+def nmf_clusters(model, top_n: int = 10) -> NMFClusters:
+    """Clusters and top items of a fitted zero-filled `workbench_nmf.models.NMF`."""
+    from workbench_nmf.models import NMF
+
+    if not isinstance(model, NMF):
+        raise DataError(f"clusters need a zero-filled 'nmf' model, got {model.owner()}")
+    model.check_fitted()
+    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
+        raise ParamError(f"top_n must be an integer >= 1, got {top_n!r}")
+    W, H = model.user_factors_, model.item_factors_.T
+    cluster = np.argmax(W, axis=1).astype(np.int64)
+    weight = W[np.arange(len(W)), cluster]
+    cluster[weight <= 0] = -1
+    assignments = pd.DataFrame(
+        {
+            "user": np.arange(len(W)),
+            "user_id": model.users_.id_of(np.arange(len(W))),
+            "cluster": cluster,
+            "weight": weight.astype(np.float64),
+        }
+    )
+    sizes = np.bincount(cluster[cluster >= 0], minlength=H.shape[0])
+    k = min(top_n, H.shape[1])
+    top = np.argsort(-H, axis=1, kind="stable")[:, :k]
+    comp = np.repeat(np.arange(H.shape[0]), k)
+    items = top.ravel()
+    titles = model.item_titles_[items] if model.item_titles_ is not None else [""] * len(items)
+    components = pd.DataFrame(
+        {
+            "component": comp,
+            "size": sizes[comp],
+            "rank": np.tile(np.arange(1, k + 1), H.shape[0]),
+            "item": items,
+            "item_id": model.items_.id_of(items),
+            "title": titles,
+            "weight": H[comp, items].astype(np.float64),
+        }
+    )
+    return NMFClusters(assignments, components)
