@@ -130,7 +130,8 @@ def test_relative_error_matches_dense() -> None:
 
 def test_progress_per_iteration_and_tol_stop() -> None:
     seen: list[EpochInfo] = []
-    model = NMF(n_components=3, max_iter=500, tol=1e-3).fit(low_rank_ratings(), callback=seen.append)
+    model = NMF(n_components=3, max_iter=500, tol=1e-3)
+    model.fit(low_rank_ratings(), callback=seen.append)
     assert 1 < len(seen) < 500 and [e.epoch for e in seen] == list(range(1, len(seen) + 1))
     assert model.n_iter_ == len(seen)
     obs: list[EpochInfo] = []

@@ -170,7 +170,8 @@ class ObservedNMF(RatingFactorModel):
     ) -> None:
         p = self.params
         ratings = _values(train.csr(), None, f"{self.owner()} on {train.name!r}")
-        P, Q, losses = solvers.fit_observed(ratings, self._config(), _reporter(callback, p.n_epochs))
+        report = _reporter(callback, p.n_epochs)
+        P, Q, losses = solvers.fit_observed(ratings, self._config(), report)
         self.user_factors_, self.item_factors_ = P, Q
         self.global_mean_ = float(ratings.data.mean(dtype=np.float64))
         self.loss_history_ = np.asarray(losses)

@@ -147,7 +147,8 @@ def zero_filled_fold_in(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         W, _, _ = non_negative_factorization(
-            X.astype(H.dtype), H=H, update_H=False, max_iter=max_iter, tol=min(cfg.tol, 1e-6), **kwargs
+            X.astype(H.dtype), H=H, update_H=False, max_iter=max_iter,
+            tol=min(cfg.tol, 1e-6), **kwargs,
         )
     out[:] = W
     out[np.diff(X.indptr) == 0] = 0.0
