@@ -233,12 +233,15 @@ def test_parameters_are_validated() -> None:
 def test_threads_parameter_limits_numba_and_blas() -> None:
     import numba
     from threadpoolctl import threadpool_info
-    from workbench_als.threads import limited_threads
+
+    from workbench.threads import limited_threads
 
     before = numba.get_num_threads()
     with limited_threads(1):
         assert numba.get_num_threads() == 1
-        assert all(p["num_threads"] == 1 for p in threadpool_info())
+    with limited_threads(2) as n:
+        assert numba.get_num_threads() == n == min(2, numba.config.NUMBA_NUM_THREADS)
+        assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
     assert numba.get_num_threads() == before
     a = ImplicitALS(n_factors=4, n_iterations=3, n_threads=1).fit(low_rank_ratings())
     b = ImplicitALS(n_factors=4, n_iterations=3).fit(low_rank_ratings())

@@ -13,9 +13,9 @@ from workbench.embedding import RankingFactorModel, RatingFactorModel
 from workbench.errors import DataError
 from workbench.model import EpochInfo, TrainingCallback
 from workbench.params import Params
+from workbench.threads import limited_threads
 from workbench.user_state import UserState
 from workbench_als import solvers
-from workbench_als.threads import limited_threads
 
 N_THREADS = Field(
     None,

@@ -15,6 +15,7 @@ from workbench.embedding import RankingFactorModel, RatingFactorModel
 from workbench.errors import DataError
 from workbench.model import ColdStart, EpochInfo, TrainingCallback
 from workbench.params import Params
+from workbench.threads import limited_threads
 from workbench.user_state import UserState
 from workbench_nmf import solvers
 
@@ -100,7 +101,10 @@ class NMF(RankingFactorModel):
         X = _values(train.csr(), p.binarize, f"{self.owner()} on {train.name!r}")
         if X.nnz == 0:
             raise DataError(f"{self.owner()}: every value of {train.name!r} is zero")
-        W, H, losses = solvers.fit_zero_filled(X, self._config(), _reporter(callback, p.max_iter))
+        with limited_threads(None):
+            W, H, losses = solvers.fit_zero_filled(
+                X, self._config(), _reporter(callback, p.max_iter)
+            )
         self.user_factors_ = W.astype(np.float32)
         self.item_factors_ = np.ascontiguousarray(H.T, dtype=np.float32)
         self.n_iter_ = len(losses)
@@ -108,10 +112,11 @@ class NMF(RankingFactorModel):
 
     def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
         X = self.fold_in_values(history)
-        W = solvers.zero_filled_fold_in(
-            X, np.ascontiguousarray(self.item_factors_.T), self._config(),
-            self.params.fold_in_iter,
-        )
+        with limited_threads(None):
+            W = solvers.zero_filled_fold_in(
+                X, np.ascontiguousarray(self.item_factors_.T), self._config(),
+                self.params.fold_in_iter,
+            )
         return UserState.of(factors=W.astype(np.float32))
 
     def clusters(self, top_n: int = 10) -> Any:
@@ -171,7 +176,8 @@ class ObservedNMF(RatingFactorModel):
         p = self.params
         ratings = _values(train.csr(), None, f"{self.owner()} on {train.name!r}")
         report = _reporter(callback, p.n_epochs)
-        P, Q, losses = solvers.fit_observed(ratings, self._config(), report)
+        with limited_threads(None):
+            P, Q, losses = solvers.fit_observed(ratings, self._config(), report)
         self.user_factors_, self.item_factors_ = P, Q
         self.global_mean_ = float(ratings.data.mean(dtype=np.float64))
         self.loss_history_ = np.asarray(losses)

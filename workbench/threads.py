@@ -8,9 +8,10 @@ from collections.abc import Iterator
 
 @contextlib.contextmanager
 def limited_threads(n_threads: int | None) -> Iterator[int]:
-    """Run the block with at most ``n_threads`` numba threads and BLAS threads (None: every
-    core numba may use). The kernels and the BLAS calls (Gram matrices, scoring) take turns,
-    so the limit is never exceeded by the two together."""
+    """Run the block with at most ``n_threads`` numba threads (None: every core numba may use)
+    and ONE BLAS thread (threadpoolctl). The kernels carry the parallelism; the BLAS calls
+    in between are small Gram matrices (k x k), for which a pool of BLAS threads only costs
+    wake-ups, and on a busy machine far more than the product itself."""
     import numba
     from threadpoolctl import threadpool_limits
 
@@ -19,8 +20,7 @@ def limited_threads(n_threads: int | None) -> Iterator[int]:
     previous = numba.get_num_threads()
     numba.set_num_threads(n)
     try:
-        with threadpool_limits(limits=n):
+        with threadpool_limits(limits=1, user_api="blas"):
             yield n
     finally:
         numba.set_num_threads(previous)
-

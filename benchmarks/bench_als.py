@@ -1,0 +1,159 @@
+"""ALS and NMF speed next to the reference libraries, side by side in one run (A B A B).
+
+- implicit ALS (``ials``, CG) vs ``implicit``'s CPU ALS: seconds per iteration, same factors,
+  same confidence matrix, same threads (numba / implicit threads = ``--threads``, BLAS 1);
+  on Last.fm plays and on a synthetic set of ``--synthetic`` interactions.
+- explicit ALS (``als``) vs LensKit's BiasedMF (when lenskit is installed), ML-100k.
+- zero-filled NMF (``nmf``) vs one direct scikit-learn ``NMF.fit_transform`` call (ML-100k).
+
+Prints one line per measurement and the median ratio (ours / reference; < 1: faster)::
+
+    .venv/bin/python -m benchmarks.bench_als [--repeats 3] [--synthetic 1000000] [--threads 2]
+
+Quality (nDCG@10, RMSE) on the anchor folds: ``benchmarks/anchor_folds.py --model ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from benchmarks.anchor_folds import data_dir
+
+
+def lastfm_plays() -> sp.csr_matrix:
+    frame = pd.read_csv(data_dir() / "hetrec2011-lastfm-2k" / "user_artists.dat", sep="\t")
+    u, _ = pd.factorize(frame["userID"])
+    i, _ = pd.factorize(frame["artistID"])
+    return sp.csr_matrix((frame["weight"].to_numpy(np.float32), (u, i)))
+
+
+def ml100k() -> sp.csr_matrix:
+    frame = pd.read_csv(data_dir() / "ml-100k" / "u.data", sep="\t", names=["u", "i", "r", "t"])
+    u, _ = pd.factorize(frame["u"])
+    i, _ = pd.factorize(frame["i"])
+    return sp.csr_matrix((frame["r"].to_numpy(np.float32), (u, i)))
+
+
+def synthetic(n: int, seed: int = 0) -> sp.csr_matrix:
+    """``n`` interactions, MovieLens-like shape (users ~ n/20, items ~ n/100, Zipf items)."""
+    rng = np.random.default_rng(seed)
+    n_users, n_items = max(n // 20, 100), max(n // 100, 50)
+    users = rng.integers(0, n_users, n)
+    pop = 1.0 / np.arange(1, n_items + 1) ** 0.8
+    items = rng.choice(n_items, n, p=pop / pop.sum())
+    values = rng.integers(1, 6, n).astype(np.float32)
+    m = sp.csr_matrix((values, (users, items)), shape=(n_users, n_items))
+    m.sum_duplicates()
+    m.data = np.minimum(m.data, 5).astype(np.float32)
+    return m
+
+
+def per_iteration_implicit(conf: sp.csr_matrix, factors: int, iters: int, threads: int):
+    """(ours s/it, implicit s/it) from one fit each."""
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+    from workbench_als import solvers
+
+    from workbench.threads import limited_threads
+
+    cfg = solvers.ImplicitConfig(n_factors=factors, n_iterations=iters, compute_loss=False)
+    with limited_threads(threads):
+        started = time.perf_counter()
+        solvers.fit_implicit(conf, cfg)
+        ours = (time.perf_counter() - started) / iters
+    ref = AlternatingLeastSquares(
+        factors=factors, iterations=iters, regularization=cfg.reg, alpha=1.0,
+        num_threads=threads, random_state=0, calculate_training_loss=False,
+    )
+    with threadpool_limits(1, "blas"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        started = time.perf_counter()
+        ref.fit(conf, show_progress=False)
+        theirs = (time.perf_counter() - started) / iters
+    return ours, theirs
+
+
+def bench_implicit(name: str, raw: sp.csr_matrix, args: argparse.Namespace) -> None:
+    from workbench_als import solvers
+
+    csr = solvers.clean_csr(raw)
+    conf = solvers.with_confidence(csr, 1.0, "log" if name == "lastfm" else "linear", 1.0)
+    # warm-up: numba compilation (cached) and page-in, not timed
+    per_iteration_implicit(conf[:200], 8, 1, args.threads)
+    ratios = []
+    for rep in range(args.repeats):
+        ours, theirs = per_iteration_implicit(conf, args.factors, args.iterations, args.threads)
+        ratios.append(ours / theirs)
+        print(f"ials vs implicit  {name:10s} nnz={conf.nnz:>9,d} rep {rep}: "
+              f"ours {ours:.4f} s/it  implicit {theirs:.4f} s/it  ratio {ours / theirs:.2f}",
+              flush=True)
+    print(f"ials vs implicit  {name}: median ratio {np.median(ratios):.2f}", flush=True)
+
+
+def bench_nmf(raw: sp.csr_matrix, args: argparse.Namespace) -> None:
+    from sklearn.decomposition import NMF as SkNMF
+    from workbench_nmf import solvers
+
+    ratios = []
+    for rep in range(args.repeats):
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sk = SkNMF(n_components=50, random_state=0)
+            sk.fit_transform(raw)
+        theirs = time.perf_counter() - started
+        started = time.perf_counter()
+        _, _, losses = solvers.fit_zero_filled(raw, solvers.ZeroFilledConfig())
+        ours = time.perf_counter() - started
+        ratios.append((ours / len(losses)) / (theirs / sk.n_iter_))
+        print(f"nmf vs sklearn    ml-100k rep {rep}: ours {ours:.2f} s ({len(losses)} it)  "
+              f"sklearn {theirs:.2f} s ({sk.n_iter_} it)  per-iteration ratio {ratios[-1]:.2f}",
+              flush=True)
+    print(f"nmf vs sklearn: median per-iteration ratio {np.median(ratios):.2f}", flush=True)
+
+
+def bench_explicit(raw: sp.csr_matrix, args: argparse.Namespace) -> None:
+    from workbench_als import solvers
+
+    from workbench.threads import limited_threads
+
+    try:
+        from lenskit.als import BiasedMFScorer  # noqa: F401
+    except ImportError:
+        print("als vs lenskit: lenskit is not installed (skipped)", flush=True)
+        ratings = solvers.as_csr(raw)
+        with limited_threads(args.threads):
+            started = time.perf_counter()
+            solvers.fit_explicit(ratings, solvers.ExplicitConfig(n_factors=50, reg=0.12))
+            print(f"als alone ml-100k: {time.perf_counter() - started:.2f} s for 15 iterations",
+                  flush=True)
+        return
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--factors", type=int, default=64)
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--synthetic", type=int, default=1_000_000)
+    parser.add_argument("--only", choices=["implicit", "nmf", "explicit"], action="append")
+    args = parser.parse_args()
+    only = set(args.only or ["implicit", "nmf", "explicit"])
+    if "implicit" in only:
+        bench_implicit("lastfm", lastfm_plays(), args)
+        bench_implicit(f"synth-{args.synthetic // 1000}k", synthetic(args.synthetic), args)
+    if "explicit" in only:
+        bench_explicit(ml100k(), args)
+    if "nmf" in only:
+        bench_nmf(ml100k(), args)
+
+
+if __name__ == "__main__":
+    main()
