@@ -6,6 +6,9 @@ every figure in the team's ANCHORS.md was measured on. This prints (and writes a
 so refactors can show seeded results unchanged and new models sit next to the anchors::
 
     .venv/bin/python -m benchmarks.anchor_folds [--json out.json] [--model SPEC ...]
+        [--metric M ...] [--relevance-threshold 4] [--negatives N]
+
+Ranking models (``ials``, ``nmf``) get NaN for RMSE: they do not predict ratings.
 """
 
 from __future__ import annotations
@@ -74,7 +77,9 @@ def anchor_splits(*, attributes: bool = False) -> list[Split]:
     ]
 
 
-def run(models: list[str], metrics: list[str]) -> dict[str, dict[str, float]]:
+def run(
+    models: list[str], metrics: list[str], protocol: Protocol | None = None
+) -> dict[str, dict[str, float]]:
     splits = anchor_splits()
     metric_objs = resolve_metrics(metrics, splits[0].train)
     out: dict[str, dict[str, float]] = {}
@@ -84,7 +89,7 @@ def run(models: list[str], metrics: list[str]) -> dict[str, dict[str, float]]:
         started = time.perf_counter()
         for split in splits:
             model.fit(split.train)
-            result = evaluate(model, split, metric_objs, Protocol())
+            result = evaluate(model, split, metric_objs, protocol or Protocol())
             for m in metrics:
                 per_fold[m].append(result.scores.get(m, float("nan")))
         out[spec] = {m: float(np.mean(v)) for m, v in per_fold.items()}
@@ -98,8 +103,15 @@ def main() -> None:
     parser.add_argument("--model", action="append", help="model spec (repeatable)")
     parser.add_argument("--metric", action="append", help="metric (default rmse, ndcg@10)")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--relevance-threshold", type=float, help="relevant test ratings (default: 4)"
+    )
+    parser.add_argument(
+        "--negatives", type=int, help="rank among N sampled negatives (default: all items)"
+    )
     args = parser.parse_args()
-    results = run(args.model or DEFAULT_MODELS, args.metric or ["rmse", "ndcg@10"])
+    protocol = Protocol(relevance_threshold=args.relevance_threshold, negatives=args.negatives)
+    results = run(args.model or DEFAULT_MODELS, args.metric or ["rmse", "ndcg@10"], protocol)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

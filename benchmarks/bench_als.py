@@ -118,22 +118,49 @@ def bench_nmf(raw: sp.csr_matrix, args: argparse.Namespace) -> None:
     print(f"nmf vs sklearn: median per-iteration ratio {np.median(ratios):.2f}", flush=True)
 
 
-def bench_explicit(raw: sp.csr_matrix, args: argparse.Namespace) -> None:
+def _lenskit_fit(raw: sp.csr_matrix, factors: int, iters: int) -> float:
+    from lenskit.als import BiasedMFScorer
+    from lenskit.data import from_interactions_df
+
+    coo = raw.tocoo()
+    frame = pd.DataFrame({"user_id": coo.row, "item_id": coo.col, "rating": coo.data})
+    data = from_interactions_df(frame, user_col="user_id", item_col="item_id",
+                                rating_col="rating")
+    model = BiasedMFScorer(embedding_size=factors, epochs=iters)
+    started = time.perf_counter()
+    model.train(data)
+    return time.perf_counter() - started
+
+
+def bench_explicit(name: str, raw: sp.csr_matrix, args: argparse.Namespace) -> None:
+    """Seconds per iteration (fit time / iterations), 50 factors, same threads."""
+    import torch
     from workbench_als import solvers
 
     from workbench.threads import limited_threads
 
     try:
-        from lenskit.als import BiasedMFScorer  # noqa: F401
+        import lenskit.als  # noqa: F401
     except ImportError:
         print("als vs lenskit: lenskit is not installed (skipped)", flush=True)
-        ratings = solvers.as_csr(raw)
+        return
+    torch.set_num_threads(args.threads)
+    ratings = solvers.as_csr(raw)
+    cfg = solvers.ExplicitConfig(n_factors=50, n_iterations=args.iterations, reg=0.12)
+    with limited_threads(args.threads):
+        solvers.fit_explicit(ratings[:300], solvers.ExplicitConfig(n_factors=4, n_iterations=1))
+    _lenskit_fit(raw[:300], 4, 1)  # warm-up of both (compilation), not timed
+    ratios = []
+    for rep in range(args.repeats):
         with limited_threads(args.threads):
             started = time.perf_counter()
-            solvers.fit_explicit(ratings, solvers.ExplicitConfig(n_factors=50, reg=0.12))
-            print(f"als alone ml-100k: {time.perf_counter() - started:.2f} s for 15 iterations",
-                  flush=True)
-        return
+            solvers.fit_explicit(ratings, cfg)
+            ours = (time.perf_counter() - started) / args.iterations
+        theirs = _lenskit_fit(raw, 50, args.iterations) / args.iterations
+        ratios.append(ours / theirs)
+        print(f"als vs lenskit    {name:10s} nnz={raw.nnz:>9,d} rep {rep}: ours {ours:.4f} s/it  "
+              f"lenskit {theirs:.4f} s/it  ratio {ours / theirs:.2f}", flush=True)
+    print(f"als vs lenskit    {name}: median ratio {np.median(ratios):.2f}", flush=True)
 
 
 def main() -> None:
@@ -150,7 +177,8 @@ def main() -> None:
         bench_implicit("lastfm", lastfm_plays(), args)
         bench_implicit(f"synth-{args.synthetic // 1000}k", synthetic(args.synthetic), args)
     if "explicit" in only:
-        bench_explicit(ml100k(), args)
+        bench_explicit("ml-100k", ml100k(), args)
+        bench_explicit(f"synth-{args.synthetic // 1000}k", synthetic(args.synthetic), args)
     if "nmf" in only:
         bench_nmf(ml100k(), args)
 

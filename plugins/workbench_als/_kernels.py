@@ -121,7 +121,7 @@ def weighted_cholesky(
     indptr, indices, weights, targets, Y, base, reg_scale, reg_diag, X
 ):  # pragma: no cover - compiled
     """Exact solve per row u of ``(base + sum w y y^T + reg_scale[u] diag(reg_diag)) x =
-    sum t y`` into ``X[u]`` (float64 arithmetic). Rows without entries become zero; returns
+    sum t y`` into ``X[u]`` (sums in ``base``'s dtype, the solve in float64). Rows without entries become zero; returns
     the number of rows whose system was not positive definite (left at zero)."""
     n, f = X.shape
     failed = 0
@@ -131,22 +131,27 @@ def weighted_cholesky(
             for a in range(f):
                 X[u, a] = 0.0
             continue
-        A = np.empty((f, f), dtype=np.float64)
+        # the sums are accumulated in base's precision (float32: SIMD-wide, what LensKit
+        # does; float64 for the exact fold-in), the factorisation in float64
+        acc = np.empty((f, f), dtype=base.dtype)
         rhs = np.zeros(f, dtype=np.float64)
         for a in range(f):
             for b in range(a + 1):
-                A[a, b] = base[a, b]
-            A[a, a] += reg_scale[u] * reg_diag[a]
+                acc[a, b] = base[a, b]
         for idx in range(lo, hi):
             y = Y[indices[idx]]
-            w = np.float64(weights[idx])
+            w = weights[idx]
             t = np.float64(targets[idx])
             for a in range(f):
-                ya = np.float64(y[a])
-                rhs[a] += t * ya
-                wy = w * ya
+                rhs[a] += t * y[a]
+                wy = w * y[a]
                 for b in range(a + 1):
-                    A[a, b] += wy * y[b]
+                    acc[a, b] += wy * y[b]
+        A = np.empty((f, f), dtype=np.float64)
+        for a in range(f):
+            for b in range(a + 1):
+                A[a, b] = acc[a, b]
+            A[a, a] += reg_scale[u] * reg_diag[a]
         if _cholesky_solve(A, rhs, f):
             for a in range(f):
                 X[u, a] = rhs[a]

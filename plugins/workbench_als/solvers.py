@@ -214,7 +214,7 @@ def explicit_half_step(
     weights = np.ones(ratings.nnz, dtype=np.float32)
     _kernels().weighted_cholesky(
         ratings.indptr, ratings.indices, weights, targets.astype(np.float32), Yb,
-        np.zeros((Yb.shape[1], Yb.shape[1])), counts, diag, out,
+        np.zeros((Yb.shape[1], Yb.shape[1]), dtype=np.float32), counts, diag, out,
     )
     if biased:
         return np.ascontiguousarray(out[:, :f]), np.ascontiguousarray(out[:, f])
