@@ -261,3 +261,34 @@ def test_implicit_model_hides_rating_metrics_in_evaluation() -> None:
     result = evaluate(model, Split(train=train, test=test, fold=0), metrics)
     assert np.isnan(result.scores["rmse"]) and np.isfinite(result.scores["ndcg@5"])
     assert not model.predicts_ratings() and ALS().predicts_ratings()
+
+
+def anchor_splits(data_dir, n_folds: int = 2):
+    """The first ``n_folds`` ML-100k anchor folds (ANCHORS.md) as workbench splits."""
+    import pandas as pd
+
+    from workbench.splits import Split
+
+    root = data_dir / "ml-100k"
+    frame = pd.read_csv(root / "u.data", sep="\t", names=["user", "item", "rating", "ts"])
+    folds = np.load(root / "anchor_folds.npy", allow_pickle=False)
+    data = Interactions.from_pandas(frame, value="rating", rating_scale=(1, 5), name="ml-100k")
+    return [
+        Split(train=data.subset(folds != f), test=data.subset(folds == f), fold=int(f))
+        for f in range(n_folds)
+    ]
+
+
+@pytest.mark.realdata
+def test_defaults_reach_the_targets_on_the_anchor_folds(real_data_dir) -> None:
+    from workbench.evaluation import evaluate
+    from workbench.resolve import resolve_metrics
+
+    splits = anchor_splits(real_data_dir)
+    metrics = resolve_metrics(["rmse", "ndcg@10"], splits[0].train)
+    rmse = np.mean([evaluate(ALS().fit(s.train), s, metrics).scores["rmse"] for s in splits])
+    ndcg = np.mean(
+        [evaluate(ImplicitALS().fit(s.train), s, metrics).scores["ndcg@10"] for s in splits]
+    )
+    assert rmse <= 0.915, f"als defaults: RMSE {rmse:.4f} on 2 anchor folds"
+    assert ndcg >= 0.279, f"ials defaults: nDCG@10 {ndcg:.4f} on 2 anchor folds"

@@ -233,3 +233,11 @@ def test_clusters_cli_with_titles(tmp_path, capsys) -> None:
     code, text = cli("clusters", out, "-c", "1")
     assert code == 0 and "Movie " in text
     set_loaded(None)
+
+
+@pytest.mark.realdata
+def test_observed_nmf_defaults_reach_the_target_rmse(real_data_dir) -> None:
+    from sgd_realdata import cv_rmse, load_ml100k
+
+    score = cv_rmse(ObservedNMF, load_ml100k(real_data_dir), n_folds=2)
+    assert score <= 0.95, f"nmf-observed defaults: RMSE {score:.4f} on 2 folds of ML-100k"

@@ -39,7 +39,7 @@ class ALSParams(Params):
     n_factors: int = Field(50, ge=1, description="latent factors per user and item")
     n_iterations: int = Field(15, ge=1, description="ALS iterations (a user and an item step)")
     reg: float = Field(
-        0.05,
+        0.12,
         gt=0,
         description="L2 regularisation of the factors, times each user's (item's) number of "
         "ratings (weighted lambda, Zhou et al. 2008); > 0 keeps every system solvable",
@@ -48,7 +48,7 @@ class ALSParams(Params):
         None, gt=0, description="regularisation of the item factors (None: same as reg)"
     )
     reg_bias: float = Field(
-        0.01, gt=0, description="L2 regularisation of the biases, also times the count"
+        0.05, gt=0, description="L2 regularisation of the biases, also times the count"
     )
     biased: bool = Field(True, description="learn mu + b_u + b_i (false: p_u . q_i only)")
     init_std: float = Field(0.1, gt=0, description="standard deviation of the initial factors")

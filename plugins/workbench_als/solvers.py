@@ -178,9 +178,9 @@ def implicit_fold_in(conf: sp.csr_matrix, Y: np.ndarray, reg: float) -> np.ndarr
 class ExplicitConfig:
     n_factors: int = 50
     n_iterations: int = 15
-    reg: float = 0.05
+    reg: float = 0.12
     reg_item: float | None = None
-    reg_bias: float = 0.01
+    reg_bias: float = 0.05
     biased: bool = True
     init_std: float = 0.1
     seed: int = 0
