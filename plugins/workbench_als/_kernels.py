@@ -121,8 +121,9 @@ def weighted_cholesky(
     indptr, indices, weights, targets, Y, base, reg_scale, reg_diag, X
 ):  # pragma: no cover - compiled
     """Exact solve per row u of ``(base + sum w y y^T + reg_scale[u] diag(reg_diag)) x =
-    sum t y`` into ``X[u]`` (sums in ``base``'s dtype, the solve in float64). Rows without entries become zero; returns
-    the number of rows whose system was not positive definite (left at zero)."""
+    sum t y`` into ``X[u]`` (sums in ``base``'s dtype, the solve in float64). Rows without
+    entries become zero; returns the number of rows whose system was not positive definite
+    (left at zero)."""
     n, f = X.shape
     failed = 0
     for u in prange(n):
