@@ -136,6 +136,15 @@ def test_explicit_half_step_matches_dense_ridge() -> None:
         np.testing.assert_allclose(np.r_[X[u], bu[u]], sol, atol=1e-4)
 
 
+def test_explicit_cg_training_tracks_cholesky() -> None:
+    data = low_rank_ratings(seed=10)
+    chol = ALS(n_factors=4, n_iterations=10, solver="cholesky").fit(data)
+    cg = ALS(n_factors=4, n_iterations=10, solver="cg", cg_steps=5).fit(data)
+    assert cg.loss_history_[-1] == pytest.approx(chol.loss_history_[-1], rel=2e-3)
+    u, i = data.user[:50], data.item[:50]
+    np.testing.assert_allclose(cg.predict(u, i), chol.predict(u, i), atol=0.02)
+
+
 def test_one_interaction_users_stay_solvable() -> None:
     # every user has exactly one interaction: rank-one Gram matrices, reg keeps them solvable
     users = [f"u{k}" for k in range(40)]
@@ -144,6 +153,7 @@ def test_one_interaction_users_stay_solvable() -> None:
     data = Interactions.from_arrays(users, items, values, rating_scale=(1, 5))
     for model in (
         ALS(n_factors=10, n_iterations=3),
+        ALS(n_factors=10, n_iterations=3, solver="cholesky"),
         ImplicitALS(n_factors=10, n_iterations=3, solver="cholesky"),
         ImplicitALS(n_factors=10, n_iterations=3),
     ):

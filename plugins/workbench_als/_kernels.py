@@ -10,6 +10,7 @@ over rows (``prange``). There is no Python loop per user: a half-step is one cal
   sum_i t_i y_i`` by a Cholesky factorisation per row; covers implicit ALS (B = Y^T Y,
   w = c - 1, t = c) and explicit weighted-lambda ALS (B = 0, w = 1, t = residual rating,
   s_u = lambda * n_u).
+- `ridge_cg`: conjugate-gradient steps on the explicit ridge systems (warm start).
 - `implicit_loss` / `explicit_sse`: the observed-entry parts of the training losses.
 """
 
@@ -68,6 +69,62 @@ def implicit_cg(indptr, indices, conf, X, Y, YtY, reg, cg_steps):  # pragma: no 
             for idx in range(lo, hi):
                 y = Y[indices[idx]]
                 coef = (conf[idx] - np.float32(1.0)) * _dot(y, p, f)
+                for a in range(f):
+                    ap[a] += coef * y[a]
+            pap = _dot(p, ap, f)
+            if pap <= 0.0:
+                break
+            step = rs_old / pap
+            for a in range(f):
+                x[a] += step * p[a]
+                r[a] -= step * ap[a]
+            rs_new = _dot(r, r, f)
+            if rs_new < 1e-20:
+                break
+            beta = rs_new / rs_old
+            for a in range(f):
+                p[a] = r[a] + beta * p[a]
+            rs_old = rs_new
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def ridge_cg(
+    indptr, indices, targets, Y, reg_scale, reg_diag, X, cg_steps
+):  # pragma: no cover - compiled
+    """``cg_steps`` conjugate-gradient steps per row u on ``(sum y y^T + reg_scale[u]
+    diag(reg_diag)) x = sum t y`` (the explicit ALS ridge), warm-started from ``X[u]`` and
+    updated in place; 2 f flops per entry and step instead of the f^2 / 2 of building the
+    matrix. Rows without entries become zero."""
+    n, f = X.shape
+    for u in prange(n):
+        lo, hi = indptr[u], indptr[u + 1]
+        x = X[u]
+        if lo == hi:
+            for a in range(f):
+                x[a] = 0.0
+            continue
+        lam = np.float32(reg_scale[u])
+        r = np.empty(f, dtype=np.float32)
+        p = np.empty(f, dtype=np.float32)
+        ap = np.empty(f, dtype=np.float32)
+        for a in range(f):
+            r[a] = -lam * reg_diag[a] * x[a]
+        for idx in range(lo, hi):
+            y = Y[indices[idx]]
+            coef = targets[idx] - _dot(y, x, f)
+            for a in range(f):
+                r[a] += coef * y[a]
+        rs_old = _dot(r, r, f)
+        if rs_old < 1e-20:
+            continue
+        for a in range(f):
+            p[a] = r[a]
+        for _ in range(cg_steps):
+            for a in range(f):
+                ap[a] = lam * reg_diag[a] * p[a]
+            for idx in range(lo, hi):
+                y = Y[indices[idx]]
+                coef = _dot(y, p, f)
                 for a in range(f):
                     ap[a] += coef * y[a]
             pap = _dot(p, ap, f)

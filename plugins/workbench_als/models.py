@@ -51,6 +51,12 @@ class ALSParams(Params):
         0.05, gt=0, description="L2 regularisation of the biases, also times the count"
     )
     biased: bool = Field(True, description="learn mu + b_u + b_i (false: p_u . q_i only)")
+    solver: Literal["cg", "cholesky"] = Field(
+        "cg",
+        description="conjugate gradient warm-started from the previous iteration (Takács et "
+        "al. 2011; same RMSE, faster) or the exact Cholesky solve of each half-step",
+    )
+    cg_steps: int = Field(3, ge=1, description="conjugate-gradient steps per half-step")
     init_std: float = Field(0.1, gt=0, description="standard deviation of the initial factors")
     n_threads: int | None = N_THREADS
     seed: int = Field(0, ge=0, description="random seed (initial item factors)")
@@ -58,9 +64,10 @@ class ALSParams(Params):
 
 class ALS(RatingFactorModel):
     """Biased MF by alternating least squares with weighted-lambda regularisation (Zhou et
-    al. 2008): each half-step solves every user's (item's) ridge regression exactly, in one
-    batched numba call. Fold-in: the same user half-step with items frozen (a user with no
-    ratings gets zero factors and bias: mu + b_i)."""
+    al. 2008): each half-step solves every user's (item's) ridge regression (conjugate
+    gradient, or exactly by Cholesky), in one batched numba call. Fold-in: the exact user
+    half-step with items frozen (a user with no ratings gets zero factors and bias: mu +
+    b_i)."""
 
     name = "als"
     Params = ALSParams
@@ -72,8 +79,8 @@ class ALS(RatingFactorModel):
         p = self.params
         return solvers.ExplicitConfig(
             n_factors=p.n_factors, n_iterations=p.n_iterations, reg=p.reg,
-            reg_item=p.reg_item, reg_bias=p.reg_bias, biased=p.biased,
-            init_std=p.init_std, seed=p.seed,
+            reg_item=p.reg_item, reg_bias=p.reg_bias, biased=p.biased, solver=p.solver,
+            cg_steps=p.cg_steps, init_std=p.init_std, seed=p.seed,
         )
 
     def _fit(

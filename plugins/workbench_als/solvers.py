@@ -182,8 +182,19 @@ class ExplicitConfig:
     reg_item: float | None = None
     reg_bias: float = 0.05
     biased: bool = True
+    solver: str = "cg"
+    cg_steps: int = 3
     init_std: float = 0.1
     seed: int = 0
+
+
+def _with_bias_column(Y: np.ndarray) -> np.ndarray:
+    """``[Y, 1]`` (the other side's factors plus a constant column for this side's bias)."""
+    f = Y.shape[1]
+    out = np.empty((Y.shape[0], f + 1), dtype=np.float32)
+    out[:, :f] = Y
+    out[:, f] = 1.0
+    return out
 
 
 def explicit_half_step(
@@ -194,28 +205,43 @@ def explicit_half_step(
     reg: float,
     reg_bias: float,
     biased: bool,
+    *,
+    solver: str = "cholesky",
+    cg_steps: int = 3,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(factors, biases) of every row of ``ratings`` with the other side (``Y``,
     ``other_bias``) fixed: ridge regression per row with penalty ``n_u (reg |x|^2 +
-    reg_bias b^2)`` (weighted lambda), solved exactly."""
+    reg_bias b^2)`` (weighted lambda), solved exactly (``cholesky``) or by ``cg_steps``
+    conjugate-gradient steps from ``start`` (``cg``; rows x (f + 1) with the bias last when
+    ``biased``)."""
     n, f = ratings.shape[0], Y.shape[1]
-    targets = ratings.data - np.float32(mu) - other_bias[ratings.indices]
+    targets = (ratings.data - np.float32(mu) - other_bias[ratings.indices]).astype(np.float32)
     counts = np.diff(ratings.indptr).astype(np.float64)
+    Yb = _with_bias_column(Y) if biased else np.ascontiguousarray(Y, dtype=np.float32)
+    width = Yb.shape[1]
+    diag = np.full(width, reg, dtype=np.float64)
     if biased:
-        Yb = np.empty((Y.shape[0], f + 1), dtype=np.float32)
-        Yb[:, :f] = Y
-        Yb[:, f] = 1.0
-        diag = np.full(f + 1, reg, dtype=np.float64)
         diag[f] = reg_bias
+    k = _kernels()
+    if solver == "cg":
+        out = (
+            np.zeros((n, width), dtype=np.float32)
+            if start is None
+            else np.ascontiguousarray(start, dtype=np.float32)
+        )
+        k.ridge_cg(
+            ratings.indptr, ratings.indices, targets, Yb, counts.astype(np.float32),
+            diag.astype(np.float32), out, int(cg_steps),
+        )
+    elif solver == "cholesky":
+        out = np.zeros((n, width), dtype=np.float32)
+        k.weighted_cholesky(
+            ratings.indptr, ratings.indices, np.ones(ratings.nnz, dtype=np.float32), targets,
+            Yb, np.zeros((width, width), dtype=np.float32), counts, diag, out,
+        )
     else:
-        Yb = np.ascontiguousarray(Y, dtype=np.float32)
-        diag = np.full(f, reg, dtype=np.float64)
-    out = np.zeros((n, Yb.shape[1]), dtype=np.float32)
-    weights = np.ones(ratings.nnz, dtype=np.float32)
-    _kernels().weighted_cholesky(
-        ratings.indptr, ratings.indices, weights, targets.astype(np.float32), Yb,
-        np.zeros((Yb.shape[1], Yb.shape[1]), dtype=np.float32), counts, diag, out,
-    )
+        raise ParamError(f"solver must be 'cholesky' or 'cg', got {solver!r}")
     if biased:
         return np.ascontiguousarray(out[:, :f]), np.ascontiguousarray(out[:, f])
     return out, np.zeros(n, dtype=np.float32)
@@ -251,10 +277,21 @@ def fit_explicit(
     reg_item = cfg.reg if cfg.reg_item is None else cfg.reg_item
     losses: list[float] = []
     X = np.zeros((n_users, cfg.n_factors), dtype=np.float32)
+    def packed(F: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+        if cfg.solver != "cg":
+            return None
+        return np.column_stack([F, b]) if cfg.biased else F
+
+    opts = {"solver": cfg.solver, "cg_steps": cfg.cg_steps}
     for it in range(1, cfg.n_iterations + 1):
         started = time.perf_counter()
-        X, bx = explicit_half_step(ratings, mu, by, Y, cfg.reg, cfg.reg_bias, cfg.biased)
-        Y, by = explicit_half_step(ratings_t, mu, bx, X, reg_item, cfg.reg_bias, cfg.biased)
+        X, bx = explicit_half_step(
+            ratings, mu, by, Y, cfg.reg, cfg.reg_bias, cfg.biased, start=packed(X, bx), **opts
+        )
+        Y, by = explicit_half_step(
+            ratings_t, mu, bx, X, reg_item, cfg.reg_bias, cfg.biased, start=packed(Y, by),
+            **opts,
+        )
         loss = explicit_sse(ratings, mu, X, bx, Y, by) / max(ratings.nnz, 1)
         _finite_or_stop(loss, it, f"raise reg={cfg.reg:g} (ratings must be finite)")
         losses.append(loss)
