@@ -103,12 +103,14 @@ def observed_sse(indptr, indices, values, X, Y):  # pragma: no cover - compiled
     return total
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(cache=True, fastmath=True)
 def observed_cross(indptr, indices, values, W, Ht):  # pragma: no cover - compiled
-    """``sum over the entries of r * (w_u . h_i)`` (the cross term of ``|X - WH|^2``)."""
+    """``sum over the entries of r * (w_u . h_i)`` (the cross term of ``|X - WH|^2``).
+    Serial on purpose: it is a small share of an iteration, and a parallel region between
+    scikit-learn's single-threaded updates only waits for its threads on a busy machine."""
     n, k = W.shape
     total = 0.0
-    for u in prange(n):
+    for u in range(n):
         s = 0.0
         for idx in range(indptr[u], indptr[u + 1]):
             h = Ht[indices[idx]]
