@@ -124,7 +124,7 @@ def bench_nmf(raw: sp.csr_matrix, args: argparse.Namespace) -> None:
 
     ratios, ratios_1 = [], []
     for rep in range(args.repeats):
-        ours, _ = ours_fit(solvers.ZeroFilledConfig(max_iter=iters, tol=0.0))
+        ours, _ = ours_fit(solvers.ZeroFilledConfig(n_components=50, max_iter=iters, tol=0.0))
         theirs, _ = sklearn_fit(iters, 0.0)
         with threadpool_limits(1, "blas"):
             theirs_1, _ = sklearn_fit(iters, 0.0)
@@ -135,7 +135,7 @@ def bench_nmf(raw: sp.csr_matrix, args: argparse.Namespace) -> None:
               f"ratio {ratios[-1]:.2f} ({ratios_1[-1]:.2f})", flush=True)
     print(f"nmf vs sklearn: median ratio {np.median(ratios):.2f} "
           f"(vs sklearn on one BLAS thread {np.median(ratios_1):.2f})", flush=True)
-    ours, n_ours = ours_fit(solvers.ZeroFilledConfig())
+    ours, n_ours = ours_fit(solvers.ZeroFilledConfig(n_components=50))
     theirs, n_theirs = sklearn_fit(200, 1e-4)
     print(f"nmf vs sklearn    default stopping: ours {ours:.2f} s ({n_ours} it)  "
           f"sklearn {theirs:.2f} s ({n_theirs} it)", flush=True)
