@@ -40,10 +40,10 @@ def _values(matrix: sp.spmatrix, binarize: float | None, what: str) -> sp.csr_ma
 
 # -- zero-filled ---------------------------------------------------------------------------------
 class NMFParams(Params):
-    """scikit-learn's NMF settings (its defaults, 40 components: chosen on the ML-100k anchor
-    folds among 40 / 50 / 64); see docs/models.md."""
+    """scikit-learn's NMF settings (its defaults but 20 components, chosen on the ML-100k
+    anchor folds); see docs/models.md."""
 
-    n_components: int = Field(40, ge=1, description="number of components (latent factors)")
+    n_components: int = Field(20, ge=1, description="number of components (latent factors)")
     init: Literal["random", "nndsvd", "nndsvda", "nndsvdar"] | None = Field(
         None, description="scikit-learn's init (None: nndsvda when it fits, else random)"
     )

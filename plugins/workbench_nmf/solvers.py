@@ -61,7 +61,7 @@ def _stop(loss: float, iteration: int, hint: str) -> None:
 # -- zero-filled -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ZeroFilledConfig:
-    n_components: int = 40
+    n_components: int = 20
     init: str | None = None
     solver: str = "cd"
     max_iter: int = 200
