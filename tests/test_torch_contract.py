@@ -9,7 +9,7 @@ from workbench_torch.models import TorchMF, TorchMLP, TorchNeuMF
 from workbench.data import Interactions
 from workbench.testing import ModelContract, low_rank_ratings
 
-SMALL = {"batch_size": 256, "device": "cpu"}
+SMALL = {"batch_size": 256, "device": "cpu", "threads": 1}
 
 
 class TestTorchMFContract(ModelContract):

@@ -1,9 +1,11 @@
 """PyTorch matrix factorisation: ``torch-mf`` (dot), ``torch-mlp`` and ``torch-neumf``.
 
-The learned weights live on the model as numpy arrays (``user_factors_``, ``item_factors_``,
-biases, ``network_`` for the layers), so files are the workbench's ``.npz`` format and a model
-trained on a GPU loads anywhere. Scoring rebuilds the network on the model's device from those
-arrays (once, cached) and scores blocks of users there.
+The models are `EmbeddingModel`s: the learned weights live on the model as numpy arrays
+(``user_factors_``, ``item_factors_``, biases, ``user_mlp_factors_``/``item_mlp_factors_`` for
+NeuMF, ``network_`` for the layers), so files are the workbench's ``.npz`` format (the
+architecture is in the saved parameters) and a model trained on a GPU loads anywhere.
+Scoring and ranking rebuild the network on the model's device from those arrays (once,
+cached) and score blocks of users there (`_rank` takes the top-k on the device too).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from workbench.data import Interactions
+from workbench.embedding import EmbeddingModel
 from workbench.errors import DataError, ParamError
-from workbench.model import EpochInfo, Model, TrainingCallback, UserState
+from workbench.model import ColdStart, EpochInfo, TrainingCallback, top_k
+from workbench.user_state import UserState
 from workbench_torch.params import MLPParams, NeuMFParams, TorchParams
 
 if TYPE_CHECKING:  # torch is imported where it is used: registering the models stays fast
@@ -29,14 +33,23 @@ USER_PARTS = {"factors": "user_factors_", "bias": "user_bias_", "mlp_factors": "
 ITEM_PARTS = {"factors": "item_factors_", "bias": "item_bias_", "mlp_factors": "item_mlp_factors_"}
 
 
-class TorchModel(Model):
+class TorchModel(EmbeddingModel):
     """Base of the PyTorch models (not registered itself); ``arch`` picks the network."""
 
     feedback = frozenset({"explicit", "implicit"})
     Params: ClassVar[type[TorchParams]] = TorchParams
     arch: ClassVar[str] = "dot"
+    cold_start = ColdStart(
+        user="zero embeddings and bias: with mse, mu + b_i for torch-mf (the network at a zero "
+        "user vector plus b_i for mlp/neumf); with bce/bpr items rank by their bias",
+        item="zero embeddings; bias 0 with mse (mu + b_u for torch-mf), the lowest trained "
+        "item bias with bce/bpr (ranked with the weakest known item)",
+    )
 
     # -- what the model declares -------------------------------------------------------------
+    def has_biases(self) -> bool:
+        return self.params.biases
+
     def predicts_ratings(self) -> bool:
         """Rating predictions with the MSE loss; ranking scores with BCE/BPR."""
         return self.params.loss == "mse"
@@ -261,9 +274,6 @@ class TorchModel(Model):
         for part, attr in ITEM_PARTS.items():
             table = net.item_tables().get(part)
             setattr(self, attr, None if table is None else host(table))
-        if self.user_bias_ is None:
-            self.user_bias_ = np.zeros(self.n_users_, np.float32)
-            self.item_bias_ = np.zeros(self.n_items_, np.float32)
         self.global_mean_ = float(net.mean.item())
         self.network_ = {
             name: host(t)
@@ -278,9 +288,14 @@ class TorchModel(Model):
         for attr in ITEM_PARTS.values():
             if getattr(self, attr) is not None:
                 getattr(self, attr)[~trained_items] = 0.0
-        if self.params.loss != "mse" and trained_items.any() and not trained_items.all():
+        ranking = self.params.loss != "mse" and self.has_biases()
+        if ranking and trained_items.any() and not trained_items.all():
             # Ranking: an item never seen as a positive ranks with the weakest known item.
             self.item_bias_[~trained_items] = self.item_bias_[trained_items].min()
+
+    def _after_fit(self) -> None:
+        """Nothing: `_take_weights` already applied the cold-start fallback, counting only
+        the interactions training used (validation held out, positives for BCE/BPR)."""
 
     # -- scoring ------------------------------------------------------------------------------
     def _inference(self) -> tuple[FactorNet, torch.device]:
@@ -290,8 +305,8 @@ class TorchModel(Model):
         from workbench_torch.nets import FactorNet
 
         cache = self.__dict__.get("_inference_cache")
-        if cache is not None:
-            return cache
+        if cache is not None and cache[0] == self.params.device:
+            return cache[1], cache[2]
         device = self._device(strict=False)
         net = FactorNet(
             1,
@@ -313,7 +328,7 @@ class TorchModel(Model):
             state[name] = torch.from_numpy(np.asarray(arr, np.float32))
         net.load_state_dict(state)
         net = net.to(device).eval().requires_grad_(False)
-        self._inference_cache = (net, device)
+        self._inference_cache = (self.params.device, net, device)
         return net, device
 
     def _user_state(self, users: np.ndarray) -> UserState:
@@ -324,10 +339,18 @@ class TorchModel(Model):
             table = getattr(self, attr, None)
             if table is not None:
                 rows = table[safe]
-                out[part] = (rows * (inside[:, None] if rows.ndim == 2 else inside)).astype(
-                    np.float32
-                )
-        return out
+                mask = inside[:, None] if rows.ndim == 2 else inside
+                out[part] = (rows * mask).astype(np.float32)
+        return UserState.of(n_rows=len(users), **out)
+
+    def _set_user_rows(self, rows: np.ndarray, state: UserState, n_users: int) -> None:
+        for part, attr in USER_PARTS.items():
+            table = getattr(self, attr, None)
+            if table is not None:
+                extra = np.zeros((n_users - table.shape[0], *table.shape[1:]), table.dtype)
+                grown = np.concatenate([table, extra]) if len(extra) else table
+                grown[rows] = state[part]
+                setattr(self, attr, grown)
 
     def _user_tensors(self, state: Mapping[str, np.ndarray], device: torch.device):
         import torch
@@ -372,11 +395,81 @@ class TorchModel(Model):
             scores = net.pair_scores(user, self._item_tensors(net, items, device))
             return scores.to("cpu").numpy()
 
+    def _rank(
+        self,
+        state: UserState,
+        seen: sp.csr_matrix | None,
+        candidates: np.ndarray,
+        k: int,
+        order: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Top-k on the model's device: score the block there, set seen items to -inf, take
+        ``topk(k + 1)``; only (k, k+1)-ties and the k-list's own order are settled on the host,
+        so ties follow ``order`` (or the item index) exactly like the default ranking."""
+        import torch
+
+        from workbench_torch.train import torch_threads
+
+        net, device = self._inference()
+        m = len(candidates)
+        with torch_threads(self.params.threads), torch.no_grad():
+            user = self._user_tensors(state, device)
+            cols = candidates if order is None else candidates[order]
+            scores = net.block_scores(user, self._item_tensors(net, cols, device))
+            if seen is not None and seen.nnz:
+                pos = np.full(self.n_items_, -1, dtype=np.int64)
+                pos[cols] = np.arange(m)
+                r = np.repeat(np.arange(seen.shape[0]), np.diff(seen.indptr))
+                c = pos[seen.indices]
+                keep = c >= 0
+                rr = torch.from_numpy(r[keep]).to(device)
+                scores[rr, torch.from_numpy(c[keep]).to(device)] = -torch.inf
+            scores = torch.where(torch.isfinite(scores), scores, -torch.inf)
+            n_cand = torch.isfinite(scores).sum(1).to("cpu").numpy()
+            kk = min(k + 1, m)
+            vals, idx = scores.topk(kk, dim=1) if kk else (scores[:, :0], scores[:, :0].long())
+            vals, idx = vals.to("cpu").numpy(), idx.to("cpu").numpy()
+            boundary = np.zeros(len(vals), dtype=bool)
+            if kk > k:  # a tie across the k-th place: that row is settled on the host
+                boundary = np.isfinite(vals[:, k - 1]) & (vals[:, k - 1] == vals[:, k])
+            full = scores[torch.from_numpy(np.flatnonzero(boundary)).to(device)].to("cpu")
+        vals, idx = vals[:, :k], idx[:, :k]
+        within = np.lexsort((idx, -vals), axis=1)  # descending score, ties by column
+        vals = np.take_along_axis(vals, within, axis=1)
+        idx = np.take_along_axis(idx, within, axis=1)
+        if boundary.any():
+            tied_cols, tied_vals = top_k(full.numpy(), np.arange(m), k)
+            idx[boundary], vals[boundary] = tied_cols[:, : idx.shape[1]], tied_vals[:, :k]
+        items = np.full((len(vals), k), -1, dtype=np.int64)
+        best = np.full((len(vals), k), np.nan, dtype=np.float32)
+        valid = np.isfinite(vals) & (idx >= 0)
+        items[:, : idx.shape[1]] = np.where(valid, cols[np.maximum(idx, 0)], -1)
+        best[:, : idx.shape[1]] = np.where(valid, vals, np.nan)
+        return items, best, n_cand
+
     def item_embeddings(self) -> np.ndarray:
         return self.item_factors_
 
     # -- fold-in ------------------------------------------------------------------------------
-    def _fold_in(self, history: sp.csr_matrix) -> UserState:
+    def _check_fold_in_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """``n_epochs`` (default ``fold_in_epochs``) and ``lr`` (default ``fold_in_lr``)."""
+        unknown = sorted(set(options) - {"n_epochs", "lr"})
+        if unknown:
+            raise ParamError(
+                f"{self.owner()}: unknown fold-in option {unknown[0]!r} (expected n_epochs, lr)"
+            )
+        epochs, lr = options.get("n_epochs"), options.get("lr")
+        if epochs is not None and (
+            isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1
+        ):
+            raise ParamError(f"fold-in: n_epochs must be an integer >= 1, got {epochs!r}")
+        if lr is not None and (
+            isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr < float("inf")
+        ):
+            raise ParamError(f"fold-in: lr must be a number > 0, got {lr!r}")
+        return {k: v for k, v in options.items() if v is not None}
+
+    def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
         """New users' parts optimised by full-batch Adam on the training loss (items and
         layers frozen), from zero, ``fold_in_epochs`` steps; deterministic (seeded)."""
         import torch
@@ -403,17 +496,19 @@ class TorchModel(Model):
             u = torch.from_numpy(users).to(device)
             i = torch.from_numpy(items).to(device)
             r = torch.from_numpy(values).to(device)
-            opt = torch.optim.Adam(list(params.values()), lr=p.fold_in_lr)
+            opt = torch.optim.Adam(list(params.values()), lr=options.get("lr", p.fold_in_lr))
+            n_epochs = int(options.get("n_epochs", p.fold_in_epochs))
             generator = torch.Generator().manual_seed(p.seed + 1)
             cfg = self._config()
-            for _ in range(p.fold_in_epochs):
+            for _ in range(n_epochs):
                 opt.zero_grad(set_to_none=True)
                 user = {k: t[u] for k, t in params.items()}
                 loss = batch_loss(net, user, i, r, cfg, self.n_items_, generator, items_frozen=True)
                 loss.backward()
                 opt.step()
-            self.check_loss(float(loss.item()), p.fold_in_epochs, "try a lower fold_in_lr")
-            return {k: t.detach().to("cpu").numpy().copy() for k, t in params.items()}
+            self.check_loss(float(loss.item()), n_epochs, "try a lower fold_in_lr")
+            out = {k: t.detach().to("cpu").numpy().copy() for k, t in params.items()}
+            return UserState.of(n_rows=n, **out)
 
     # -- files --------------------------------------------------------------------------------
     def _state_arrays(self) -> dict[str, np.ndarray]:
