@@ -16,6 +16,7 @@ BENCHMARKS = {
     "loading": ["benchmarks.bench_loading", "--runs", "3"],
     "evaluation": ["benchmarks.bench_evaluation"],
     "sgd": ["benchmarks.bench_sgd"],
+    "torch": ["benchmarks.bench_torch"],
 }
 
 
@@ -30,7 +31,7 @@ def main() -> int:
     failed = 0
     for name in args.names or list(BENCHMARKS):
         command = [sys.executable, "-m", *BENCHMARKS[name]]
-        if args.quick and name == "sgd":
+        if args.quick and name in ("sgd", "torch"):
             command.append("--quick")
         if args.quick and name == "loading":
             command[-1] = "1"

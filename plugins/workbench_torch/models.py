@@ -21,7 +21,7 @@ from workbench.embedding import EmbeddingModel
 from workbench.errors import DataError, ParamError
 from workbench.model import ColdStart, EpochInfo, TrainingCallback, top_k
 from workbench.user_state import UserState
-from workbench_torch.params import MLPParams, NeuMFParams, TorchParams
+from workbench_torch.params import DEFAULT_REG, MLPParams, NeuMFParams, TorchParams
 
 if TYPE_CHECKING:  # torch is imported where it is used: registering the models stays fast
     import torch
@@ -61,6 +61,12 @@ class TorchModel(EmbeddingModel):
         """Only CPU models run in forked workers (CUDA/MPS state does not survive a fork)."""
         return self.params.device == "cpu" or self._device(strict=False).type == "cpu"
 
+    def reg_value(self) -> float:
+        """``reg``, or its default for the loss and architecture when it is None."""
+        if self.params.reg is not None:
+            return self.params.reg
+        return DEFAULT_REG["dot" if self.arch == "dot" else "mlp"][self.params.loss]
+
     def _device(self, *, strict: bool) -> torch.device:
         from workbench_torch.device import resolve_device
 
@@ -88,7 +94,7 @@ class TorchModel(EmbeddingModel):
             batch_size=p.batch_size,
             lr=p.lr,
             lr_schedule=p.lr_schedule,
-            reg=p.reg,
+            reg=self.reg_value(),
             reg_bias=p.reg_bias,
             weight_decay=float(getattr(p, "weight_decay", 0.0)),
             n_negatives=p.n_negatives,
@@ -234,7 +240,7 @@ class TorchModel(EmbeddingModel):
             u = torch.from_numpy(np.where(inside, vu, 0)).to(device)
             i = torch.from_numpy(np.where(inside, vi, 0)).to(device)
             mask = torch.from_numpy(inside.astype(np.float32)).to(device)
-            truth = torch.from_numpy(vv).to(device)
+            truth = torch.from_numpy(np.array(vv)).to(device)
             scale = self.rating_scale_
 
             def rmse() -> dict[str, float]:

@@ -11,6 +11,12 @@ from pydantic import Field
 
 from workbench.params import Params
 
+#: The default ``reg`` by loss (``reg=None``), per architecture.
+DEFAULT_REG = {
+    "dot": {"mse": 0.1, "bce": 0.01, "bpr": 0.01},
+    "mlp": {"mse": 0.3, "bce": 0.01, "bpr": 0.01},
+}
+
 
 class TorchParams(Params):
     """Parameters every PyTorch model has (the dot-product model's defaults)."""
@@ -27,8 +33,11 @@ class TorchParams(Params):
     lr_schedule: Literal["cosine", "constant"] = Field(
         "cosine", description="cosine: decay the learning rate to 5% of lr over n_epochs"
     )
-    reg: float = Field(
-        0.1, ge=0, description="L2 penalty of the embedding rows in each batch (per row)"
+    reg: float | None = Field(
+        None,
+        ge=0,
+        description="L2 penalty of the embedding rows in each batch (per row); None: 0.1 "
+        "for mse, 0.01 for bce/bpr",
     )
     reg_bias: float = Field(0.01, ge=0, description="L2 penalty of the biases in each batch")
     biases: bool = Field(True, description="learn user and item biases")
@@ -88,8 +97,11 @@ class MLPParams(TorchParams):
     weight_decay: float = Field(1e-3, ge=0, description="Adam weight decay of the layers")
     n_epochs: int = Field(20, ge=1, description="passes over the training interactions")
     lr: float = Field(0.01, gt=0, description="Adam learning rate of the first epoch")
-    reg: float = Field(
-        0.3, ge=0, description="L2 penalty of the embedding rows in each batch (per row)"
+    reg: float | None = Field(
+        None,
+        ge=0,
+        description="L2 penalty of the embedding rows in each batch (per row); None: 0.3 "
+        "for mse, 0.01 for bce/bpr",
     )
 
 
