@@ -303,3 +303,13 @@ def test_files_hold_plain_arrays_and_a_gpu_trained_model_loads_on_cpu(tmp_path: 
     u, i = data.user[:40], data.item[:40]
     model.set_params(device="cpu")
     np.testing.assert_allclose(loaded.predict(u, i), model.predict(u, i), rtol=1e-5, atol=1e-5)
+
+
+# -- real data ---------------------------------------------------------------------------------
+@pytest.mark.realdata
+def test_defaults_reach_the_target_rmse_on_movielens(real_data_dir) -> None:
+    from sgd_realdata import cv_rmse, load_ml100k
+
+    data = load_ml100k(real_data_dir)
+    score = cv_rmse(lambda: TorchMF(device="cpu", threads=1), data, n_folds=2)
+    assert score <= 0.92, f"torch-mf defaults: RMSE {score:.4f} on 2 folds of ML-100k"

@@ -321,15 +321,12 @@ class TorchModel(EmbeddingModel):
             generator=torch.Generator(),
             **{**self._net_kwargs(), "sparse": False},
         )
-        state = net.state_dict()
+        parts = {}
         for part, attr in ITEM_PARTS.items():
-            name = {
-                "factors": "item.weight",
-                "bias": "item_bias.weight",
-                "mlp_factors": "item_mlp.weight",
-            }[part]
-            if name in state:
-                state[name] = torch.from_numpy(getattr(self, attr).reshape(state[name].shape))
+            if part in net.columns:
+                parts[part] = torch.from_numpy(np.asarray(getattr(self, attr), np.float32))
+        net.set_item_tables(parts)
+        state = net.state_dict()
         for name, arr in self.network_.items():
             state[name] = torch.from_numpy(np.asarray(arr, np.float32))
         net.load_state_dict(state)

@@ -46,17 +46,19 @@ class FactorNet(nn.Module):
         self.arch = arch
         self.use_biases = biases
         self.dropout = dropout
+        self.sparse = sparse
         f = n_factors
-        self.user = nn.Embedding(n_users, f, sparse=sparse)
-        self.item = nn.Embedding(n_items, f, sparse=sparse)
-        tables = [self.user, self.item]
+        # One table per side holds every per-user (per-item) part as columns: one lookup
+        # (and one scatter in the backward pass) per side and batch instead of one per part.
+        self.columns: dict[str, slice] = {"factors": slice(0, f)}
         if arch == "neumf":
-            self.user_mlp = nn.Embedding(n_users, f, sparse=sparse)
-            self.item_mlp = nn.Embedding(n_items, f, sparse=sparse)
-            tables += [self.user_mlp, self.item_mlp]
+            self.columns["mlp_factors"] = slice(f, 2 * f)
+        width = 2 * f if arch == "neumf" else f
         if biases:
-            self.user_bias = nn.Embedding(n_users, 1, sparse=sparse)
-            self.item_bias = nn.Embedding(n_items, 1, sparse=sparse)
+            self.columns["bias"] = slice(width, width + 1)
+            width += 1
+        self.user = nn.Embedding(n_users, width, sparse=sparse)
+        self.item = nn.Embedding(n_items, width, sparse=sparse)
         self.register_buffer("mean", torch.tensor(float(mean)))
         self.layers = nn.ModuleList()
         if arch != "dot":
@@ -66,33 +68,41 @@ class FactorNet(nn.Module):
                 width = h
             self.out = nn.Linear(width + (f if arch == "neumf" else 0), 1)
         with torch.no_grad():
-            for table in tables:
+            for table in (self.user, self.item):
                 table.weight.normal_(0.0, init_std, generator=generator)
-            if biases:
-                self.user_bias.weight.zero_()
-                self.item_bias.weight.zero_()
+                if biases:
+                    table.weight[:, self.columns["bias"]] = 0.0
             for layer in [*self.layers, *([self.out] if arch != "dot" else [])]:
                 bound = (6.0 / (layer.in_features + layer.out_features)) ** 0.5
                 layer.weight.uniform_(-bound, bound, generator=generator)
                 layer.bias.zero_()
 
     # -- parts --------------------------------------------------------------------------------
+    def _split(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
+        """A table's rows cut into its named parts (the bias as a vector)."""
+        parts = {name: rows[..., cols] for name, cols in self.columns.items()}
+        if "bias" in parts:
+            parts["bias"] = parts["bias"].squeeze(-1)
+        return parts
+
+    def _lookup(self, table: nn.Embedding, index: torch.Tensor) -> torch.Tensor:
+        if self.sparse:
+            return table(index)
+        return table.weight.index_select(0, index)  # backward: index_add, faster on CPU
+
     def user_part(self, users: torch.Tensor) -> dict[str, torch.Tensor]:
         """The user-side tensors of these (in-range) user indices."""
-        part = {"factors": self.user(users)}
-        if self.arch == "neumf":
-            part["mlp_factors"] = self.user_mlp(users)
-        if self.use_biases:
-            part["bias"] = self.user_bias(users).squeeze(-1)
-        return part
+        return self._split(self._lookup(self.user, users))
 
     def item_part(self, items: torch.Tensor) -> dict[str, torch.Tensor]:
-        part = {"factors": self.item(items)}
-        if self.arch == "neumf":
-            part["mlp_factors"] = self.item_mlp(items)
-        if self.use_biases:
-            part["bias"] = self.item_bias(items).squeeze(-1)
-        return part
+        return self._split(self._lookup(self.item, items))
+
+    def set_item_tables(self, parts: dict[str, torch.Tensor]) -> None:
+        """Write item-side parts (e.g. loaded from a model file) into the item table."""
+        with torch.no_grad():
+            for name, cols in self.columns.items():
+                value = parts[name]
+                self.item.weight[:, cols] = value[:, None] if value.dim() == 1 else value
 
     def _mlp_input(self, user: dict[str, torch.Tensor]) -> torch.Tensor:
         return user["mlp_factors"] if self.arch == "neumf" else user["factors"]
@@ -157,17 +167,7 @@ class FactorNet(nn.Module):
 
     def user_tables(self) -> dict[str, torch.Tensor]:
         """The user-side weights by part name (the per-user state)."""
-        out = {"factors": self.user.weight}
-        if self.arch == "neumf":
-            out["mlp_factors"] = self.user_mlp.weight
-        if self.use_biases:
-            out["bias"] = self.user_bias.weight.squeeze(-1)
-        return out
+        return self._split(self.user.weight)
 
     def item_tables(self) -> dict[str, torch.Tensor]:
-        out = {"factors": self.item.weight}
-        if self.arch == "neumf":
-            out["mlp_factors"] = self.item_mlp.weight
-        if self.use_biases:
-            out["bias"] = self.item_bias.weight.squeeze(-1)
-        return out
+        return self._split(self.item.weight)
