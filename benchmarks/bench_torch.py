@@ -23,12 +23,14 @@ script prints it); figures on a GPU need a machine with one.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import platform
 import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -180,8 +182,29 @@ def synthetic(n_ratings: int, seed: int = 0) -> Interactions:
     return Interactions.from_arrays(u, i, values, rating_scale=(1, 5), name="synthetic")
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+def rss_mb() -> float:
+    """The resident memory of this process now (Linux)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+class PeakRSS:
+    """Samples the resident memory every 10 ms in a thread while the block runs."""
+
+    def __enter__(self) -> PeakRSS:
+        self.peak, self._stop = rss_mb(), threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, rss_mb())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
 
 
 def scale_worker(n_ratings: int, model: str, epochs: int) -> dict[str, Any]:
@@ -189,11 +212,13 @@ def scale_worker(n_ratings: int, model: str, epochs: int) -> dict[str, Any]:
     from workbench.resolve import resolve_models
 
     data = synthetic(n_ratings)
-    before = peak_rss_mb()
+    gc.collect()
+    before = rss_mb()
     spec = resolve_models([f"{model} n_epochs={epochs}"])[0].model
     times: list[float] = []
     started = time.perf_counter()
-    spec.fit(data, callback=lambda info: times.append(info.seconds))
+    with PeakRSS() as peak:
+        spec.fit(data, callback=lambda info: times.append(info.seconds))
     return {
         "n_ratings": len(data),
         "n_users": data.n_users,
@@ -202,8 +227,8 @@ def scale_worker(n_ratings: int, model: str, epochs: int) -> dict[str, Any]:
         "device": spec.device_,
         "seconds_per_epoch": statistics.median(times),
         "fit_seconds": time.perf_counter() - started,
-        "peak_rss_mb_before_fit": before,
-        "peak_rss_mb": peak_rss_mb(),
+        "rss_mb_before_fit": before,
+        "peak_rss_mb_during_fit": peak.peak,
     }
 
 
@@ -230,8 +255,8 @@ def scale(sizes: list[int], models: list[str], epochs: int, threads: int) -> lis
             rows.append(row)
             print(
                 f"{n:>10,} ratings  {model:12s} {row['seconds_per_epoch']:8.2f} s/epoch  "
-                f"peak RSS {row['peak_rss_mb']:.0f} MB (data {row['peak_rss_mb_before_fit']:.0f}"
-                f" MB)  device {row['device']}",
+                f"RSS {row['rss_mb_before_fit']:.0f} MB before fit (data loaded), peak "
+                f"{row['peak_rss_mb_during_fit']:.0f} MB during fit  device {row['device']}",
                 flush=True,
             )
     return rows
@@ -242,6 +267,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats, no 10M, no MLP")
     parser.add_argument("--skip-10m", action="store_true")
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--only-scale", action="store_true", help="the scale part only")
     parser.add_argument(
         "--threads",
         type=int,
@@ -263,9 +289,10 @@ def main() -> None:
         "cuda": torch.cuda.is_available(),
     }
     print(f"# {results['machine']}; CUDA available: {results['cuda']}", flush=True)
-    print("\n## speed against the tutorial loop (anchor fold 0 train, 20 factors)", flush=True)
-    results["speed"] = speed(repeat=2 if args.quick else 3, tutorial_epochs=2 if args.quick else 3)
-    if not args.skip_accuracy:
+    if not args.only_scale:
+        print("\n## speed against the tutorial loop (anchor fold 0 train, 20 factors)", flush=True)
+        results["speed"] = speed(2 if args.quick else 3, tutorial_epochs=2 if args.quick else 3)
+    if not (args.skip_accuracy or args.only_scale):
         print("\n## 5-fold anchor folds (RMSE, nDCG@10)", flush=True)
         models = ["torch-mf", *RANKING[:1]] if args.quick else [*DEFAULTS, *RANKING]
         threads = f" threads={args.threads}"

@@ -47,3 +47,10 @@ class TestTorchBCEContract(ModelContract):
 
     def make_data(self) -> Interactions:
         return low_rank_ratings(kind="implicit")
+
+
+class TestTorchSparseAdamContract(ModelContract):
+    def make_model(self, **params: Any) -> TorchMF:
+        return TorchMF(
+            n_factors=8, n_epochs=30, lr=0.05, optimizer="sparse_adam", **SMALL, **params
+        )

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from workbench.errors import TrainingDiverged
+from workbench.model import DivergenceGuard
 from workbench_torch.nets import FactorNet
 
 #: Users scored per block when validating by nDCG@10 during training.
@@ -165,6 +165,7 @@ def run_training(
     bs = max(1, min(cfg.batch_size, n))
     result = TrainResult(n_epochs=0, best_epoch=0)
     best_value, best_state = None, None
+    guard = DivergenceGuard(f"try a lower learning rate than lr={cfg.lr:g} (or a larger reg)")
     for epoch in range(cfg.n_epochs):
         started = time.perf_counter()
         factor = lr_factor(cfg, epoch)
@@ -185,11 +186,7 @@ def run_training(
                 opt.step()
             total += loss.detach() * len(u)
         epoch_loss = float(total.item()) / n
-        if not math.isfinite(epoch_loss):
-            raise TrainingDiverged(
-                f"training diverged at epoch {epoch + 1} (loss={epoch_loss}); try a lower "
-                f"learning rate than lr={cfg.lr:g} (or a stronger reg)"
-            )
+        guard.check(epoch_loss, epoch + 1)  # NaN/inf or exploded: stop with the epoch
         net.eval()
         metrics = validate() if validate is not None else {}
         result.n_epochs = epoch + 1
