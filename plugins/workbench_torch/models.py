@@ -492,25 +492,25 @@ class TorchModel(EmbeddingModel):
         if len(users) == 0:
             return template
         with torch_threads(p.threads):
-            params = {
-                k: torch.zeros(v.shape, device=device, requires_grad=True)
-                for k, v in template.items()
-            }
+            width = net.user.weight.shape[1]
+            rows = torch.zeros((n, width), device=device, requires_grad=True)  # a user table
             u = torch.from_numpy(users).to(device)
             i = torch.from_numpy(items).to(device)
             r = torch.from_numpy(values).to(device)
-            opt = torch.optim.Adam(list(params.values()), lr=options.get("lr", p.fold_in_lr))
+            opt = torch.optim.Adam([rows], lr=options.get("lr", p.fold_in_lr))
             n_epochs = int(options.get("n_epochs", p.fold_in_epochs))
             generator = torch.Generator().manual_seed(p.seed + 1)
             cfg = self._config()
+            weights = net.penalty_weights(cfg.reg, cfg.reg_bias)
             for _ in range(n_epochs):
                 opt.zero_grad(set_to_none=True)
-                user = {k: t[u] for k, t in params.items()}
-                loss = batch_loss(net, user, i, r, cfg, self.n_items_, generator, items_frozen=True)
+                loss = batch_loss(
+                    net, rows[u], i, r, cfg, self.n_items_, generator, weights, items_frozen=True
+                )
                 loss.backward()
                 opt.step()
             self.check_loss(float(loss.item()), n_epochs, "try a lower fold_in_lr")
-            out = {k: t.detach().to("cpu").numpy().copy() for k, t in params.items()}
+            out = {k: t.to("cpu").numpy().copy() for k, t in net.split(rows.detach()).items()}
             return UserState.of(n_rows=n, **out)
 
     # -- files --------------------------------------------------------------------------------

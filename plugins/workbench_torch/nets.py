@@ -78,24 +78,31 @@ class FactorNet(nn.Module):
                 layer.bias.zero_()
 
     # -- parts --------------------------------------------------------------------------------
-    def _split(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
+    def split(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
         """A table's rows cut into its named parts (the bias as a vector)."""
         parts = {name: rows[..., cols] for name, cols in self.columns.items()}
         if "bias" in parts:
             parts["bias"] = parts["bias"].squeeze(-1)
         return parts
 
-    def _lookup(self, table: nn.Embedding, index: torch.Tensor) -> torch.Tensor:
+    def lookup(self, table: nn.Embedding, index: torch.Tensor) -> torch.Tensor:
         if self.sparse:
             return table(index)
         return table.weight.index_select(0, index)  # backward: index_add, faster on CPU
 
+    def penalty_weights(self, reg: float, reg_bias: float) -> torch.Tensor:
+        """Per-column L2 weights of a table row: ``reg`` on factors, ``reg_bias`` on bias."""
+        weights = torch.full((self.user.weight.shape[1],), float(reg))
+        if "bias" in self.columns:
+            weights[self.columns["bias"]] = float(reg_bias)
+        return weights.to(self.user.weight.device)
+
     def user_part(self, users: torch.Tensor) -> dict[str, torch.Tensor]:
         """The user-side tensors of these (in-range) user indices."""
-        return self._split(self._lookup(self.user, users))
+        return self.split(self.lookup(self.user, users))
 
     def item_part(self, items: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self._split(self._lookup(self.item, items))
+        return self.split(self.lookup(self.item, items))
 
     def set_item_tables(self, parts: dict[str, torch.Tensor]) -> None:
         """Write item-side parts (e.g. loaded from a model file) into the item table."""
@@ -167,7 +174,7 @@ class FactorNet(nn.Module):
 
     def user_tables(self) -> dict[str, torch.Tensor]:
         """The user-side weights by part name (the per-user state)."""
-        return self._split(self.user.weight)
+        return self.split(self.user.weight)
 
     def item_tables(self) -> dict[str, torch.Tensor]:
-        return self._split(self.item.weight)
+        return self.split(self.item.weight)

@@ -96,40 +96,40 @@ def lr_factor(cfg: TrainConfig, epoch: int) -> float:
     return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * epoch / (cfg.n_epochs - 1)))
 
 
-def row_penalty(part: dict[str, torch.Tensor], cfg: TrainConfig) -> torch.Tensor:
-    """L2 of the embedding rows in a batch (per row, summed over factors, batch mean)."""
-    pen = cfg.reg * part["factors"].square().sum(-1).mean()
-    if "mlp_factors" in part:
-        pen = pen + cfg.reg * part["mlp_factors"].square().sum(-1).mean()
-    if "bias" in part:
-        pen = pen + cfg.reg_bias * part["bias"].square().mean()
-    return pen
+def row_penalty(rows: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """L2 of the table rows in a batch: per row ``sum_j weights_j x_j^2`` (``reg`` on the
+    factors, ``reg_bias`` on the bias), batch mean."""
+    return (rows.square() @ weights).mean()
 
 
 def batch_loss(
     net: FactorNet,
-    user: dict[str, torch.Tensor],
+    user_rows: torch.Tensor,
     i: torch.Tensor,
     r: torch.Tensor,
     cfg: TrainConfig,
     n_items: int,
     generator: torch.Generator,
+    weights: torch.Tensor,
     *,
     items_frozen: bool = False,
 ) -> torch.Tensor:
-    """The loss of one batch: ``user`` parts (one row per interaction), item indices ``i``
+    """The loss of one batch: user table rows (one per interaction), item indices ``i``
     and values ``r`` (unused by BCE/BPR). ``items_frozen`` leaves out the item penalty."""
-    item = net.item_part(i)
-    pen = row_penalty(user, cfg)
+    user = net.split(user_rows)
+    item_rows = net.lookup(net.item, i)
+    item = net.split(item_rows)
+    pen = row_penalty(user_rows, weights)
     if not items_frozen:
-        pen = pen + row_penalty(item, cfg)
+        pen = pen + row_penalty(item_rows, weights)
     if cfg.loss == "mse":
         return nn.functional.mse_loss(net.pair_scores(user, item), r) + pen
     k = cfg.n_negatives
     neg = torch.randint(n_items, (len(i) * k,), generator=generator).to(i.device)
-    neg_item = net.item_part(neg)
+    neg_rows = net.lookup(net.item, neg)
+    neg_item = net.split(neg_rows)
     if not items_frozen:
-        pen = pen + row_penalty(neg_item, cfg)
+        pen = pen + row_penalty(neg_rows, weights)
     rep_user = {name: t.repeat_interleave(k, dim=0) for name, t in user.items()} if k > 1 else user
     pos = net.pair_scores(user, item)
     negs = net.pair_scores(rep_user, neg_item)
@@ -165,6 +165,7 @@ def run_training(
     bs = max(1, min(cfg.batch_size, n))
     result = TrainResult(n_epochs=0, best_epoch=0)
     best_value, best_state = None, None
+    weights = net.penalty_weights(cfg.reg, cfg.reg_bias)
     guard = DivergenceGuard(f"try a lower learning rate than lr={cfg.lr:g} (or a larger reg)")
     for epoch in range(cfg.n_epochs):
         started = time.perf_counter()
@@ -180,7 +181,8 @@ def run_training(
             u, i, r = su[start : start + bs], si[start : start + bs], sv[start : start + bs]
             for opt in optimizers:
                 opt.zero_grad(set_to_none=True)
-            loss = batch_loss(net, net.user_part(u), i, r, cfg, n_items, generator)
+            user_rows = net.lookup(net.user, u)
+            loss = batch_loss(net, user_rows, i, r, cfg, n_items, generator, weights)
             loss.backward()
             for opt in optimizers:
                 opt.step()
