@@ -155,7 +155,7 @@ def test_duplicate_policy_sum_for_implicit_and_error():
     )
     assert data.meta["duplicate_policy"] == "sum"
     assert data.to_pandas().set_index(["user", "item"]).loc[(1, 1), "value"] == 7
-    with pytest.raises(DataError, match=r"duplicates\.csv: row 8: duplicate rating"):
+    with pytest.raises(DataError, match=r"duplicates\.csv: line 8: duplicate rating"):
         load_dataset("tabular", path=str(TAB / "duplicates.csv"), duplicates="error")
 
 

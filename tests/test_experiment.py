@@ -245,7 +245,7 @@ def test_resume_refuses_another_request_and_repairs_a_cut_line(data, tmp_path):
     compare(data, "kfold n_folds=2", ["toy-test"], ["rmse"], run_dir=run, seed=1)
     with pytest.raises(WorkbenchError, match="different seed"):
         compare(data, "kfold n_folds=2", ["toy-test"], ["rmse"], run_dir=run, seed=2, resume=True)
-    with pytest.raises(WorkbenchError, match=r"different models\[0\]\.params\.n_factors"):
+    with pytest.raises(WorkbenchError, match=r"different models\[toy-test\]\.params\.n_factors"):
         compare(
             data,
             "kfold n_folds=2",

@@ -40,7 +40,12 @@ EXPECTED: dict[str, tuple[str, str, str | None]] = {
         "wb-fixture-optional",
         "unavailable",
         "needs the optional dependency 'wb_fixture_absent_dependency' "
-        "(pip install wb_fixture_absent_dependency)",
+        "(pip install wb-fixture-optional[absent])",
+    ),
+    "needs_typo": (
+        "wb-fixture-optional",
+        "error",
+        "import failed: ModuleNotFoundError: No module named 'numpyy'",
     ),
     "needs_extra": (
         "wb-fixture-optional",
@@ -343,6 +348,50 @@ def test_in_process_missing_dependency_is_unavailable_and_strict_ignores_it() ->
         status.error
         == "needs the optional dependency 'fancylib' (pip install recsys-workbench[fancy])"
     )
+
+
+def test_in_process_an_undeclared_missing_module_is_an_error_without_install_hint() -> None:
+    """Issue 10 item 6: ``import numpyy`` (a typo) must not read as an optional dependency."""
+
+    def typo(register):
+        import numpyy  # noqa: F401
+
+    with pytest.warns(PluginWarning) as caught:
+        reg = load_plugins(
+            extra=[("typo", plugin("typo", register_models=typo))], entry_points=False
+        ).registry
+    status = reg.statuses[0]
+    assert status.status == "error"
+    assert status.error == "register_models: ModuleNotFoundError: No module named 'numpyy'"
+    assert "pip install" not in str(caught[0].message)
+    with pytest.raises(PluginError, match="No module named 'numpyy'"):
+        load(plugin("typo", register_models=typo), strict=True)
+
+
+def test_in_process_a_declared_optional_module_is_unavailable_with_its_hint() -> None:
+    def needs(register):
+        import wb_declared_but_absent  # noqa: F401
+
+    module = plugin("declares", register_models=needs)
+    module.WORKBENCH_OPTIONAL_DEPENDENCIES = {
+        "wb_declared_but_absent": "pip install my-plugin[absent]"
+    }
+    status = load(module, strict=True).statuses[0]
+    assert status.status == "unavailable"
+    assert status.error == (
+        "needs the optional dependency 'wb_declared_but_absent' (pip install my-plugin[absent])"
+    )
+
+
+def test_strict_fails_on_a_mistyped_import(plugin_path, listing) -> None:
+    env = without_builtins(listing, *(n for n in FAILING if n != "needs_typo"))
+    done = run_workbench("--strict", "models", path=plugin_path, env=env)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "error: plugin 'needs_typo' (wb-fixture-optional) error: import failed: "
+        "ModuleNotFoundError: No module named 'numpyy'"
+    )
+    assert "pip install" not in done.stderr
 
 
 def test_in_process_strict_raises_with_plugin_name() -> None:

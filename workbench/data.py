@@ -21,7 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from workbench.attributes import Attributes
-from workbench.errors import DataError
+from workbench.errors import DataError, RowError
 from workbench.provenance import Provenance
 
 Kind = Literal["explicit", "implicit"]
@@ -267,7 +267,7 @@ class Interactions:
             missing = df[col].isna().to_numpy()
             if missing.any():
                 row = _first_bad(missing)
-                raise DataError(f"{where}: row {row + row_offset}: {col} id is missing")
+                raise RowError(where, row, f"{col} id is missing", row_offset)
         if value is None:
             if kind == "explicit":
                 raise DataError(f"{where}: explicit data needs a rating column")
@@ -278,33 +278,44 @@ class Interactions:
             bad = numeric.isna().to_numpy() & ~raw.isna().to_numpy()
             if bad.any():
                 row = _first_bad(bad)
-                raise DataError(
-                    f"{where}: row {row + row_offset}: {value} {raw.iloc[row]!r} is not a number"
-                )
+                raise RowError(where, row, f"{value} {raw.iloc[row]!r} is not a number", row_offset)
             vals = numeric.to_numpy(dtype=np.float64)
             nonfinite = ~np.isfinite(vals)
+            too_large = np.abs(np.where(nonfinite, 0.0, vals)) > np.finfo(np.float32).max
+            if too_large.any():  # values are stored as float32: this would become inf
+                row = _first_bad(too_large)
+                raise RowError(
+                    where,
+                    row,
+                    f"{value} {vals[row]:g} is too large (values are stored as 32-bit floats, "
+                    "at most 3.4e38)",
+                    row_offset,
+                )
             if nonfinite.any():
                 row = _first_bad(nonfinite)
-                raise DataError(
-                    f"{where}: row {row + row_offset}: {value} is {vals[row]} "
-                    "(expected a finite number)"
+                raise RowError(
+                    where, row, f"{value} is {vals[row]} (expected a finite number)", row_offset
                 )
             if kind == "explicit" and rating_scale is not None:
                 lo, hi = rating_scale
                 out = (vals < lo) | (vals > hi)
                 if out.any():
                     row = _first_bad(out)
-                    raise DataError(
-                        f"{where}: row {row + row_offset}: {value} {vals[row]:g} is outside "
-                        f"the rating scale {lo:g}..{hi:g}"
+                    raise RowError(
+                        where,
+                        row,
+                        f"{value} {vals[row]:g} is outside the rating scale {lo:g}..{hi:g}",
+                        row_offset,
                     )
             if kind == "implicit":
                 neg = vals < 0
                 if neg.any():
                     row = _first_bad(neg)
-                    raise DataError(
-                        f"{where}: row {row + row_offset}: {value} {vals[row]:g} is negative "
-                        "(implicit weights must be >= 0)"
+                    raise RowError(
+                        where,
+                        row,
+                        f"{value} {vals[row]:g} is negative (implicit weights must be >= 0)",
+                        row_offset,
                     )
         ts = None
         if timestamp is not None:
@@ -313,7 +324,7 @@ class Interactions:
                 missing = ts_raw.isna().to_numpy()
                 if missing.any():
                     row = _first_bad(missing)
-                    raise DataError(f"{where}: row {row + row_offset}: {timestamp} is missing")
+                    raise RowError(where, row, f"{timestamp} is missing", row_offset)
                 if getattr(ts_raw.dt, "tz", None) is not None:
                     ts_raw = ts_raw.dt.tz_convert("UTC").dt.tz_localize(None)
                 ts = (ts_raw.astype("datetime64[s]").astype(np.int64)).to_numpy()
@@ -322,19 +333,29 @@ class Interactions:
                 bad = ts_num.isna().to_numpy()
                 if bad.any():
                     row = _first_bad(bad)
-                    raise DataError(
-                        f"{where}: row {row + row_offset}: {timestamp} "
-                        f"{ts_raw.iloc[row]!r} is not a number"
+                    raise RowError(
+                        where, row, f"{timestamp} {ts_raw.iloc[row]!r} is not a number", row_offset
                     )
                 ts = ts_num.to_numpy(dtype=np.int64)
         users, ucode = IdMap.factorize(df[user].to_numpy())
         items, icode = IdMap.factorize(df[item].to_numpy())
         policy = duplicates or ("last" if kind == "explicit" else "sum")
-        ucode, icode, vals, ts, merged = _merge_duplicates(
+        ucode, icode, vals, ts, merged, repeat = _merge_duplicates(
             ucode, icode, vals, ts, len(items), policy, where, row_offset, df, user, item
         )
-        if kind == "explicit" and rating_scale is None:
-            rating_scale = (float(vals.min()), float(vals.max()))
+        first_repeat = (
+            None
+            if repeat < 0
+            else {
+                "row": repeat,
+                "user": str(df[user].iloc[repeat]),
+                "item": str(df[item].iloc[repeat]),
+            }
+        )
+        inferred = kind == "explicit" and rating_scale is None
+        if inferred:  # from the values as stored (float32), so every value is inside it
+            stored = np.asarray(vals, dtype=np.float32)
+            rating_scale = (float(stored.min()), float(stored.max()))
         elif kind == "explicit" and merged and policy == "sum":
             lo, hi = rating_scale
             out = (vals < lo) | (vals > hi)
@@ -355,7 +376,12 @@ class Interactions:
             timestamp=ts,
             name=name,
             item_metadata=item_metadata,
-            meta={"duplicates_merged": merged, "duplicate_policy": policy},
+            meta={
+                "duplicates_merged": merged,
+                "duplicate_policy": policy,
+                "first_duplicate": first_repeat,
+                "rating_scale_inferred": inferred,
+            },
         )
 
     def _validate(self) -> None:
@@ -547,7 +573,9 @@ def _merge_duplicates(
     df: pd.DataFrame,
     user_col: str,
     item_col: str,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, int]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, int, int]:
+    """Merge repeated (user, item) rows by ``policy``; also returns the number merged and
+    the 0-based row of the first repeat in row order (-1: none)."""
     if policy not in DUPLICATE_POLICIES:
         raise DataError(
             f"{where}: duplicates policy {policy!r} is not one of {', '.join(DUPLICATE_POLICIES)}"
@@ -559,13 +587,18 @@ def _merge_duplicates(
     np.equal(sorted_key[1:], sorted_key[:-1], out=is_dup[1:])
     n_dup = int(is_dup.sum())
     if n_dup == 0:
-        return u, i, v, ts, 0
+        return u, i, v, ts, 0, -1
+    # the first repeat in row order (not in key order): the earliest row whose pair appeared
+    # before (the sort is stable, so a group's first row is its earliest)
+    row = int(order[is_dup].min())
     if policy == "error":
-        row = int(order[np.flatnonzero(is_dup)[0]])
-        raise DataError(
-            f"{where}: row {row + row_offset}: duplicate rating of {item_col} "
-            f"{str(df[item_col].iloc[row])!r} by {user_col} {str(df[user_col].iloc[row])!r} "
-            "(choose a duplicates policy: last, first, mean or sum)"
+        raise RowError(
+            where,
+            row,
+            f"duplicate rating of {item_col} {str(df[item_col].iloc[row])!r} by {user_col} "
+            f"{str(df[user_col].iloc[row])!r} (choose a duplicates policy: last, first, mean "
+            "or sum)",
+            row_offset,
         )
     starts = np.flatnonzero(~is_dup)
     group = np.cumsum(~is_dup) - 1
@@ -588,4 +621,4 @@ def _merge_duplicates(
     pick = pick[pick_sorted]
     keep_v = np.asarray(keep_v)[pick_sorted]
     keep_ts = None if keep_ts is None else keep_ts[pick_sorted]
-    return u[pick], i[pick], keep_v, keep_ts, n_dup
+    return u[pick], i[pick], keep_v, keep_ts, n_dup, row

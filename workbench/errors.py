@@ -20,6 +20,20 @@ class DataError(WorkbenchError, ValueError):
     """Input data is missing, malformed or inconsistent."""
 
 
+class RowError(DataError):
+    """A value problem at one row of a table (``row`` is 0-based).
+
+    The message says ``WHERE: row N: DETAIL``; a file reader that knows the line behind the
+    row re-raises it in its own ``FILE: line N: DETAIL: 'the line'`` form.
+    """
+
+    def __init__(self, where: str, row: int, detail: str, row_offset: int = 1):
+        self.where = where
+        self.row = row
+        self.detail = detail
+        super().__init__(f"{where}: row {row + row_offset}: {detail}")
+
+
 class UnknownNameError(WorkbenchError, KeyError):
     """No plugin registered a thing of that kind under that name."""
 
@@ -54,3 +68,8 @@ class MissingDependency(WorkbenchError, ImportError):
         self.package = package
         self.hint = hint or f"pip install {package}"
         super().__init__(f"needs the optional dependency '{package}' ({self.hint})")
+
+
+class WorkbenchWarning(UserWarning):
+    """Something the user should know that does not stop the work (the CLI prints it as
+    one ``warning:`` line)."""

@@ -28,6 +28,7 @@ import pandas as pd
 from workbench.analysis import activity_buckets, activity_records
 from workbench.backends import Backend, resolve_backend
 from workbench.data import Interactions
+from workbench.data_notes import data_facts
 from workbench.errors import DataError, ParamError, WorkbenchError
 from workbench.evaluation import Protocol, check_metrics_fit
 from workbench.jsonvalues import normalise
@@ -153,6 +154,7 @@ def _metadata(
             "n_items": data.n_items,
             "n_interactions": len(data),
             "rating_scale": data.rating_scale,
+            **data_facts(data),
         },
         "splitter": {**splitter_info(splitter), "n_splits": n_splits},
         "protocol": protocol.as_dict(),

@@ -323,23 +323,92 @@ def _umask() -> int:
     return mask
 
 
+def _try_lock(fd: int) -> bool:
+    """An exclusive, non-blocking ``flock`` on ``fd`` (True where not POSIX)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def remove_stale_temporaries(path: Path) -> list[tuple[Path, int]]:
+    """Remove temporary files an interrupted save of ``path`` left behind (``kill -9``).
+
+    A save holds an exclusive lock on its temporary file while writing, so a temporary file
+    whose lock can be taken belongs to no running save. Returns (file, bytes) removed.
+    """
+    folder = path.parent if str(path.parent) else Path(".")
+    removed: list[tuple[Path, int]] = []
+    try:
+        candidates = sorted(folder.glob(f".{glob_escape(path.name)}.*.tmp"))
+    except OSError:
+        return removed
+    for candidate in candidates:
+        try:
+            fd = os.open(candidate, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if not _try_lock(fd):
+                continue  # another process is saving this file right now
+            size = os.fstat(fd).st_size
+            candidate.unlink()
+            removed.append((candidate, size))
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    if removed:
+        import warnings
+
+        from workbench.errors import WorkbenchWarning
+
+        total = sum(size for _, size in removed)
+        names = ", ".join(p.name for p, _ in removed)
+        warnings.warn(
+            f"removed {len(removed)} stale temporary file(s) in {folder} left by an "
+            f"interrupted save of {path.name} ({names}; {total:,} bytes)",
+            WorkbenchWarning,
+            stacklevel=3,
+        )
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob wildcards escaped."""
+    import glob
+
+    return glob.escape(name)
+
+
 def write_atomic(path: Path, write: Any) -> Path:
-    """Call ``write(file_object)`` on a temp file beside ``path``, then rename it into place."""
+    """Call ``write(file_object)`` on a temp file beside ``path``, then rename it into place.
+
+    The temp file is locked while it is written; temp files of ``path`` left by a killed
+    save (unlocked) are removed first, with a warning that names them.
+    """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.exists():
         raise WorkbenchError(f"cannot write {path}: folder {folder} does not exist")
+    remove_stale_temporaries(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise WorkbenchError(f"cannot write {path}: {exc.strerror or exc}") from None
+    _try_lock(fd)  # released when the file is closed, or when this process dies
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+            os.replace(tmp, path)  # still locked: no cleanup can take it before the rename
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):  # disk full, permission denied, ...: one line

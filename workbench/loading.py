@@ -41,7 +41,7 @@ def dataset_spec(spec: str | Mapping[str, Any] | None = None, **options: Any) ->
     try:
         registry.entry("dataset", parsed.name)
     except UnknownNameError:
-        if os.path.isfile(os.path.expanduser(parsed.name)):
+        if looks_like_path(parsed.name):  # a missing file gets the file answer (did you mean)
             reader = registry.default("dataset", "files")
             return Spec("dataset", reader, {"path": parsed.name, **params}, parsed.text)
         raise
@@ -59,6 +59,26 @@ def _request(spec: str | Mapping[str, Any] | None, parsed: Spec, options: Mappin
     if spec is None or options:
         return normalise({"name": parsed.name, **parsed.params})
     return normalise(spec)
+
+
+#: File name endings that mark a dataset spec as a path even without a folder in it.
+_DATA_SUFFIXES = (
+    ".csv", ".tsv", ".txt", ".dat", ".data", ".tab", ".psv", ".parquet", ".pq",
+    ".gz", ".bz2", ".xz", ".zip", ".zst",
+)  # fmt: skip
+
+
+def looks_like_path(name: str) -> bool:
+    """An existing file, or text shaped like a path (a folder separator, ``~``, ``.``, or
+    a data-file ending such as ``.csv``): no dataset plugin is named like that."""
+    if os.path.isfile(os.path.expanduser(name)):
+        return True
+    return (
+        "/" in name
+        or os.sep in name
+        or name.startswith(("~", "."))
+        or name.lower().endswith(_DATA_SUFFIXES)
+    )
 
 
 def make_dataset(spec: str | Mapping[str, Any] | Dataset | None = None, **options: Any) -> Dataset:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.metadata as importlib_metadata
 import os
+import re
 import traceback
 import warnings
 from collections.abc import Iterable
@@ -130,13 +131,65 @@ def entry_point_sources() -> list[PluginSource]:
     return sources
 
 
-def _missing_dependency(exc: BaseException, module: str) -> MissingDependency | None:
+#: Module attribute a plugin (or its top-level package) may set to declare optional
+#: dependencies by import name: ``{"implicit": "pip install my-plugin[implicit]"}``.
+OPTIONAL_ATTRIBUTE = "WORKBENCH_OPTIONAL_DEPENDENCIES"
+
+
+_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+_EXTRA_MARKER = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
+
+
+def _canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def declared_optional(distribution: str | None, module: str, plugin: Any = None) -> dict[str, str]:
+    """Optional dependencies a plugin declares, by canonical name -> install hint: its
+    distribution's extras (``Requires-Dist: x; extra == "name"``) and an explicit
+    ``WORKBENCH_OPTIONAL_DEPENDENCIES`` mapping on the plugin or its top-level package."""
+    import sys
+
+    declared: dict[str, str] = {}
+    if distribution:
+        try:
+            dist = importlib_metadata.distribution(distribution)
+        except importlib_metadata.PackageNotFoundError:
+            dist = None
+        for text in (dist.requires or []) if dist is not None else []:
+            name = _REQUIREMENT_NAME.match(text)
+            extra = _EXTRA_MARKER.search(text.partition(";")[2])
+            if name and extra:
+                declared.setdefault(
+                    _canonical(name.group(1)), f"pip install {distribution}[{extra.group(1)}]"
+                )
+    top = module.split(":")[0].split(".")[0]
+    for holder in (plugin, sys.modules.get(top)):
+        explicit = getattr(holder, OPTIONAL_ATTRIBUTE, None)
+        if isinstance(explicit, dict):
+            for name, hint in explicit.items():
+                declared.setdefault(_canonical(str(name)), str(hint))
+    return declared
+
+
+def _missing_dependency(
+    exc: BaseException, module: str, distribution: str | None = None, plugin: Any = None
+) -> MissingDependency | None:
+    """The declared optional dependency ``exc`` is about, or None (then it is an error).
+
+    A `MissingDependency` raised by the plugin is its own declaration. A
+    `ModuleNotFoundError` counts only for a module the plugin declares as optional; any
+    other (a typo such as ``import numpyy``) is a broken plugin, and no install hint is
+    built from its message."""
     if isinstance(exc, MissingDependency):
         return exc
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         top = exc.name.split(".")[0]
-        if top != module.split(".")[0].split(":")[0]:
-            return MissingDependency(top)
+        if top == module.split(".")[0].split(":")[0]:
+            return None
+        hint = declared_optional(distribution, module, plugin).get(_canonical(top))
+        if hint is not None:
+            return MissingDependency(top, hint)
     return None
 
 
@@ -147,8 +200,10 @@ class _Loader:
         self.pm = pluggy.PluginManager(GROUP)
         self.pm.add_hookspecs(hookspecs)
 
-    def fail(self, status: PluginStatus, exc: BaseException, where: str) -> None:
-        missing = _missing_dependency(exc, status.module)
+    def fail(
+        self, status: PluginStatus, exc: BaseException, where: str, plugin: Any = None
+    ) -> None:
+        missing = _missing_dependency(exc, status.module, status.distribution, plugin)
         if missing is not None:
             status.status = STATUS_UNAVAILABLE
             status.error = str(missing)
@@ -185,7 +240,7 @@ class _Loader:
                 raise
             if self.pm.get_plugin(source.name) is plugin:  # pluggy keeps the hooks it checked
                 self.pm.unregister(name=source.name)
-            self.fail(status, exc, "invalid hooks")
+            self.fail(status, exc, "invalid hooks", plugin)
             return status
         status.hooks = sorted(
             hc.name
@@ -235,7 +290,7 @@ class _Loader:
                     if isinstance(exc, KeyboardInterrupt | SystemExit):
                         raise
                     self.pm.unregister(plugin)
-                    self.fail(status, exc, hook_name)
+                    self.fail(status, exc, hook_name, plugin)
                     return status
         for entry in staged:
             self.registry.add(entry)

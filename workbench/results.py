@@ -17,12 +17,14 @@ twice with different parameters (or a label the user chose).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from workbench.errors import WorkbenchError
@@ -118,10 +120,53 @@ class Results:
         if wide.empty:
             return pd.DataFrame()
         grouped = wide.groupby("model", sort=False)[value_cols]
-        mean, std = grouped.mean(), grouped.std(ddof=1).fillna(0.0)
+        mean, std = grouped.mean(), grouped.std(ddof=1)
+        # one fold: a spread of 0; several folds with fewer than two values: unknown (NaN)
+        single = wide.groupby("model", sort=False)["fold"].nunique() <= 1
+        std.loc[single[single].index] = std.loc[single[single].index].fillna(0.0)
         out = pd.concat({"mean": mean, "std": std}, axis=1).swaplevel(axis=1)
         out = out[[(c, s) for c in value_cols for s in ("mean", "std")]]
         return out.reindex(self.models)
+
+    def fold_counts(self) -> pd.DataFrame:
+        """Folds with a value per model (rows) and metric (columns); NaN scores and failed
+        folds do not count."""
+        if self.scores.empty:
+            return pd.DataFrame()
+        finite = self.scores.assign(ok=np.isfinite(self.scores["value"].astype(float)))
+        counts = finite.pivot_table(
+            index="model", columns="metric", values="ok", aggfunc="sum", fill_value=0
+        )
+        return counts.reindex(index=self.models, columns=self.metric_labels).fillna(0).astype(int)
+
+    def missing_folds(self) -> list[dict[str, Any]]:
+        """Every (model, metric, fold) without a value, with the reason: the fold failed,
+        or the metric was undefined there (e.g. no test user had a relevant item)."""
+        if self.scores.empty:
+            return []
+        folds = sorted(
+            set(self.scores["fold"].astype(int))
+            | set(self.runs.get("fold", pd.Series()).astype(int))
+        )
+        values = {
+            (r.model, r.metric, int(r.fold)): float(r.value)
+            for r in self.scores.itertuples(index=False)
+        }
+        runs = (
+            {(r["model"], int(r["fold"])): r for r in self.runs.to_dict("records")}
+            if not self.runs.empty
+            else {}
+        )
+        out = []
+        for model in self.models:
+            for metric in self.metric_labels:
+                for fold in folds:
+                    value = values.get((model, metric, fold))
+                    if value is not None and math.isfinite(value):
+                        continue
+                    reason = _missing_reason(runs.get((model, fold)), metric)
+                    out.append({"model": model, "metric": metric, "fold": fold, "reason": reason})
+        return out
 
     def best(self, metric: str) -> str:
         """The model with the best mean ``metric``."""
@@ -181,3 +226,31 @@ def registered_direction(label: str) -> bool:
         return bool(get_registry().get("metric", name).higher_is_better)
     except WorkbenchError:
         return True
+
+
+def _number(run: Mapping[str, Any], key: str) -> float | None:
+    value = run.get(key)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _missing_reason(run: Mapping[str, Any] | None, metric: str) -> str:
+    """Why a (model, fold) has no value for ``metric``, from the run's diagnostics."""
+    if run is None:
+        return "the fold did not run"
+    error = run.get("error")
+    if isinstance(error, str) and error:
+        return f"the fold failed ({error})"
+    if _number(run, "n_test") == 0:
+        return "the fold's test set is empty"
+    if "@" in metric and _number(run, "n_ranked_users") == 0:
+        without = _number(run, "users_without_relevant")
+        threshold = _number(run, "relevance_threshold")
+        relevant = f"rating >= {threshold:g}" if threshold is not None else "relevant"
+        if without:
+            return f"no test user has a relevant item ({relevant})"
+        return "no test user could be ranked"
+    return "the metric is undefined on this fold"

@@ -62,7 +62,48 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def _labelled(value: Any) -> dict[str, Any] | None:
+    """``{label: entry}`` of a list of labelled entries (models, metrics), else None."""
+    if not isinstance(value, list) or not all(
+        isinstance(v, dict) and isinstance(v.get("label"), str) for v in value
+    ):
+        return None
+    out = {v["label"]: v for v in value}
+    return out if len(out) == len(value) else None
+
+
+def list_change(old: Any, new: Any) -> str | None:
+    """What was added to and removed from a list (by label for models and metrics):
+    ``added 'sgd[2]', 'als'; removed 'biases'``; None when nothing was added or removed."""
+    by_label_old, by_label_new = _labelled(old), _labelled(new)
+    if by_label_old is not None and by_label_new is not None:
+        added = [k for k in by_label_new if k not in by_label_old]
+        removed = [k for k in by_label_old if k not in by_label_new]
+    elif isinstance(old, list) and isinstance(new, list):
+        keys_old = [json.dumps(v, sort_keys=True, default=str) for v in old]
+        keys_new = [json.dumps(v, sort_keys=True, default=str) for v in new]
+        added = [json.loads(k) for k in keys_new if k not in keys_old]
+        removed = [json.loads(k) for k in keys_old if k not in keys_new]
+    else:
+        return None
+    parts = []
+    if added:
+        parts.append("added " + ", ".join(_describe(v) for v in added))
+    if removed:
+        parts.append("removed " + ", ".join(_describe(v) for v in removed))
+    return "; ".join(parts) or None
+
+
 def _first_difference(old: Any, new: Any, path: str) -> tuple[str, Any, Any] | None:
+    by_label_old, by_label_new = _labelled(old), _labelled(new)
+    if by_label_old is not None and by_label_new is not None:
+        if list(by_label_old) != list(by_label_new):
+            return (path, old, new)  # added, removed or reordered: list_change names them
+        for label, entry in by_label_old.items():
+            found = _first_difference(entry, by_label_new[label], f"{path}[{label}]")
+            if found:
+                return found
+        return None
     if isinstance(old, dict) and isinstance(new, dict):
         for key in list(dict.fromkeys([*old, *new])):
             found = _first_difference(old.get(key), new.get(key), f"{path}.{key}")
@@ -163,10 +204,14 @@ class RunFolder:
         found = _first_difference(old, new, "")
         if found:
             where, was, now = found
+            change = list_change(was, now)
+            if change is None and isinstance(was, list) and isinstance(now, list):
+                change = "the same entries in another order"
+            detail = change or f"was {_describe(was)}, now {_describe(now)}"
+            article = "" if change else "a "
             raise WorkbenchError(
-                f"cannot resume {self.path}: it was started with a different "
-                f"{where.lstrip('.')} (was {_describe(was)}, now {_describe(now)}); "
-                "use the same settings or another --run-dir"
+                f"cannot resume {self.path}: it was started with {article}different "
+                f"{where.lstrip('.')} ({detail}); use the same settings or another --run-dir"
             )
 
     # -- metadata ------------------------------------------------------------------------------

@@ -11,6 +11,9 @@ would run code when unpickled is refused before anything runs.
 from __future__ import annotations
 
 import json
+import math
+import os
+import tempfile
 import zipfile
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -45,6 +48,41 @@ def _ids_array(idmap: IdMap) -> np.ndarray:
         return ids.astype(str)
     # integer ids as int64; other numeric ids (floats such as 1.5) keep their values
     return ids.astype(np.float64) if ids.dtype.kind == "f" else ids.astype(np.int64)
+
+
+def model_target(path: str | Path) -> Path:
+    """The file a model saved to ``path`` goes to (``.npz`` appended if missing), checked
+    before any work: an existing folder, a missing folder, or a folder that does not accept
+    new files (read-only, ``/proc``) is a one-line error."""
+    text = str(path)
+    given = Path(path)
+    if given.is_dir() or text.endswith(("/", os.sep)):
+        raise WorkbenchError(
+            f"cannot write model file {text}: it is a folder; give a file name such as "
+            f"{given / 'model.npz'}"
+        )
+    target = given if given.suffix == ".npz" else given.with_name(given.name + ".npz")
+    if target.is_dir():
+        raise WorkbenchError(f"cannot write model file {target}: it is a folder")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.exists():
+        raise WorkbenchError(
+            f"cannot write model file {target}: folder {folder} does not exist (create it first)"
+        )
+    if not folder.is_dir():
+        raise WorkbenchError(f"cannot write model file {target}: {folder} is not a folder")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise WorkbenchError(f"cannot write model file {target}: permission denied")
+    try:  # the one reliable test: create (and remove) a file there
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=folder)
+    except OSError as exc:
+        raise WorkbenchError(
+            f"cannot write model file {target}: folder {folder} does not accept new files "
+            f"({exc.strerror or exc})"
+        ) from None
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
+    return target
 
 
 def save_model(model: Model, path: str | Path) -> Path:
@@ -114,6 +152,90 @@ def _check_magic(path: Path) -> None:
     raise ModelFileError(f"{path} is not a workbench model file (not an .npz archive)")
 
 
+#: dtype kinds a model file may hold: bool, integers, floats and text (ids, titles).
+_ALLOWED_KINDS = {"b": "bool", "i": "integer", "u": "unsigned integer", "f": "float", "U": "text"}
+
+
+def _read_npy_header(fh: Any) -> tuple[tuple[int, ...], np.dtype]:
+    from numpy.lib import format as npy_format
+
+    version = npy_format.read_magic(fh)
+    if version == (1, 0):
+        shape, _, dtype = npy_format.read_array_header_1_0(fh)
+    elif version == (2, 0):
+        shape, _, dtype = npy_format.read_array_header_2_0(fh)
+    else:
+        raise ValueError(f"unsupported .npy format version {version}")
+    return tuple(int(n) for n in shape), np.dtype(dtype)
+
+
+def check_archive(path: Path) -> None:
+    """Check every array's header before anything is allocated: an allowed dtype, and a
+    declared size that matches the bytes the archive really holds (so a crafted shape never
+    makes numpy allocate terabytes)."""
+    disk_size = path.stat().st_size
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            stored = sum(info.compress_size for info in infos)
+            if stored > disk_size:
+                raise ModelFileError(
+                    f"model file {path} is truncated or corrupted (its entries declare "
+                    f"{stored:,} bytes, the file has {disk_size:,})"
+                )
+            for info in infos:
+                name = info.filename.removesuffix(".npy")
+                if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    raise ModelFileError(
+                        f"model file {path}: array {name!r} uses an unsupported compression"
+                    )
+                stored_alone = info.compress_type == zipfile.ZIP_STORED
+                if stored_alone and info.file_size != info.compress_size:
+                    raise ModelFileError(
+                        f"model file {path} is truncated or corrupted (array {name!r}: "
+                        "inconsistent sizes)"
+                    )
+                if info.compress_type == zipfile.ZIP_DEFLATED and info.file_size > max(
+                    1 << 20, 1000 * info.compress_size
+                ):
+                    raise ModelFileError(
+                        f"model file {path}: array {name!r} expands {info.compress_size:,} "
+                        f"bytes to {info.file_size:,}: refused"
+                    )
+                with zf.open(info) as fh:
+                    try:
+                        shape, dtype = _read_npy_header(fh)
+                    except (ValueError, SyntaxError, TypeError) as exc:
+                        raise ModelFileError(
+                            f"model file {path}: array {name!r} has an invalid header ({exc})"
+                        ) from None
+                    header = fh.tell()
+                _check_dtype(path, name, dtype)
+                declared = math.prod(shape) * dtype.itemsize
+                holds = info.file_size - header
+                if declared != holds:
+                    raise ModelFileError(
+                        f"model file {path}: array {name!r} declares shape {shape} "
+                        f"({declared:,} bytes) but holds {holds:,} bytes"
+                    )
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as exc:
+        raise ModelFileError(
+            f"model file {path} is truncated or corrupted ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _check_dtype(path: Path, name: str, dtype: np.dtype) -> None:
+    if dtype.hasobject:
+        raise ModelFileError(_PICKLED.format(path=path))
+    if dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in _ALLOWED_KINDS:
+        allowed = ", ".join(_ALLOWED_KINDS.values())
+        raise ModelFileError(
+            f"model file {path}: array {name!r} has dtype {dtype} (allowed: {allowed})"
+        )
+
+
 def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Metadata and arrays of a model file, validated; never unpickles."""
     path = Path(path)
@@ -122,6 +244,7 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndar
     if path.is_dir():
         raise ModelFileError(f"model file {path} is a folder, expected a .npz file")
     _check_magic(path)
+    check_archive(path)
     try:
         with np.load(path, allow_pickle=False) as npz:
             if _META_KEY not in npz.files:
@@ -152,12 +275,101 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndar
     return meta, arrays
 
 
+def _fail(path: Path, message: str) -> ModelFileError:
+    return ModelFileError(f"model file {path}: {message}")
+
+
+def _vector(path: Path, arrays: dict[str, np.ndarray], key: str, kinds: str) -> np.ndarray:
+    if key not in arrays:
+        raise _fail(path, f"array {key!r} is missing")
+    arr = arrays[key]
+    if arr.ndim != 1 or arr.dtype.kind not in kinds:
+        raise _fail(path, f"array {key!r} has shape {arr.shape} and dtype {arr.dtype}")
+    return arr
+
+
+def check_contents(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """Shapes against the id maps, finite values and index ranges (one-line errors).
+
+    State arrays named ``user_*`` have one row per user and ``item_*`` one row per item.
+    """
+    for key, arr in arrays.items():
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            bad = int(np.flatnonzero(~np.isfinite(arr.ravel()))[0])
+            raise _fail(path, f"array {key!r} holds a non-finite value ({arr.ravel()[bad]})")
+    user_ids = _vector(path, arrays, "base/user_ids", "iufU")
+    item_ids = _vector(path, arrays, "base/item_ids", "iufU")
+    n_users, n_items = len(user_ids), len(item_ids)
+    if n_users == 0 or n_items == 0:
+        raise _fail(path, f"it has {n_users} users and {n_items} items")
+    for key, n in (("base/user_counts", n_users), ("base/item_counts", n_items)):
+        counts = _vector(path, arrays, key, "iu")
+        if len(counts) != n or (counts < 0).any():
+            raise _fail(path, f"array {key!r} has {len(counts)} entries, expected {n} counts >= 0")
+    indptr = _vector(path, arrays, "base/seen_indptr", "iu")
+    indices = _vector(path, arrays, "base/seen_indices", "iu")
+    if (
+        len(indptr) != n_users + 1
+        or indptr[0] != 0
+        or int(indptr[-1]) != len(indices)
+        or (np.diff(indptr.astype(np.int64)) < 0).any()
+    ):
+        raise _fail(path, f"the seen-items index does not match its {n_users} users")
+    if len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= n_items):
+        raise _fail(
+            path,
+            f"a seen item index ({int(indices.max())}) is outside the {n_items} items",
+        )
+    titles = arrays.get("base/item_titles")
+    if titles is not None and (titles.ndim != 1 or len(titles) != n_items):
+        raise _fail(path, f"item titles have shape {titles.shape}, expected ({n_items},)")
+    for key, arr in arrays.items():
+        name = key.removeprefix("state/")
+        want = 1 if name.endswith("_bias") else 2 if name.endswith("_factors") else arr.ndim
+        if key.startswith("state/") and arr.ndim != want:
+            raise _fail(path, f"array {name!r} has {arr.ndim} dimensions, expected {want}")
+        for prefix, n, what in (("user_", n_users, "users"), ("item_", n_items, "items")):
+            mismatch = arr.ndim == 0 or arr.shape[0] != n
+            if key.startswith("state/") and name.startswith(prefix) and mismatch:
+                raise _fail(path, f"array {name!r} has shape {arr.shape}, expected {n} {what} rows")
+    scale = meta.get("rating_scale")
+    if scale is not None and not (
+        isinstance(scale, list)
+        and len(scale) == 2
+        and all(isinstance(v, int | float) and math.isfinite(v) for v in scale)
+        and scale[0] < scale[1]
+    ):
+        raise _fail(path, f"rating_scale {scale!r} is not [low, high]")
+    if not isinstance(meta.get("params", {}), dict):
+        raise _fail(path, "params are not a mapping")
+
+
+def _smoke_test(path: Path, model: Model) -> None:
+    """Score the corner (user, item) pairs once: model-specific state that does not fit the
+    id maps fails here, at load, instead of at the first recommendation."""
+    users = np.array([0, model.n_users_ - 1], dtype=np.int64)
+    items = np.array([model.n_items_ - 1, 0], dtype=np.int64)
+    try:
+        with np.errstate(all="ignore"):
+            scores = model.predict(users, items)
+            model.recommend(users, k=1, exclude_seen=False)
+    except (IndexError, ValueError, TypeError, KeyError, ZeroDivisionError) as exc:
+        raise _fail(
+            path, f"its state does not fit its id maps ({type(exc).__name__}: {exc})"
+        ) from None
+    if not np.isfinite(np.asarray(scores, dtype=np.float64)).all():
+        raise _fail(path, "it predicts non-finite scores")
+
+
 def load_model(path: str | Path, *, expected: type[Model] | None = None) -> Model:
     """Load a model file; the model class is looked up by name in the plugin registry."""
 
     path = Path(path)
     meta, arrays = read_model_file(path)
+    check_contents(path, meta, arrays)
     name = meta.get("model")
+    if not isinstance(name, str) or not name:
+        raise _fail(path, f"the metadata names no model ({name!r})")
     if expected is not None and expected.name:  # a concrete class (the base has no name)
         if expected.name != name:
             raise ModelFileError(f"{path} holds a '{name}' model, not '{expected.name}'")
@@ -199,6 +411,9 @@ def load_model(path: str | Path, *, expected: type[Model] | None = None) -> Mode
             shape=(model.n_users_, model.n_items_),
         )
         model._set_state_arrays(state)
+        _smoke_test(path, model)
+    except ModelFileError:
+        raise
     except WorkbenchError as exc:
         raise ModelFileError(f"model file {path}: {exc}") from None
     except (KeyError, ValueError, TypeError, IndexError) as exc:

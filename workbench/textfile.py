@@ -390,7 +390,7 @@ def numeric_column(layout: Layout, column: pa.ChunkedArray, label: str) -> np.nd
         bad = np.isnan(values)
         if bad.any():
             raise row_error(layout, _first(bad), f"{label} is missing or NaN")
-        return values
+        return _finite(layout, values, label)
     if pa.types.is_null(column.type):
         raise row_error(layout, 0, f"{label} is missing")
     raw = column.to_pandas()
@@ -402,7 +402,31 @@ def numeric_column(layout: Layout, column: pa.ChunkedArray, label: str) -> np.nd
         missing = text is None or str(text).strip().lower() in ("", "nan", "na", "null", "none")
         what = "is missing or NaN" if missing else f"{str(text)!r} is not a number"
         raise row_error(layout, row, f"{label} {what}")
+    return _finite(layout, values, label)
+
+
+def _finite(layout: Layout, values: np.ndarray, label: str) -> np.ndarray:
+    infinite = np.isinf(values)
+    if infinite.any():
+        row = _first(infinite)
+        raise row_error(layout, row, f"{label} is {values[row]} (expected a finite number)")
     return values
+
+
+#: Integer ids beyond this magnitude may have lost digits as float64 (2**53).
+_EXACT_FLOAT = float(2**53)
+
+
+def ids_need_text(column: pa.ChunkedArray) -> bool:
+    """True when integer-looking ids were parsed into a type that cannot hold them exactly
+    (uint64 above int64's range, or floats beyond 2**53): they must be re-read as text."""
+    if pa.types.is_uint64(column.type):
+        values = column.to_numpy(zero_copy_only=False)
+        return bool(len(values)) and int(values.max()) > np.iinfo(np.int64).max
+    if pa.types.is_floating(column.type):
+        values = column.to_numpy(zero_copy_only=False)
+        return bool((np.abs(values[~np.isnan(values)]) >= _EXACT_FLOAT).any())
+    return False
 
 
 def id_column(layout: Layout, column: pa.ChunkedArray, label: str) -> np.ndarray:
@@ -411,6 +435,8 @@ def id_column(layout: Layout, column: pa.ChunkedArray, label: str) -> np.ndarray
         if column.null_count:
             mask = column.is_null().to_numpy(zero_copy_only=False)
             raise row_error(layout, _first(mask), f"{label} id is missing")
+        if ids_need_text(column):  # never wrap: such ids are kept as text
+            return id_column(layout, column.cast(pa.string()), label)
         return column.to_numpy().astype(np.int64, copy=False)
     if pa.types.is_floating(column.type):
         values = column.to_numpy(zero_copy_only=False)
@@ -421,6 +447,15 @@ def id_column(layout: Layout, column: pa.ChunkedArray, label: str) -> np.ndarray
                 layout,
                 row,
                 f"{label} id {float(values[row]):g} is not an integer (or use string_ids=true)",
+            )
+        huge = np.abs(values) >= 2.0**63
+        if huge.any():  # a float column (Parquet) beyond int64: refuse rather than wrap
+            row = _first(huge)
+            raise row_error(
+                layout,
+                row,
+                f"{label} id {float(values[row]):g} does not fit a 64-bit integer "
+                "(store ids as text, or use string_ids=true)",
             )
         return values.astype(np.int64)
     if pa.types.is_null(column.type):

@@ -131,12 +131,25 @@ def _candidates(path: Path) -> list[object]:
     return refs
 
 
+#: Compressed-file endings `tabular` reads (the compression is found from the bytes).
+COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
+
+
+def plain_name(name: str) -> str:
+    """``ratings.dat.gz`` -> ``ratings.dat``."""
+    for suffix in COMPRESSED:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def locate(path: Path, variant: str | None) -> _Found:
     """Find the ratings file of ``variant`` (or of whichever variant is there) under ``path``."""
     refs = _candidates(path)
     by_name: dict[str, list] = {}
     for ref in refs:
-        by_name.setdefault(ref.name, []).append(ref)  # type: ignore[attr-defined]
+        # u.data.gz, ratings.dat.bz2: compressed files count as the file itself
+        by_name.setdefault(plain_name(ref.name), []).append(ref)  # type: ignore[attr-defined]
     wanted = [VARIANTS[variant]] if variant else list(VARIANTS.values())
     for v in wanted:
         hits = sorted(by_name.get(v.ratings, []), key=lambda r: len(str(r.member or r.path)))
@@ -264,8 +277,9 @@ class MovieLens(Dataset):
         from workbench_datasets.metadata import read_item_file, read_u_item
 
         for name in found.variant.items:
-            ref = found.ratings.sibling(name)  # type: ignore[attr-defined]
-            if not ref.exists():
+            refs = [found.ratings.sibling(name + end) for end in ("", *COMPRESSED)]  # type: ignore[attr-defined]
+            ref = next((r for r in refs if r.exists()), None)
+            if ref is None:
                 continue
             if name == "u.item":
                 return read_u_item(ref)

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from workbench.data import Interactions
 from workbench.dataset import Dataset
-from workbench.errors import DataError
+from workbench.errors import DataError, RowError
 from workbench.files import FileRef, iter_lines
 from workbench.params import Params
 from workbench_datasets.tabular import Duplicates, duplicates_field
@@ -27,6 +27,38 @@ from workbench_datasets.tabular import Duplicates, duplicates_field
 _HEADER = re.compile(r"^\s*(\d+)\s*:\s*$")
 _ROW = re.compile(r"^\s*(\d+)\s*,\s*([1-5])\s*,\s*(\d{4}-\d{2}-\d{2})\s*$")
 _SECONDS_PER_DAY = 86400
+_MAX_ID = int(np.iinfo(np.int64).max)
+_INT32_MAX = int(np.iinfo(np.int32).max)
+
+
+def _date_problem(text: str) -> str | None:
+    import datetime as dt
+
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return f"date {text!r} is not a calendar date (YYYY-MM-DD)"
+    return None
+
+
+def _compact(ids: np.ndarray) -> np.ndarray:
+    """int32 where every id fits (4 bytes a rating), else int64: ids are never wrapped."""
+    if len(ids) and (ids.min() < -_INT32_MAX or ids.max() > _INT32_MAX):
+        return ids.astype(np.int64)
+    return ids.astype(np.int32)
+
+
+def rating_line(refs: list[FileRef], row: int) -> tuple[str, int, str]:
+    """File, line number and text of the 0-based rating ``row`` (the slow path, for errors)."""
+    k = 0
+    for ref in refs:
+        for lineno, line in enumerate(iter_lines(ref, "latin-1"), start=1):
+            if not line.strip() or _HEADER.match(line):
+                continue
+            if k == row:
+                return ref.display, lineno, line
+            k += 1
+    return refs[0].display, 0, ""
 
 
 class NetflixParams(Params):
@@ -78,10 +110,23 @@ def _check_lines(refs: list[FileRef]) -> DataError:
                 return DataError(
                     f"{ref.display}: line {lineno}: expected a 'MovieID:' line first, got {line!r}"
                 )
-            if not _ROW.match(line):
+            match = _ROW.match(line)
+            if not match:
                 return DataError(
                     f"{ref.display}: line {lineno}: expected 'CustomerID,Rating,Date' "
                     f"(rating 1-5, date YYYY-MM-DD), got {line!r}"
+                )
+            problem = _date_problem(match.group(3))
+            if problem:
+                return DataError(f"{ref.display}: line {lineno}: {problem}: {line!r}")
+    for ref in refs:
+        for lineno, line in enumerate(iter_lines(ref, "latin-1"), start=1):
+            number = _HEADER.match(line) or _ROW.match(line)
+            if number and int(number.group(1)) > _MAX_ID:
+                what = "movie" if _HEADER.match(line) else "customer"
+                return DataError(
+                    f"{ref.display}: line {lineno}: {what} id {number.group(1)} does not fit "
+                    f"a 64-bit integer: {line!r}"
                 )
     return DataError(f"{refs[0].display}: could not be parsed as Netflix Prize data")
 
@@ -115,6 +160,8 @@ def parse(refs: list[FileRef], *, max_ratings: int | None = None, block_mb: int 
             stream, read_options=read_opts, parse_options=parse_opts, convert_options=convert
         )
         for batch in reader:
+            if batch.column(0).null_count:  # a line without a customer (or movie) id
+                raise _Malformed
             a = batch.column(0).to_numpy(zero_copy_only=False)
             rating_col = batch.column(1)
             is_movie = rating_col.is_null().to_numpy(zero_copy_only=False)
@@ -131,8 +178,8 @@ def parse(refs: list[FileRef], *, max_ratings: int | None = None, block_mb: int 
             keep = ~is_movie
             if (r[keep] < 1).any() or (r[keep] > 5).any():
                 raise _Malformed
-            movies.append(movie[keep].astype(np.int32))
-            customers.append(a[keep].astype(np.int32))
+            movies.append(_compact(movie[keep]))
+            customers.append(_compact(a[keep]))
             ratings.append(r[keep].astype(np.int8))
             days.append(d[keep].astype(np.int32))
             total += int(keep.sum())
@@ -207,16 +254,20 @@ class Netflix(Dataset):
                 if candidate.is_file():
                     meta = read_titles(FileRef(candidate))
                     break
-        data = Interactions.from_arrays(
-            customer,
-            movie,
-            rating.astype(np.float32),
-            timestamps=day.astype(np.int64) * _SECONDS_PER_DAY,
-            kind="explicit",
-            rating_scale=(1.0, 5.0),
-            duplicates=p.duplicates,
-            name="netflix",
-            source=refs[0].display,
-            item_metadata=meta,
-        )
+        try:
+            data = Interactions.from_arrays(
+                customer,
+                movie,
+                rating.astype(np.float32),
+                timestamps=day.astype(np.int64) * _SECONDS_PER_DAY,
+                kind="explicit",
+                rating_scale=(1.0, 5.0),
+                duplicates=p.duplicates,
+                name="netflix",
+                source=refs[0].display,
+                item_metadata=meta,
+            )
+        except RowError as exc:  # name the file and line, as every reading error does
+            display, lineno, line = rating_line(refs, exc.row)
+            raise DataError(f"{display}: line {lineno}: {exc.detail}: {line!r}") from None
         return data.with_provenance(path=Path(root), member=None)

@@ -16,12 +16,15 @@ import pandas as pd
 import pyarrow as pa
 
 from workbench.data import Interactions
-from workbench.errors import DataError
+from workbench.errors import DataError, RowError
 from workbench.files import FileRef
 from workbench.provenance import FoldColumn
 from workbench.textfile import (
     Layout,
+    Roles,
     id_column,
+    ids_need_text,
+    line_of_row,
     numeric_column,
     read_columns,
     resolve_roles,
@@ -29,6 +32,9 @@ from workbench.textfile import (
     sniff,
     timestamp_column,
 )
+
+#: Rows up to which the first repeated pair is located by line (a slow, line-by-line scan).
+_LOCATE_LIMIT = 1_000_000
 
 _SCALE_WORDS = {"half-star": (0.5, 5.0), "halfstar": (0.5, 5.0), "1-5": (1.0, 5.0)}
 
@@ -110,6 +116,12 @@ def load_table(
     if n_rows == 0:
         what = "only a header line" if layout.header else "no data rows"
         raise DataError(f"{ref.display}: {what}, no interactions")
+    # integer ids too large for int64 were parsed as floats: re-read them as text, so two
+    # different ids never become one
+    text_ids = [pos[r] for r in ("user", "item") if ids_need_text(arrays[pos[r]])]
+    if text_ids and parquet_table is None:
+        again, _ = read_columns(layout, text_ids, string_columns=text_ids)
+        arrays.update(again)
     frame: dict[str, Any] = {
         "user": id_column(layout, arrays[pos["user"]], "user"),
         "item": id_column(layout, arrays[pos["item"]], "item"),
@@ -144,7 +156,40 @@ def load_table(
     pa.default_memory_pool().release_unused()
     df = pd.DataFrame(frame, copy=False)
     del frame
-    data = Interactions.from_pandas(
+    try:
+        data = _from_frame(
+            df, layout, ref, found, value_col, ts_col, rating_scale, duplicates, name, item_metadata
+        )
+    except RowError as exc:  # name the line (and quote it) like every other reading error
+        detail = exc.detail
+        if detail.startswith("value "):  # the frame's column: say which one it is
+            role = "rating" if found.kind == "explicit" else "weight"
+            detail = f"{role} {detail.removeprefix('value ')}"
+        raise row_error(layout, exc.row, detail) from None
+    repeat = data.meta.get("first_duplicate")
+    if repeat is not None and not layout.parquet and repeat["row"] < _LOCATE_LIMIT:
+        repeat["line"] = line_of_row(layout, repeat["row"])[0]
+    data.meta["columns"] = {role: found.names[p] for role, p in pos.items()}
+    folds = None
+    if fold is not None:
+        labels = align_rows(data, df["user"].to_numpy(), df["item"].to_numpy(), fold, ref)
+        folds = FoldColumn(found.names[pos["fold"]], labels)
+    return data.with_provenance(path=ref.path, member=ref.member, folds=folds)
+
+
+def _from_frame(
+    df: pd.DataFrame,
+    layout: Layout,
+    ref: FileRef,
+    found: Roles,
+    value_col: str | None,
+    ts_col: str | None,
+    rating_scale: tuple[float, float] | None,
+    duplicates: str | None,
+    name: str | None,
+    item_metadata: pd.DataFrame | None,
+) -> Interactions:
+    return Interactions.from_pandas(
         df,
         user="user",
         item="item",
@@ -160,12 +205,6 @@ def load_table(
         else align_metadata(item_metadata, data_ids=df["item"]),
         row_offset=1 + int(layout.header),
     )
-    data.meta["columns"] = {role: found.names[p] for role, p in pos.items()}
-    folds = None
-    if fold is not None:
-        labels = align_rows(data, df["user"].to_numpy(), df["item"].to_numpy(), fold, ref)
-        folds = FoldColumn(found.names[pos["fold"]], labels)
-    return data.with_provenance(path=ref.path, member=ref.member, folds=folds)
 
 
 def align_metadata(meta: pd.DataFrame, data_ids: pd.Series) -> pd.DataFrame:

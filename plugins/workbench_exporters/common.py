@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,8 @@ class Cell:
     mean: float
     std: float
     best: bool
+    #: Folds with a value (None: every fold).
+    count: int | None = None
 
 
 @dataclass
@@ -72,19 +74,44 @@ class Table:
     cells: dict[tuple[str, str], Cell]
     n_folds: dict[str, int]
     higher_is_better: dict[str, bool]
+    #: (model, metric, fold, reason) of every fold without a value.
+    missing: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def max_folds(self) -> int:
         return max(self.n_folds.values(), default=1)
 
+    def folds_of(self, model: str, column: str) -> int:
+        """Folds the cell's mean covers."""
+        cell = self.cells.get((model, column))
+        total = self.n_folds.get(model, 1)
+        return total if cell is None or cell.count is None else cell.count
+
     def text(self, model: str, column: str, sep: str = " ± ") -> str:
-        """``mean ± std`` of a metric; just the mean of a timing."""
+        """``mean ± std`` of a metric (``(1 of 3 folds)`` when some folds have no value);
+        just the mean of a timing."""
         cell = self.cells.get((model, column))
         if cell is None:
             return "-"
         if column in TIMING:
             return number(cell.mean)
-        return mean_std(cell.mean, cell.std, self.n_folds.get(model, 1), sep)
+        covered, total = self.folds_of(model, column), self.n_folds.get(model, 1)
+        text = mean_std(cell.mean, cell.std, covered, sep)
+        if covered < total and text != "-":
+            text += f" ({covered} of {total} folds)"
+        return text
+
+    def missing_notes(self) -> list[str]:
+        """One line per (metric, model, reason) with folds that have no value."""
+        groups: dict[tuple[str, str, str], list[int]] = {}
+        for m in self.missing:
+            groups.setdefault((m["metric"], m["model"], m["reason"]), []).append(int(m["fold"]))
+        lines = []
+        for (metric, model, reason), folds in groups.items():
+            shown = ", ".join(str(f + 1) for f in sorted(folds))
+            word = "fold" if len(folds) == 1 else "folds"
+            lines.append(f"{metric} of {model}: no value on {word} {shown}: {reason}")
+        return lines
 
     def arrow(self, metric: str) -> str:
         return "↑" if self.higher_is_better.get(metric, True) else "↓"
@@ -97,6 +124,7 @@ def build_table(results: Results) -> Table:
     metrics = results.metric_labels
     timings = [c for c in TIMING if not summary.empty and (c, "mean") in summary.columns]
     folds = results.scores.groupby("model")["fold"].nunique().to_dict()
+    counts = results.fold_counts()
     if not results.runs.empty:
         run_folds = results.runs.groupby("model")["fold"].nunique().to_dict()
         folds = {m: max(folds.get(m, 0), run_folds.get(m, 0)) for m in models}
@@ -113,12 +141,17 @@ def build_table(results: Results) -> Table:
             best_value = finite.max() if hib[column] else finite.min()
         for model in summary.index:
             mean = float(means[model])
+            count = None
+            if column in metrics and not counts.empty and column in counts.columns:
+                count = int(counts.loc[model, column]) if model in counts.index else 0
             cells[(model, column)] = Cell(
                 mean=mean,
                 std=float(stds[model]),
                 best=best_value is not None and not math.isnan(mean) and mean == best_value,
+                count=count,
             )
-    return Table(models, metrics, timings, cells, {m: int(folds.get(m, 1)) for m in models}, hib)
+    n_folds = {m: int(folds.get(m, 1)) for m in models}
+    return Table(models, metrics, timings, cells, n_folds, hib, results.missing_folds())
 
 
 def describe_run(results: Results) -> list[tuple[str, str]]:

@@ -42,6 +42,10 @@ def summary_frame(results: Results) -> pd.DataFrame:
     flat = summary.copy()
     flat.columns = [f"{col}_{stat}" for col, stat in flat.columns]
     flat.insert(0, "folds", results.scores.groupby("model")["fold"].nunique())
+    counts = results.fold_counts()
+    for metric in counts.columns:  # folds each mean covers, where some have no value
+        if (counts[metric] < flat["folds"].reindex(counts.index)).any():
+            flat[f"{metric}_folds"] = counts[metric]
     return flat.rename_axis("model").reset_index()
 
 
@@ -75,6 +79,7 @@ def full_record(results: Results) -> dict:
     runs (params, timings, diagnostics), learning curves, and the mean/std summary."""
     data = results.to_dict()
     data["summary"] = json.loads(summary_frame(results).to_json(orient="records"))
+    data["missing_folds"] = results.missing_folds()
     data["export"] = {
         "format": "recsys-workbench-results",
         "format_version": 1,
@@ -136,6 +141,9 @@ def markdown(results: Results, title: str | None = "Results") -> str:
     if table.timings:
         notes.append("times in seconds per fold")
     lines += ["", "_" + "; ".join(notes) + "._", ""]
+    missing = table.missing_notes()
+    if missing:
+        lines += [f"- {_md_escape(line)}" for line in missing] + [""]
     return "\n".join(lines)
 
 

@@ -318,6 +318,7 @@ def render_html(
         '<section id="results"><h2>Results</h2>'
         + results_table(table)
         + f'<p class="note">{escape("; ".join(notes))}.</p>'
+        + "".join(f'<p class="note missing">{escape(line)}</p>' for line in table.missing_notes())
         + "<details><summary>Every fold</summary>"
         + frame_table(folds, "folds-table")
         + "</details></section>"

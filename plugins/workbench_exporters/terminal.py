@@ -38,11 +38,10 @@ def _value(table: Table, model: str, column: str) -> Text | str:
 def _frame(table: Table, results: Results, title: str) -> RichTable:
     caption = "  ".join(f"{k}: {v}" for k, v in describe_run(results))
     suffix = f" (mean ± std over {table.max_folds} folds)" if table.max_folds > 1 else ""
-    return RichTable(
-        title=f"{title}{suffix}",
-        caption=(caption + "  " if caption else "") + "bold green: best",
-        caption_justify="left",
-    )
+    caption = (caption + "  " if caption else "") + "bold green: best"
+    for line in table.missing_notes():
+        caption += "\n" + line
+    return RichTable(title=f"{title}{suffix}", caption=caption, caption_justify="left")
 
 
 def wide(results: Results, title: str = "Results") -> RichTable:

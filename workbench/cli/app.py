@@ -105,6 +105,22 @@ def _warn_failed_plugins(verbose: bool) -> None:
                 err_console.print(status.traceback, markup=False)
 
 
+def _show_workbench_warnings() -> None:
+    """Print `WorkbenchWarning`s as one ``warning:`` line each (other warnings as usual)."""
+    from workbench.errors import WorkbenchWarning
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        if isinstance(category, type) and issubclass(category, WorkbenchWarning):
+            err_console.print(f"[yellow]warning:[/yellow] {escape(str(message))}", markup=True)
+            return
+        default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    warnings.simplefilter("always", WorkbenchWarning)
+
+
 _BUILT = False
 
 
@@ -124,7 +140,13 @@ def main(argv: list[str] | None = None) -> None:
     verbose = "--verbose" in args or "-v" in args
     if "--strict" in args:
         os.environ["WORKBENCH_STRICT"] = "1"
-    warnings.simplefilter("ignore", DeprecationWarning)
+    with warnings.catch_warnings():  # restored after (the CLI may run inside tests)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _show_workbench_warnings()
+        _main(args, verbose)
+
+
+def _main(args: list[str], verbose: bool) -> None:
     try:
         get_loaded()
         build_app()

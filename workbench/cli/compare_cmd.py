@@ -181,6 +181,7 @@ class _Options:
 
 def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
     from workbench.api import load_dataset
+    from workbench.cli.workflow import report_data
     from workbench.experiment import compare as run_compare  # checks metrics/models first
     from workbench.resolve import resolve_metrics
 
@@ -192,6 +193,7 @@ def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
         protocol["relevance_threshold"] = opt.threshold
     dataset = located(doc, ("data",), lambda: load_dataset(data_spec))
     silent = opt.quiet or opt.as_json
+    report_data(dataset, quiet=silent)
     entries = _model_items(doc, opt.models, opt.all_models, dataset.kind, silent)
     metric_specs = config_value(doc, "metrics", opt.metrics or None, None)
     metrics = located(doc, ("metrics",), lambda: resolve_metrics(metric_specs, dataset))

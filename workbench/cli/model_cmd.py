@@ -12,7 +12,7 @@ import pandas as pd
 import typer
 
 from workbench.cli.common import console, err_console, example, print_json
-from workbench.cli.workflow import check_writable, note, print_frame
+from workbench.cli.workflow import note, print_frame
 from workbench.errors import DataError, ParamError
 from workbench.params import parse_assignments
 
@@ -69,14 +69,17 @@ def train(
 ) -> None:
     """Train one model and save it to a file (optionally evaluating on a holdout)."""
     from workbench import api
+    from workbench.cli.workflow import report_data
+    from workbench.data_notes import data_facts
     from workbench.specs import parse_spec
+    from workbench.storage import model_target
 
-    target = output if output.suffix == ".npz" else output.with_name(output.name + ".npz")
-    check_writable(target, "model file")
+    target = model_target(output)  # checked before any work
     if metric and split is None:
         raise ParamError("--metric needs --split (the holdout to evaluate on)")
     spec = parse_spec("model", model, extra=param)
     dataset = api.load_dataset(data)
+    report_data(dataset, quiet=quiet or as_json)
     bars, callback = _epoch_bar(quiet or as_json)
     trained = None
     with bars if bars is not None else contextlib.nullcontext():
@@ -104,6 +107,7 @@ def train(
             "path": str(path),
             "fit_seconds": seconds,
             "n_train": len(train_part),
+            "data": data_facts(dataset),
         }
         if trained is not None:
             scores = trained.scores
@@ -229,7 +233,9 @@ def recommend(
                 f"user {unknown[0]} is not in the training data of {model_file}; for a new "
                 "user, recommend from their ratings with --history FILE"
             )
-        frame = recommend_known(model, user, k, exclude_seen=not include_seen)
+        # the model's own ids (ints stay ints): --json prints user ids like item ids
+        typed = model.users_.id_of(idx).tolist()
+        frame = recommend_known(model, typed, k, exclude_seen=not include_seen)
     _show_lists(frame, "user", as_json)
 
 

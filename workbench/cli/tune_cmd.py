@@ -90,6 +90,7 @@ def tune(
     """Search a model's parameters; prints the ranking and the best parameters."""
     from workbench.api import load_dataset
     from workbench.backends import resolve_backend
+    from workbench.cli.workflow import report_data
     from workbench.experiment_config import load_experiment, locate_param_error
     from workbench.tuning import resume_tune
     from workbench.tuning import tune as run_tune
@@ -127,6 +128,7 @@ def tune(
             )
         data_spec = config_value(doc, "data", data)  # None: the default dataset
         dataset = located(doc, ("data",), lambda: load_dataset(data_spec))
+        report_data(dataset, quiet=quiet or as_json)
         folder = Path(folder_value) if folder_value is not None else default_run_dir("tune")
         check_writable(folder, "run folder")
         if outer is not None:

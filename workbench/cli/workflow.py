@@ -202,3 +202,15 @@ def warn(message: str) -> None:
 
 def note(message: str) -> None:
     err_console.print(message, markup=False)
+
+
+def report_data(data: Any, *, quiet: bool = False) -> None:
+    """Tell what loading did to the data of a run: merged duplicates, an inferred rating
+    scale (notes unless ``quiet``; warnings always, on stderr)."""
+    from workbench.data_notes import data_notes
+
+    for level, message in data_notes(data):
+        if level == "warning":
+            warn(message)
+        elif not quiet:
+            note(message)
