@@ -196,3 +196,14 @@ def test_cli_says_what_it_removed(tmp_path: Path, capsys) -> None:
     assert code == 0, err
     assert "warning: removed 1 stale temporary file(s)" in err
     assert ".m.npz.zzz999.tmp" in err and not stale.exists()
+
+
+@pytest.mark.parametrize("flag", [0x1, 0x20, 0x40])  # encrypted, patched data, strong encryption
+def test_unsupported_zip_features_are_one_line_errors(saved: Path, tmp_path: Path, flag) -> None:
+    """Found by fuzzing: zipfile raises NotImplementedError/RuntimeError for these."""
+    data = bytearray(saved.read_bytes())
+    central = data.index(b"PK\x01\x02")
+    data[central + 8] |= flag  # the general-purpose flags of the first central entry
+    target = tmp_path / "flags.npz"
+    target.write_bytes(bytes(data))
+    refused(target)

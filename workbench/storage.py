@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import struct
 import tempfile
 import zipfile
+import zlib
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -220,10 +222,25 @@ def check_archive(path: Path) -> None:
                     )
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as exc:
+    except _ZIP_ERRORS as exc:
         raise ModelFileError(
             f"model file {path} is truncated or corrupted ({type(exc).__name__}: {exc})"
         ) from None
+
+
+#: What zipfile raises on damaged or unsupported archives (encrypted members, unknown
+#: compression or zip versions, bad deflate streams).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    EOFError,
+    OSError,
+    KeyError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+    zlib.error,
+    struct.error,
+)
 
 
 def _check_dtype(path: Path, name: str, dtype: np.dtype) -> None:
@@ -256,7 +273,7 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndar
         if "pickle" in str(exc).lower():
             raise ModelFileError(_PICKLED.format(path=path)) from None
         raise ModelFileError(f"{path} is not a workbench model file ({exc})") from None
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
+    except _ZIP_ERRORS as exc:
         raise ModelFileError(
             f"model file {path} is truncated or corrupted ({type(exc).__name__}: {exc})"
         ) from None

@@ -460,6 +460,17 @@ def id_column(layout: Layout, column: pa.ChunkedArray, label: str) -> np.ndarray
         return values.astype(np.int64)
     if pa.types.is_null(column.type):
         raise row_error(layout, 0, f"{label} id is missing")
+    if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+        raw = column.to_pylist()
+        for row, value in enumerate(raw):
+            try:
+                value.decode("utf-8")
+            except (UnicodeDecodeError, AttributeError):
+                raise row_error(
+                    layout,
+                    row,
+                    f"{label} id is not valid {layout.encoding} text (give encoding=...)",
+                ) from None
     strings = column if pa.types.is_string(column.type) else column.cast(pa.string())
     values = np.asarray(strings.to_numpy(zero_copy_only=False), dtype=object)
     empty = np.fromiter((not v or not v.strip() for v in values), dtype=bool, count=len(values))

@@ -176,8 +176,8 @@ def parse(refs: list[FileRef], *, max_ratings: int | None = None, block_mb: int 
             if is_movie.any():
                 current_movie = int(a[np.flatnonzero(is_movie)[-1]])
             keep = ~is_movie
-            if (r[keep] < 1).any() or (r[keep] > 5).any():
-                raise _Malformed
+            if (r[keep] < 1).any() or (r[keep] > 5).any() or (a < 0).any():
+                raise _Malformed  # ratings 1-5, ids without a sign (as the format says)
             movies.append(_compact(movie[keep]))
             customers.append(_compact(a[keep]))
             ratings.append(r[keep].astype(np.int8))
