@@ -82,7 +82,7 @@ def test_nan_factors_are_refused(saved: Path, tmp_path: Path) -> None:
 def test_item_factors_shorter_than_the_item_map_are_refused(saved: Path, tmp_path: Path) -> None:
     factors = arrays_of(saved)["state/item_factors"][:-2]
     message = refused(rewrite(saved, tmp_path / "m.npz", state__item_factors=factors))
-    assert "'item_factors' has shape (18, 4), expected 20 items rows" in message
+    assert "'item_factors' has shape (18, 4), expected 20 items rows (2-D)" in message
 
 
 def test_out_of_range_seen_indices_are_refused(saved: Path, tmp_path: Path) -> None:

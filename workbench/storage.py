@@ -305,10 +305,21 @@ def _vector(path: Path, arrays: dict[str, np.ndarray], key: str, kinds: str) -> 
     return arr
 
 
+#: State arrays of the embedding contract (`workbench.embedding`): rows and dimensions.
+#: Other state arrays are the model's own; the load-time smoke test covers them.
+_EMBEDDING_STATE = {
+    "user_factors": ("users", 2),
+    "item_factors": ("items", 2),
+    "user_bias": ("users", 1),
+    "item_bias": ("items", 1),
+}
+
+
 def check_contents(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
     """Shapes against the id maps, finite values and index ranges (one-line errors).
 
-    State arrays named ``user_*`` have one row per user and ``item_*`` one row per item.
+    The embedding contract's ``user_factors``/``item_factors`` (2-D) and ``user_bias``/
+    ``item_bias`` (1-D) have one row per user or item.
     """
     for key, arr in arrays.items():
         if arr.dtype.kind == "f" and not np.isfinite(arr).all():
@@ -340,15 +351,15 @@ def check_contents(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarra
     titles = arrays.get("base/item_titles")
     if titles is not None and (titles.ndim != 1 or len(titles) != n_items):
         raise _fail(path, f"item titles have shape {titles.shape}, expected ({n_items},)")
-    for key, arr in arrays.items():
-        name = key.removeprefix("state/")
-        want = 1 if name.endswith("_bias") else 2 if name.endswith("_factors") else arr.ndim
-        if key.startswith("state/") and arr.ndim != want:
-            raise _fail(path, f"array {name!r} has {arr.ndim} dimensions, expected {want}")
-        for prefix, n, what in (("user_", n_users, "users"), ("item_", n_items, "items")):
-            mismatch = arr.ndim == 0 or arr.shape[0] != n
-            if key.startswith("state/") and name.startswith(prefix) and mismatch:
-                raise _fail(path, f"array {name!r} has shape {arr.shape}, expected {n} {what} rows")
+    for name, (rows, ndim) in _EMBEDDING_STATE.items():  # the embedding contract's arrays
+        arr = arrays.get(f"state/{name}")
+        if arr is None:
+            continue
+        n = n_users if rows == "users" else n_items
+        if arr.ndim != ndim or arr.shape[0] != n:
+            raise _fail(
+                path, f"array {name!r} has shape {arr.shape}, expected {n} {rows} rows ({ndim}-D)"
+            )
     scale = meta.get("rating_scale")
     if scale is not None and not (
         isinstance(scale, list)
