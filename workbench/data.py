@@ -561,6 +561,18 @@ class Interactions:
         return [titles.get(i) if i in titles.index else None for i in ids]
 
 
+#: From this many rows on, a compiled check without sorting looks for repeated pairs first.
+_FAST_CHECK_ROWS = 1_000_000
+
+
+def _any_duplicate_pair(u: np.ndarray, i: np.ndarray, n_items: int) -> bool:
+    """Whether a (user, item) pair repeats (a compiled O(n) check; numba loads lazily)."""
+    from workbench._data_kernels import has_duplicate_pair
+
+    n_users = int(u.max()) + 1 if len(u) else 0
+    return bool(has_duplicate_pair(u, i, n_users, max(n_items, 1)))
+
+
 def _merge_duplicates(
     u: np.ndarray,
     i: np.ndarray,
@@ -580,6 +592,8 @@ def _merge_duplicates(
         raise DataError(
             f"{where}: duplicates policy {policy!r} is not one of {', '.join(DUPLICATE_POLICIES)}"
         )
+    if len(u) >= _FAST_CHECK_ROWS and not _any_duplicate_pair(u, i, n_items):
+        return u, i, v, ts, 0  # the common case for large files, without sorting
     key = u.astype(np.int64) * n_items + i
     order = np.argsort(key, kind="stable")
     sorted_key = key[order]
