@@ -3,13 +3,18 @@ parallel SGD and the chunked synthetic generator."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
+from workbench_sgd.base import Ratings
+from workbench_sgd.biased import BiasedMF
 
 import workbench.data as data_module
 from workbench._data_kernels import has_duplicate_pair
 from workbench.data import Interactions
 from workbench.errors import DataError
+from workbench.testing import ModelContract, holdout, low_rank_ratings
 
 
 def test_compiled_duplicate_check_agrees_with_unique() -> None:
@@ -41,3 +46,53 @@ def test_fast_duplicate_path_keeps_the_error(monkeypatch) -> None:
     monkeypatch.setattr(data_module, "_FAST_CHECK_ROWS", 1)
     with pytest.raises(DataError, match="row 3: duplicate rating of item 'x' by user 'a'"):
         Interactions.from_arrays(["a", "b", "a"], ["x", "x", "x"], [4, 5, 2], duplicates="error")
+
+
+# -- SGD: blocked epoch order and lock-free parallel epochs --------------------------------------
+
+
+class TestBlockedSGDContract(ModelContract):
+    def make_model(self, **params: Any) -> BiasedMF:
+        return BiasedMF(n_factors=8, n_epochs=30, shuffle="blocked", block_size=64, **params)
+
+
+def test_by_user_order_is_a_stable_sort() -> None:
+    users = np.random.default_rng(0).integers(0, 9, 500).astype(np.int32)
+    order = BiasedMF()._kernels().by_user_order(users, 9)
+    np.testing.assert_array_equal(order, np.argsort(users, kind="stable"))
+
+
+def test_blocked_order_shuffles_within_blocks_visited_in_random_order() -> None:
+    n, block = 1000, 64
+    ratings = Ratings(
+        np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.int32), np.arange(n, dtype=np.float32)
+    )
+    first = BiasedMF()._blocked(ratings, np.random.default_rng(5), block)
+    again = BiasedMF()._blocked(ratings, np.random.default_rng(5), block)
+    np.testing.assert_array_equal(first.users, again.users)  # seeded
+    rows = first.users
+    assert sorted(rows.tolist()) == list(range(n)) and not np.array_equal(rows, np.arange(n))
+    expected_blocks = np.random.default_rng(5).permutation(-(-n // block))
+    sizes = [min(block, n - b * block) for b in expected_blocks]
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    for b, start, size in zip(expected_blocks, starts, sizes, strict=True):
+        part = rows[start : start + size]
+        assert sorted(part.tolist()) == list(range(b * block, b * block + size))
+    np.testing.assert_array_equal(first.values, rows)  # the columns move together
+
+
+def test_blocked_and_parallel_sgd_learn_as_well_as_the_full_shuffle() -> None:
+    data = low_rank_ratings(n_users=300, n_items=200, density=0.3, seed=1)
+    train, test = holdout(data, seed=1)
+
+    def rmse(**params: Any) -> float:
+        model = BiasedMF(n_factors=10, n_epochs=40, **params).fit(train)
+        pred = model.predict(test.user, test.item)
+        return float(np.sqrt(np.mean((pred - test.value) ** 2)))
+
+    full = rmse()
+    assert rmse(shuffle="blocked", block_size=256) == pytest.approx(full, rel=0.03)
+    assert rmse(n_threads=2, block_size=256) == pytest.approx(full, rel=0.03)
+    blocked = BiasedMF(n_epochs=3, shuffle="blocked", block_size=256).fit(train)
+    default = BiasedMF(n_epochs=3).fit(train)
+    assert not np.array_equal(blocked.user_factors_, default.user_factors_)

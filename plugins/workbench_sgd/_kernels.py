@@ -13,7 +13,7 @@ reassociating anything (see `dot`).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 #: Lanes of the reductions: one AVX-512 register of float32 (two AVX2 registers).
 LANES = 16
@@ -88,6 +88,53 @@ def gather(
         out_values[t] = values[idx]
 
 
+@njit(cache=True, fastmath=False, inline="always")
+def _mf_steps(
+    lo: int,
+    hi: int,
+    users: np.ndarray,
+    items: np.ndarray,
+    values: np.ndarray,
+    mu: np.float32,
+    bu: np.ndarray,
+    bi: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    lr: np.float32,
+    reg: np.float32,
+    reg_bias: np.float32,
+    biased: bool,
+    update_items: bool,
+) -> float:
+    """The SGD updates of ratings ``lo..hi-1`` in order (the body of `mf_epoch`)."""
+    n_factors = p.shape[1]
+    acc = np.zeros(LANES, dtype=np.float32)
+    sse = 0.0
+    for t in range(lo, hi):
+        u = users[t]
+        i = items[t]
+        pu = p[u]
+        qi = q[i]
+        pred = mu + bu[u] + bi[i] + dot(pu, qi, acc)
+        err = values[t] - pred
+        sse += float(err) * float(err)
+        if biased:
+            bu[u] += lr * (err - reg_bias * bu[u])
+            if update_items:
+                bi[i] += lr * (err - reg_bias * bi[i])
+        if update_items:
+            for f in range(n_factors):
+                pf = pu[f]
+                qf = qi[f]
+                pu[f] = pf + lr * (err * qf - reg * pf)
+                qi[f] = qf + lr * (err * pf - reg * qf)
+        else:
+            for f in range(n_factors):
+                pf = pu[f]
+                pu[f] = pf + lr * (err * qi[f] - reg * pf)
+    return sse
+
+
 @njit(cache=True, fastmath=False)
 def mf_epoch(
     users: np.ndarray,
@@ -113,32 +160,97 @@ def mf_epoch(
     With ``biased`` false the biases stay zero; with ``update_items`` false only user
     parameters move (fold-in).
     """
-    n_factors = p.shape[1]
-    acc = np.zeros(LANES, dtype=np.float32)
-    sse = 0.0
+    return _mf_steps(
+        0, users.shape[0], users, items, values, mu, bu, bi, p, q, lr, reg, reg_bias, biased,
+        update_items,
+    )
+
+
+@njit(cache=True, fastmath=False, parallel=True)
+def mf_epoch_hogwild(
+    users: np.ndarray,
+    items: np.ndarray,
+    values: np.ndarray,
+    n_parts: int,
+    mu: np.float32,
+    bu: np.ndarray,
+    bi: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    lr: np.float32,
+    reg: np.float32,
+    reg_bias: np.float32,
+    biased: bool,
+    update_items: bool,
+) -> float:
+    """`mf_epoch` with the ratings cut into ``n_parts`` consecutive parts run on parallel
+    threads, without locks (Hogwild!, Recht et al. 2011): two threads may update the same
+    item (or a user whose ratings straddle two parts) at once, so results are not
+    bit-reproducible; with ratings in blocked order the parts touch mostly disjoint users."""
+    n = users.shape[0]
+    sse = np.zeros(n_parts, dtype=np.float64)
+    for part in prange(n_parts):
+        lo = part * n // n_parts
+        hi = (part + 1) * n // n_parts
+        sse[part] = _mf_steps(
+            lo, hi, users, items, values, mu, bu, bi, p, q, lr, reg, reg_bias, biased,
+            update_items,
+        )
+    return sse.sum()
+
+
+@njit(cache=True)
+def by_user_order(users: np.ndarray, n_users: int) -> np.ndarray:
+    """Row numbers sorted by user, rows of a user in their original order (a counting sort)."""
+    start = np.zeros(n_users + 1, dtype=np.int64)
+    for t in range(users.shape[0]):
+        start[users[t] + 1] += 1
+    for u in range(n_users):
+        start[u + 1] += start[u]
+    order = np.empty(users.shape[0], dtype=np.int64)
     for t in range(users.shape[0]):
         u = users[t]
-        i = items[t]
-        pu = p[u]
-        qi = q[i]
-        pred = mu + bu[u] + bi[i] + dot(pu, qi, acc)
-        err = values[t] - pred
-        sse += float(err) * float(err)
-        if biased:
-            bu[u] += lr * (err - reg_bias * bu[u])
-            if update_items:
-                bi[i] += lr * (err - reg_bias * bi[i])
-        if update_items:
-            for f in range(n_factors):
-                pf = pu[f]
-                qf = qi[f]
-                pu[f] = pf + lr * (err * qf - reg * pf)
-                qi[f] = qf + lr * (err * pf - reg * qf)
-        else:
-            for f in range(n_factors):
-                pf = pu[f]
-                pu[f] = pf + lr * (err * qi[f] - reg * pf)
-    return sse
+        order[start[u]] = t
+        start[u] += 1
+    return order
+
+
+@njit(cache=True)
+def blocked_gather(
+    block_size: int,
+    block_order: np.ndarray,
+    seed: int,
+    users: np.ndarray,
+    items: np.ndarray,
+    values: np.ndarray,
+    out_users: np.ndarray,
+    out_items: np.ndarray,
+    out_values: np.ndarray,
+) -> None:
+    """Copy the ratings into a blocked epoch order: the blocks of ``block_size`` consecutive
+    ratings (of user-sorted ratings: a few users each) in ``block_order``, each block's
+    ratings in a random order (Fisher-Yates from numba's generator seeded with ``seed``).
+    The reads stay inside one block at a time, and so do the SGD loop's user rows."""
+    np.random.seed(seed)
+    n = users.shape[0]
+    local = np.empty(block_size, dtype=np.int64)
+    pos = 0
+    for b in block_order:
+        lo = b * block_size
+        m = min(lo + block_size, n) - lo
+        for k in range(m):
+            local[k] = lo + k
+        for k in range(m - 1, 0, -1):
+            j = np.random.randint(0, k + 1)
+            tmp = local[k]
+            local[k] = local[j]
+            local[j] = tmp
+        for k in range(m):
+            idx = local[k]
+            out_users[pos] = users[idx]
+            out_items[pos] = items[idx]
+            out_values[pos] = values[idx]
+            pos += 1
 
 
 @njit(cache=True, fastmath=False)

@@ -171,6 +171,11 @@ class SGDModel(RatingFactorModel):
         """The learning rate of the first epoch (and of fold-in)."""
         return self.params.lr
 
+    def _epoch_ratings(self, ratings: Ratings) -> Ratings:
+        """The training ratings as the epochs take them (default: as given; a model with a
+        blocked epoch order sorts them by user here, once)."""
+        return ratings
+
     def _end_training(self, context: Any) -> None:
         """Turn the training arrays into the fitted state (default: nothing to do)."""
 
@@ -216,7 +221,7 @@ class SGDModel(RatingFactorModel):
             )
         self.global_mean_ = float(np.mean(ratings.values, dtype=np.float64))
         context = self._init_params(ratings, rng)
-        self._train_epochs(context, ratings, rng, callback, val)
+        self._train_epochs(context, self._epoch_ratings(ratings), rng, callback, val)
         trained_users = np.bincount(ratings.users, minlength=self.n_users_) > 0
         trained_items = np.bincount(ratings.items, minlength=self.n_items_) > 0
         self._end_training(context)
@@ -292,6 +297,33 @@ class SGDModel(RatingFactorModel):
         """The ratings in a fresh random order (one permutation from ``rng``)."""
         return self._reordered(ratings, rng.permutation(len(ratings)))
 
+    def _by_user(self, ratings: Ratings) -> Ratings:
+        """The ratings sorted by user (a counting sort; a user's ratings keep their order)."""
+        n_users = int(ratings.users.max()) + 1 if len(ratings) else 0
+        return self._reordered(ratings, self._kernels().by_user_order(ratings.users, n_users))
+
+    def _blocked(self, ratings: Ratings, rng: np.random.Generator, block_size: int) -> Ratings:
+        """User-sorted ``ratings`` in a blocked random order: blocks of ``block_size``
+        consecutive ratings in a random order, each block shuffled (all drawn from ``rng``).
+        Each block touches a few users' factors only, which stay in the CPU caches."""
+        n_blocks = -(-len(ratings) // block_size)
+        block_order = rng.permutation(n_blocks)
+        seed = int(rng.integers(2**31 - 1))
+        r = ratings
+        out = Ratings(np.empty_like(r.users), np.empty_like(r.items), np.empty_like(r.values))
+        self._kernels().blocked_gather(
+            block_size=block_size,
+            block_order=block_order,
+            seed=seed,
+            users=r.users,
+            items=r.items,
+            values=r.values,
+            out_users=out.users,
+            out_items=out.items,
+            out_values=out.values,
+        )
+        return out
+
     def _reordered(self, ratings: Ratings, order: np.ndarray) -> Ratings:
         """The ratings in the given order (a compiled gather into fresh arrays)."""
         r = ratings
@@ -334,7 +366,7 @@ class SGDModel(RatingFactorModel):
         if n == 0:
             return UserState.of(factors=folded.factors, bias=folded.bias)
         context = self._fold_in_context(history)
-        ratings = Ratings.of_rows(history)
+        ratings = self._epoch_ratings(Ratings.of_rows(history))
         rng = np.random.default_rng([self.params.seed, 1])
         for _ in range(n_epochs):
             self._epoch(context, ratings, rng, lr, folded)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -15,6 +17,23 @@ class BiasedMFParams(SGDParams.with_defaults(n_epochs=60, lr_decay=0.97, reg=0.0
 
     biased: bool = Field(
         True, description="learn user and item biases (false: mu + p_u . q_i only)"
+    )
+    shuffle: Literal["full", "blocked"] = Field(
+        "full",
+        description="order of an epoch: 'full' a fresh random permutation of the ratings; "
+        "'blocked' the ratings sorted by user, cut into blocks of block_size, the blocks in "
+        "random order and each block shuffled (seeded too; several times faster from about a "
+        "million ratings on, where a full shuffle misses the CPU caches)",
+    )
+    block_size: int = Field(
+        8192, ge=16, description="ratings per block of shuffle=blocked (and of n_threads > 1)"
+    )
+    n_threads: int = Field(
+        1,
+        ge=1,
+        le=512,
+        description="threads of lock-free parallel SGD (Hogwild); above 1 the epoch order is "
+        "blocked and results are NOT bit-reproducible (threads race on shared items)",
     )
 
 
@@ -32,6 +51,12 @@ class BiasedMF(SGDModel):
         self.user_bias_ = np.zeros(self.n_users_, dtype=np.float32)
         self.item_bias_ = np.zeros(self.n_items_, dtype=np.float32)
 
+    def _is_blocked(self) -> bool:
+        return self.params.shuffle == "blocked" or self.params.n_threads > 1
+
+    def _epoch_ratings(self, ratings: Ratings) -> Ratings:
+        return self._by_user(ratings) if self._is_blocked() else ratings
+
     def _epoch(
         self,
         context: Any,
@@ -40,15 +65,25 @@ class BiasedMF(SGDModel):
         lr: float,
         users: UserParams,
     ) -> float:
-        shuffled = self._shuffled(ratings, rng)
-        return self._kernels().mf_epoch(
-            users=shuffled.users,
-            items=shuffled.items,
-            values=shuffled.values,
-            mu=np.float32(self.global_mean_),
-            biased=self.params.biased,
-            **self._update_args(users, lr),
-        )
+        p = self.params
+        if self._is_blocked():
+            shuffled = self._blocked(ratings, rng, p.block_size)
+        else:
+            shuffled = self._shuffled(ratings, rng)
+        kernels = self._kernels()
+        epoch, extra = kernels.mf_epoch, {}
+        if p.n_threads > 1:
+            epoch, extra = kernels.mf_epoch_hogwild, {"n_parts": p.n_threads}
+        with _numba_threads(p.n_threads):
+            return epoch(
+                **extra,
+                users=shuffled.users,
+                items=shuffled.items,
+                values=shuffled.values,
+                mu=np.float32(self.global_mean_),
+                biased=p.biased,
+                **self._update_args(users, lr),
+            )
 
     def _predict_pairs(self, context: Any, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self._kernels().mf_predict(
@@ -60,3 +95,19 @@ class BiasedMF(SGDModel):
             p=self.user_factors_,
             q=self.item_factors_,
         )
+
+
+@contextmanager
+def _numba_threads(n_threads: int) -> Iterator[None]:
+    """Run numba's parallel loops on ``n_threads`` threads (at most numba's pool) meanwhile."""
+    if n_threads <= 1:
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
