@@ -269,20 +269,23 @@ class Synthetic(Dataset):
             )
         gen = _Generator(p)
         counts = allocate(gen.rng, p.n_users, p.n_interactions, cap, p.activity)
-        us, is_, vs = [], [], []
+        # Filled a batch of users at a time: memory is the result plus one batch.
+        n = int(counts.sum())
+        user = np.empty(n, dtype=np.int32)
+        item = np.empty(n, dtype=np.int32)
+        value = np.empty(n, dtype=np.float32)
         ends = np.cumsum(counts)
-        start = 0
+        start = filled = 0
         while start < p.n_users:
             stop = max(start + 1, int(np.searchsorted(ends, ends[start] - counts[start] + _BATCH)))
             stop = min(stop, p.n_users)
             users = np.arange(start, stop, dtype=np.int64)
             u, i, s = gen.sample(users, counts[start:stop])
-            us.append(u.astype(np.int32))
-            is_.append(i.astype(np.int32))
-            vs.append(gen.values(u, i, s))
+            span = slice(filled, filled + len(u))
+            user[span], item[span], value[span] = u, i, gen.values(u, i, s)
+            filled += len(u)
             start = stop
-        user, item, value = np.concatenate(us), np.concatenate(is_), np.concatenate(vs)
-        del us, is_, vs
+        del u, i, s
         scale = None
         if p.kind == "explicit":
             value, scale = _to_stars(value, p.scale)
@@ -291,14 +294,19 @@ class Synthetic(Dataset):
             rng = gen.rng
             begin = rng.uniform(0, 0.8 * _SPAN, p.n_users)
             length = np.minimum(rng.exponential(0.15 * _SPAN, p.n_users), _SPAN - begin)
-            timestamp = (_T0 + begin[user] + rng.random(len(user)) * length[user]).astype(np.int64)
+            timestamp = np.empty(n, dtype=np.int64)
+            for lo in range(0, n, _BATCH):  # the same draws as one rng.random(n)
+                u = user[lo : lo + _BATCH]
+                when = _T0 + begin[u] + rng.random(len(u)) * length[u]
+                timestamp[lo : lo + _BATCH] = when.astype(np.int64)
         present = np.bincount(item, minlength=p.n_items) > 0
-        remap = np.cumsum(present) - 1
-        item = remap[item].astype(np.int32)
+        remap = (np.cumsum(present) - 1).astype(np.int32)
+        for lo in range(0, n, _BATCH):
+            item[lo : lo + _BATCH] = remap[item[lo : lo + _BATCH]]
         return Interactions(
             user,
             item,
-            value.astype(np.float32),
+            value,
             users=IdMap(np.arange(1, p.n_users + 1)),
             items=IdMap(np.flatnonzero(present) + 1),
             kind=p.kind,
