@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench bench-full bench-setup clean
 
 $(STAMP): pyproject.toml examples/workbench-example/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,22 @@ test: setup
 lint: setup
 	$(BIN)/ruff check workbench plugins tests examples benchmarks
 
-bench: setup
+## Benchmarks against the reference libraries; writes benchmarks/results/*.json and
+## regenerates docs/benchmarks.md. Quick: minutes; full: about an hour on 2 cores.
+bench-setup: setup
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
+	# one by one, so that one that does not build leaves the others (lenskit is left out:
+	# it would downgrade pandas); the suite reports what is missing
+	for pkg in scikit-surprise matrix-factorization; do \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check $$pkg || \
+		echo "$$pkg did not install: the benchmark suite reports it as missing"; \
+	done
+
+bench: bench-setup
 	$(BIN)/python -m benchmarks.run
+
+bench-full: bench-setup
+	$(BIN)/python -m benchmarks.run --full
 
 clean:
 	rm -rf $(VENV) .pytest_cache reports runs

@@ -1,0 +1,226 @@
+"""Generate ``docs/benchmarks.md`` (and its plot) from ``benchmarks/results/*.json``.
+
+Each suite's records become tables by ``kind`` (accuracy, speed, epoch, loading, scale,
+missing; other kinds as a generic table), followed by ``benchmarks/notes/<suite>.md`` when
+that file exists (hand-written conclusions that cite the figures above them). Run by
+``benchmarks.run``; on its own: ``python -m benchmarks.report``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmarks.suites import ROOT
+
+NOTES = ROOT / "benchmarks" / "notes"
+ORDER = ["accuracy", "speed", "scale", "scale100m"]
+METRIC_COLS = ["rmse", "mae", "precision@10", "recall@10", "ndcg@10", "hitrate@10"]
+
+
+def _f(x: Any, digits: int = 4) -> str:
+    if x is None:
+        return ""
+    if isinstance(x, float):
+        if x != x:  # NaN
+            return "n/a"
+        return f"{x:.{digits}f}"
+    if isinstance(x, list):
+        return ", ".join(_f(v, 2) for v in x)
+    return str(x)
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_f(c) if not isinstance(c, str) else c for c in r) + " |"
+              for r in rows]  # fmt: skip
+    return lines + [""]
+
+
+def _seconds(x: float | None) -> str:
+    if x is None:
+        return ""
+    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
+
+
+def accuracy_tables(records: list[dict]) -> list[str]:
+    out: list[str] = []
+    for data in dict.fromkeys(r["data"] for r in records):
+        rows = [r for r in records if r["data"] == data]
+        out.append(f"**{data}** ({rows[0]['folds']} fold(s), mean over folds; relevant = "
+                   "rating >= 4, every unseen item ranked):")  # fmt: skip
+        out.append("")
+        out += _table(
+            ["model", "library", "setting", "RMSE", "MAE", "P@10", "R@10", "nDCG@10", "HR@10",
+             "fit s", "note"],
+            [[r["model"], r["library"], r.get("setting", ""),
+              *[r.get(m) for m in METRIC_COLS], _seconds(r.get("fit_s")),
+              r.get("note") or r.get("error", "")] for r in rows],
+        )  # fmt: skip
+    return out
+
+
+def speed_table(records: list[dict]) -> list[str]:
+    return _table(
+        ["data", "task", "ours", "ours s", "reference", "reference s", "ratio (ref/ours)",
+         "warm-up ours s", "warm-up ref s", "runs"],
+        [[r["data"], r["task"], r["ours"], _seconds(r["ours_s"]), r["reference"],
+          _seconds(r["reference_s"]), f"{r['ratio']:.2f}x", _seconds(r["ours_warmup_s"]),
+          _seconds(r["reference_warmup_s"]), str(r["runs"])] for r in records],
+    )  # fmt: skip
+
+
+def epoch_table(records: list[dict]) -> list[str]:
+    return _table(
+        ["data", "ratings", "system", "s / epoch", "ns / rating", "vs Surprise SVD", "runs"],
+        [[r["data"], f"{r['rows']:,}", r["system"], _seconds(r["epoch_s"]),
+          f"{r['ns_per_rating']:.0f}", "" if r["vs_surprise"] is None
+          else f"{r['vs_surprise']:.2f}x", str(r["runs"])] for r in records],
+    )  # fmt: skip
+
+
+def loading_table(records: list[dict]) -> list[str]:
+    return _table(
+        ["file", "rows", "ours s", "pyarrow read_csv s", "ours / pyarrow", "target", "runs"],
+        [[r["file"], f"{r.get('rows', 0):,}", _seconds(r["ours_s"]), _seconds(r["pyarrow_s"]),
+          f"{r['ratio']:.2f}x", r["target"], str(r["runs"])] for r in records],
+    )  # fmt: skip
+
+
+def scale_table(records: list[dict]) -> list[str]:
+    rows = []
+    for r in records:
+        if "aborted" in r or "error" in r:
+            rows.append([r.get("data", ""), r.get("aborted") or r.get("error"), "", "", "", ""])
+            continue
+        extra = []
+        if r.get("epoch_s"):
+            extra.append("epochs " + ", ".join(f"{s:.1f}" for s in r["epoch_s"]) + " s")
+        if r.get("peak_over_final"):
+            extra.append(f"peak {r['peak_over_final']:.2f}x the final arrays "
+                         f"({r['final_gb']:.2f} GiB)")  # fmt: skip
+        if r.get("scores"):
+            extra.append(", ".join(f"{k} {v:.4f}" for k, v in r["scores"].items()))
+        rows.append([r.get("data", ""), r["step"], f"{r['rows']:,}", _seconds(r["seconds"]),
+                     f"{r['peak_gb']:.2f}", "; ".join(extra)])  # fmt: skip
+    return _table(["data", "step", "rows", "seconds", "peak GiB (over imports)", "notes"], rows)
+
+
+def generic_table(records: list[dict]) -> list[str]:
+    keys = list(dict.fromkeys(k for r in records for k in r if k != "kind"))
+    return _table(keys, [[r.get(k) if not isinstance(r.get(k), dict)
+                          else json.dumps(r.get(k)) for k in keys] for r in records])  # fmt: skip
+
+
+RENDER = {
+    "accuracy": ("Accuracy", accuracy_tables),
+    "speed": ("Speed: fit and recommend-all, alternated runs (medians)", speed_table),
+    "epoch": ("SGD seconds per epoch (medians of alternated runs)", epoch_table),
+    "loading": ("CSV loading against pyarrow's own read (alternated, medians)", loading_table),
+    "scale": ("Time and peak memory (fresh processes)", scale_table),
+}
+
+
+def plot(accuracy: list[dict], path: Path) -> bool:
+    """nDCG@10 against fit seconds, one point per model and library (log time axis)."""
+    rows = [r for r in accuracy if r.get("fit_s") and r.get("ndcg@10") == r.get("ndcg@10")]
+    if not rows:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for r in rows:
+        ours = r["library"] == "workbench"
+        ax.scatter(r["fit_s"], r["ndcg@10"], marker="o" if ours else "s",
+                   color="tab:blue" if ours else "tab:orange")  # fmt: skip
+        label = r["model"] if ours else f"{r['library']} ({r.get('setting', '')})"
+        ax.annotate(label, (r["fit_s"], r["ndcg@10"]), fontsize=6, xytext=(3, 2),
+                    textcoords="offset points")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("fit seconds per fold (log scale)")
+    ax.set_ylabel("nDCG@10")
+    ax.set_title(f"{rows[0]['data']}: accuracy against fit time (blue: workbench, "
+                 "orange: reference)", fontsize=9)  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def machine_lines(machine: dict) -> list[str]:
+    v = ", ".join(f"{k} {x}" for k, x in machine["versions"].items() if x)
+    refs = ", ".join(
+        f"{r['library']} {r['version']}" if r["version"] else f"{r['library']} (missing)"
+        for r in machine["references"]
+    )
+    mem = f"{machine['memory_gb']:.0f} GiB" if machine.get("memory_gb") else "?"
+    load = ", ".join(f"{x:.1f}" for x in machine.get("loadavg_before", []))
+    return [f"- machine: {machine['cpu']}, {machine['cores']} cores, {mem} memory; "
+            f"{machine['platform']}; Python {machine['python']}",
+            f"- libraries: {v}", f"- references: {refs}",
+            f"- load average when the suite started (1/5/15 min): {load}"]  # fmt: skip
+
+
+def write_report(results: Path, out: Path) -> None:
+    files = sorted(results.glob("*.json"), key=lambda p: (
+        ORDER.index(p.stem) if p.stem in ORDER else len(ORDER), p.stem))  # fmt: skip
+    payloads = [json.loads(p.read_text()) for p in files]
+    lines = [
+        "# Benchmarks",
+        "",
+        "<!-- GENERATED by `python -m benchmarks.run` (benchmarks/report.py) from "
+        "benchmarks/results/*.json: edit those or benchmarks/notes/*.md, not this file. -->",
+        "",
+        "Every speed and accuracy figure the documentation quotes comes from this page. "
+        "Regenerate it with `make bench` (quick: minutes) or `make bench-full`; the 100M-row "
+        "run with `python -m benchmarks.run scale100m`. Timings are medians of runs alternated "
+        "between our code and the reference (A B A B ...) in one process; the first run of each "
+        "(numba compiling or loading its cache, the reference's own JIT) is left out of the "
+        "median and shown as warm-up. The machine is shared: its load average is recorded with "
+        "each suite, and figures vary by 15-50% from run to run.",
+        "",
+    ]
+    missing: dict[str, str] = {}
+    for payload in payloads:
+        for r in payload["records"]:
+            if r.get("kind") == "missing":
+                missing[r["library"]] = r["why"]
+        for ref in payload["machine"]["references"]:
+            if not ref["version"]:
+                missing.setdefault(ref["library"], ref.get("why", "not installed"))
+    if missing:
+        lines += ["**Reference libraries that are missing** (their rows are absent below):", ""]
+        lines += [f"- {k}: {v}" for k, v in missing.items()] + [""]
+    accuracy_records: list[dict] = []
+    for payload in payloads:
+        lines += [f"## Suite `{payload['suite']}` ({payload['mode']} mode, {payload['when']}, "
+                  f"{payload['seconds'] / 60:.1f} min)", ""]  # fmt: skip
+        lines += machine_lines(payload["machine"]) + [""]
+        by_kind: dict[str, list[dict]] = {}
+        for r in payload["records"]:
+            by_kind.setdefault(r.get("kind", "other"), []).append(r)
+        for kind, records in by_kind.items():
+            if kind in ("missing", "machine_load"):
+                continue
+            if kind == "accuracy":
+                accuracy_records += records
+            title, render = RENDER.get(kind, (kind, generic_table))
+            lines += [f"### {title}", ""] + render(records)
+        if payload["suite"] == "accuracy" and plot(accuracy_records, out.with_suffix(".png")):
+            lines += [f"![accuracy against fit time]({out.with_suffix('.png').name})", ""]
+        note = NOTES / f"{payload['suite']}.md"
+        if note.exists():
+            lines += [note.read_text().strip(), ""]
+    out.write_text("\n".join(lines).rstrip() + "\n")
+
+
+def main() -> None:
+    write_report(ROOT / "benchmarks" / "results", ROOT / "docs" / "benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()

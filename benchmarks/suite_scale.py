@@ -1,0 +1,240 @@
+"""Scale on one machine: loading (against pyarrow's own CSV read), and at up to 100M
+interactions the time and peak memory of loading, sgd epochs, recommend for every user and
+the full-catalogue ranking evaluation of all users.
+
+``scale`` (full mode: 10M rows; quick: 1M) times our CSV load against ``pyarrow.csv.read_csv``
+of the same file, alternated in one process, and measures peak memory of CSV and Parquet
+loads in fresh processes. ``scale100m`` (run on its own: ``python -m benchmarks.run
+scale100m``; about half an hour on 2 cores) does every step at ``--rows`` (default 100M) in
+child processes that give up when the machine's available memory drops under 6 GiB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.suites import ROOT, Context, Record, suite
+
+GiB = 2**30
+MIN_AVAILABLE = 6 * GiB
+
+_CHILD = r"""
+import json, os, sys, threading, time
+MIN_AVAILABLE = int(sys.argv[2])
+
+def meminfo(key):
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+
+def status(key):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+
+def guard():
+    while True:
+        if meminfo("MemAvailable") < MIN_AVAILABLE:
+            print(json.dumps({"aborted": "available memory under the floor",
+                              "available_gb": meminfo("MemAvailable") / 2**30}), flush=True)
+            os._exit(3)
+        time.sleep(0.5)
+
+threading.Thread(target=guard, daemon=True).start()
+task = json.loads(sys.argv[1])
+from benchmarks.suite_scale import child_steps
+for record in child_steps(task, status):
+    print(json.dumps(record), flush=True)
+"""
+
+
+def run_child(task: dict[str, Any], timeout: float = 3600) -> list[Record]:
+    """Run ``task`` in a fresh process; its records (one JSON line each)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, json.dumps(task), str(MIN_AVAILABLE)],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )  # fmt: skip
+    records = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
+    if out.returncode != 0 and not any("aborted" in r for r in records):
+        tail = out.stderr.strip().splitlines()[-1:] or ["no output"]
+        records.append({"error": f"exit {out.returncode}: {tail[0]}"})
+    return records
+
+
+def _final_bytes(data: Any) -> int:
+    arrays = [data.user, data.item, data.value]
+    if data.timestamp is not None:
+        arrays.append(data.timestamp)
+    return sum(a.nbytes for a in arrays)
+
+
+def child_steps(task: dict[str, Any], status: Any):
+    """The steps of one child process (yields one record per step)."""
+    from workbench.loading import load_dataset
+    from workbench.plugins import get_registry
+
+    get_registry()
+    import workbench_datasets.table  # noqa: F401  (imports outside the timings)
+
+    base = status("VmRSS")
+    step = task["step"]
+    if step == "load":
+        started = time.perf_counter()
+        data = load_dataset({"name": "tabular", "path": task["path"]})
+        seconds = time.perf_counter() - started
+        peak = status("VmHWM") - base
+        final = _final_bytes(data)
+        yield {"step": f"load {task['format']}", "rows": len(data), "seconds": seconds,
+               "peak_gb": peak / GiB, "final_gb": final / GiB, "peak_over_final": peak / final}
+        return
+    # model steps: data from Parquet (or synthetic), then sgd epochs, recommend, evaluate
+    started = time.perf_counter()
+    data = load_dataset({"name": "tabular", "path": task["path"]})
+    yield {"step": "load parquet", "rows": len(data), "seconds": time.perf_counter() - started,
+           "peak_gb": (status("VmHWM") - base) / GiB}
+    from workbench.evaluation import Protocol, evaluate
+    from workbench.resolve import resolve_metrics, resolve_models
+    from workbench.splits import Split
+
+    test_rows = np.random.default_rng(0).random(len(data)) < task.get("test_fraction", 0.01)
+    split = Split(train=data.subset(~test_rows), test=data.subset(test_rows), fold=0)
+    del data, test_rows
+    model = None
+    for spec in task["models"]:
+        epochs: list[float] = []
+        model = resolve_models([spec])[0].model
+        started = time.perf_counter()
+        model.fit(split.train, callback=lambda info, e=epochs: e.append(info.seconds))
+        yield {"step": f"fit {spec}", "rows": len(split.train),
+               "seconds": time.perf_counter() - started, "epoch_s": epochs,
+               "peak_gb": (status("VmHWM") - base) / GiB}
+    users = np.arange(split.train.n_users)
+    started = time.perf_counter()
+    model.recommend(users, 10)
+    yield {"step": "recommend top 10 for every user", "rows": len(users),
+           "seconds": time.perf_counter() - started, "peak_gb": (status("VmHWM") - base) / GiB}
+    started = time.perf_counter()
+    metrics = resolve_metrics(["ndcg@10", "precision@10", "rmse"], split.train)
+    result = evaluate(model, split, metrics, Protocol())
+    yield {"step": "evaluate: ranking over the full catalogue, every test user",
+           "rows": len(split.test), "seconds": time.perf_counter() - started,
+           "peak_gb": (status("VmHWM") - base) / GiB, "scores": dict(result.scores)}
+
+
+def write_files(folder: Path, n_rows: int) -> dict[str, Path]:
+    """A ratings.csv (header, shuffled rows, half-star ratings, timestamps) and the same as
+    Parquet: users and items shaped like Netflix's (480k x 17.8k) at 100M."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    n_users = max(100, int(480_189 * n_rows / 100_000_000))
+    n_items = max(50, int(17_770 * min(1.0, (n_rows / 100_000_000) ** 0.5)))
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(0, n_users * n_items, int(n_rows * 1.03)))
+    keys = keys[rng.permutation(len(keys))[:n_rows]]
+    user, item = keys // n_items + 1, keys % n_items + 1
+    del keys
+    table = pa.table({
+        "userId": user, "movieId": item, "rating": rng.integers(1, 11, len(user)) / 2,
+        "timestamp": rng.integers(978_307_200, 1_136_073_600, len(user)),
+    })  # fmt: skip
+    del user, item
+    paths = {"csv": folder / "ratings.csv", "parquet": folder / "ratings.parquet"}
+    pacsv.write_csv(table, paths["csv"], pacsv.WriteOptions(quoting_style="none"))
+    pq.write_table(table, paths["parquet"])
+    return paths
+
+
+def csv_vs_pyarrow(path: Path, repeat: int) -> Record:
+    """Our CSV load against pyarrow's read of the same file, alternated in one process."""
+    import pyarrow.csv as pacsv
+
+    from workbench.loading import load_dataset
+
+    def ours() -> float:
+        started = time.perf_counter()
+        load_dataset({"name": "tabular", "path": str(path)})
+        return time.perf_counter() - started
+
+    def theirs() -> float:
+        started = time.perf_counter()
+        pacsv.read_csv(path)
+        return time.perf_counter() - started
+
+    first = {"ours": ours(), "pyarrow": theirs()}  # warm-up: page cache, numba cache load
+    times: dict[str, list[float]] = {"ours": [], "pyarrow": []}
+    for _ in range(repeat):
+        times["ours"].append(ours())
+        times["pyarrow"].append(theirs())
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"kind": "loading", "file": path.name, "ours_s": med["ours"],
+            "pyarrow_s": med["pyarrow"], "ratio": med["ours"] / med["pyarrow"],
+            "ours_first_s": first["ours"], "runs": repeat,
+            "target": "ours <= 1.5 x pyarrow"}  # fmt: skip
+
+
+@suite("scale")
+def scale(ctx: Context) -> list[Record]:
+    n_rows = 20_000 if ctx.tiny else 1_000_000 if ctx.quick else 10_000_000
+    records: list[Record] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_files(Path(tmp), n_rows)
+        rec = csv_vs_pyarrow(paths["csv"], ctx.repeat)
+        rec["rows"] = n_rows
+        records.append(rec)
+        print(f"  {n_rows:,} rows CSV: ours {rec['ours_s']:.2f} s, pyarrow "
+              f"{rec['pyarrow_s']:.2f} s (x{rec['ratio']:.2f})", flush=True)
+        for fmt in ("csv", "parquet"):
+            for r in run_child({"step": "load", "path": str(paths[fmt]), "format": fmt}):
+                records.append({"kind": "scale", **r})
+                print(f"  {r}", flush=True)
+    return records
+
+
+def scale_100m(n_rows: int, folder: Path, models: list[str]) -> list[Record]:
+    """Every step at ``n_rows`` rows (files kept in ``folder`` between runs)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"csv": folder / "ratings.csv", "parquet": folder / "ratings.parquet"}
+    if not all(p.exists() for p in paths.values()):
+        started = time.perf_counter()
+        write_files(folder, n_rows)
+        print(f"  wrote the files in {time.perf_counter() - started:.0f} s", flush=True)
+    records: list[Record] = []
+    for fmt in ("parquet", "csv"):
+        for r in run_child({"step": "load", "path": str(paths[fmt]), "format": fmt}):
+            records.append({"kind": "scale", "data": f"{n_rows:,} rows", **r})
+            print(f"  {r}", flush=True)
+    task = {"step": "models", "path": str(paths["parquet"]), "models": models}
+    for r in run_child(task, timeout=7200):
+        records.append({"kind": "scale", "data": f"{n_rows:,} rows", **r})
+        print(f"  {r}", flush=True)
+    records.append({"kind": "machine_load", "loadavg": os.getloadavg()})
+    return records
+
+
+@suite("scale100m")
+def scale100m(ctx: Context) -> list[Record]:
+    n_rows = 20_000 if ctx.tiny else int(os.environ.get("BENCH_SCALE_ROWS", 100_000_000))
+    folder = Path(os.environ.get("BENCH_SCALE_DIR", tempfile.gettempdir())) / f"bench-{n_rows}"
+    models = [
+        "sgd n_epochs=2 shuffle=blocked",
+        "sgd n_epochs=2 n_threads=2",
+    ]
+    return scale_100m(n_rows, folder, models)
+
+
+#: Suites that run only when named (too long for ``make bench``).
+ON_REQUEST = {"scale100m"}

@@ -1,0 +1,58 @@
+"""The benchmark suite's quick path runs end to end on tiny data (no timing assertions):
+suites write JSON records, the report turns them into docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_quick_suite_runs_on_tiny_data_and_generates_the_page(tmp_path: Path) -> None:
+    results, page = tmp_path / "results", tmp_path / "benchmarks.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--tiny", "--repeat", "1",
+         "--results", str(results), "--docs", str(page), "accuracy", "speed"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    accuracy = json.loads((results / "accuracy.json").read_text())
+    kinds = {r["kind"] for r in accuracy["records"]}
+    assert "accuracy" in kinds and accuracy["machine"]["cores"] >= 1
+    ours = [r for r in accuracy["records"] if r.get("library") == "workbench"]
+    assert {"global-mean", "biases", "sgd"} <= {r["model"] for r in ours}
+    assert all(0 < r["rmse"] < 5 and 0 <= r["ndcg@10"] <= 1 for r in ours)
+    check = next(r for r in accuracy["records"] if r["kind"] == "check")
+    assert check["max_abs_difference"] < 1e-9  # the reference evaluator agrees with ours
+    speed = json.loads((results / "speed.json").read_text())
+    assert any(r["kind"] == "speed" for r in speed["records"]) or any(
+        r["kind"] == "missing" for r in speed["records"]
+    )
+    text = page.read_text()
+    assert text.startswith("# Benchmarks") and "GENERATED" in text
+    assert "## Suite `accuracy`" in text and "## Suite `speed`" in text
+
+
+def test_report_renders_records_of_a_plugged_in_suite(tmp_path: Path) -> None:
+    from benchmarks.report import write_report
+
+    results = tmp_path / "results"
+    results.mkdir()
+    machine = {"cpu": "cpu", "cores": 2, "memory_gb": 1.0, "platform": "p", "python": "3",
+               "versions": {"numpy": "2"}, "references": [
+                   {"library": "implicit", "version": None, "why": "not installed"}]}
+    (results / "als.json").write_text(json.dumps({
+        "suite": "als", "mode": "quick", "when": "now", "seconds": 1.0, "machine": machine,
+        "records": [{"kind": "als_iterations", "model": "als", "seconds_per_iteration": 0.5}],
+    }))  # fmt: skip
+    page = tmp_path / "b.md"
+    write_report(results, page)
+    text = page.read_text()
+    assert "## Suite `als`" in text and "seconds_per_iteration" in text and "0.5000" in text
+    assert "implicit: not installed" in text
