@@ -96,3 +96,17 @@ def test_blocked_and_parallel_sgd_learn_as_well_as_the_full_shuffle() -> None:
     blocked = BiasedMF(n_epochs=3, shuffle="blocked", block_size=256).fit(train)
     default = BiasedMF(n_epochs=3).fit(train)
     assert not np.array_equal(blocked.user_factors_, default.user_factors_)
+
+
+def test_dense_integer_factorize_matches_pandas(monkeypatch) -> None:
+    import pandas as pd
+
+    monkeypatch.setattr(data_module, "_CHUNK", 16)
+    rng = np.random.default_rng(4)
+    for values in (rng.integers(-50, 200, 300), rng.integers(0, 10**12, 300), np.arange(40)):
+        values = values.astype(np.int64)
+        codes, uniques = pd.factorize(pd.Series(values), sort=True)
+        ids, ours = data_module.IdMap.factorize(values)
+        np.testing.assert_array_equal(ours, codes)
+        np.testing.assert_array_equal(ids.ids, uniques)
+        assert ours.dtype == np.int32

@@ -48,6 +48,9 @@ class IdMap:
     @classmethod
     def factorize(cls, values: Any) -> tuple[IdMap, np.ndarray]:
         """Map raw id values to indices; ids are sorted so the map ignores row order."""
+        dense = _dense_int_factorize(values)
+        if dense is not None:
+            return cls(dense[0]), dense[1]
         codes, uniques = pd.factorize(pd.Series(values), sort=True)
         return cls(uniques), codes.astype(np.int32)
 
@@ -119,6 +122,30 @@ def _checked_attributes(value: Any, field: str, name: str) -> Attributes | None:
             f"{name}: {field} must be workbench.attributes.Attributes, got {type(value).__name__}"
         )
     return value
+
+
+#: Rows converted at a time by the chunked loops (bounds their temporaries).
+_CHUNK = 1 << 20
+
+
+def _dense_int_factorize(values: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """`pd.factorize(sort=True)` of int64 ids whose range is at most a few times their number
+    (the usual case: ids 1..n), by a presence table instead of a hash table: the same result
+    in O(n) time with 4 bytes a row of temporaries. None when it does not apply."""
+    if not isinstance(values, np.ndarray) or values.dtype != np.int64 or len(values) < _CHUNK:
+        return None
+    lo, hi = int(values.min()), int(values.max())
+    span = hi - lo + 1
+    if span > 4 * len(values) + _CHUNK:
+        return None
+    present = np.zeros(span, dtype=bool)
+    for start in range(0, len(values), _CHUNK):
+        present[values[start : start + _CHUNK] - lo] = True
+    lookup = np.cumsum(present, dtype=np.int64).astype(np.int32) - 1
+    codes = np.empty(len(values), dtype=np.int32)
+    for start in range(0, len(values), _CHUNK):
+        codes[start : start + _CHUNK] = lookup[values[start : start + _CHUNK] - lo]
+    return np.flatnonzero(present) + lo, codes
 
 
 def _first_bad(mask: np.ndarray) -> int:

@@ -107,6 +107,7 @@ def load_table(
     if parquet_table is not None:
         arrays = {p: parquet_table.column(p) for p in set(pos.values())}
         n_rows = parquet_table.num_rows
+        parquet_table = None  # the columns are freed one by one as they are converted
         if string_ids:
             for role in ("user", "item"):
                 arrays[pos[role]] = arrays[pos[role]].cast(pa.string())
@@ -123,12 +124,12 @@ def load_table(
         again, _ = read_columns(layout, text_ids, string_columns=text_ids)
         arrays.update(again)
     frame: dict[str, Any] = {
-        "user": id_column(layout, arrays[pos["user"]], "user"),
-        "item": id_column(layout, arrays[pos["item"]], "item"),
+        "user": id_column(layout, _take(arrays, pos["user"]), "user"),
+        "item": id_column(layout, _take(arrays, pos["item"]), "item"),
     }
     value_col = None
     if found.kind == "explicit":
-        values = numeric_column(layout, arrays[pos["rating"]], "rating")
+        values = numeric_column(layout, _take(arrays, pos["rating"]), "rating")
         if rating_scale is not None:
             lo, hi = rating_scale
             out = (values < lo) | (values > hi)
@@ -141,7 +142,7 @@ def load_table(
                 )
         frame["value"], value_col = values, "value"
     elif "weight" in pos:
-        values = numeric_column(layout, arrays[pos["weight"]], "weight")
+        values = numeric_column(layout, _take(arrays, pos["weight"]), "weight")
         neg = values < 0
         if neg.any():
             row = int(np.flatnonzero(neg)[0])
@@ -149,9 +150,9 @@ def load_table(
         frame["value"], value_col = values, "value"
     ts_col = None
     if "timestamp" in pos:
-        frame["timestamp"] = timestamp_column(layout, arrays[pos["timestamp"]], "timestamp")
+        frame["timestamp"] = timestamp_column(layout, _take(arrays, pos["timestamp"]), "timestamp")
         ts_col = "timestamp"
-    fold = arrays[pos["fold"]].to_numpy(zero_copy_only=False) if "fold" in pos else None
+    fold = _take(arrays, pos["fold"]).to_numpy(zero_copy_only=False) if "fold" in pos else None
     del arrays, parquet_table  # the arrow buffers are no longer needed: free them first
     pa.default_memory_pool().release_unused()
     df = pd.DataFrame(frame, copy=False)
@@ -205,6 +206,13 @@ def _from_frame(
         else align_metadata(item_metadata, data_ids=df["item"]),
         row_offset=1 + int(layout.header),
     )
+
+
+def _take(arrays: dict[int, Any], position: int) -> Any:
+    """Remove a column from ``arrays`` for its conversion: its arrow memory is released as
+    soon as the numpy result exists, so at most one column is held twice (peak memory)."""
+    pa.default_memory_pool().release_unused()
+    return arrays.pop(position)
 
 
 def align_metadata(meta: pd.DataFrame, data_ids: pd.Series) -> pd.DataFrame:
