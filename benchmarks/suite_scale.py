@@ -60,16 +60,34 @@ for record in child_steps(task, status):
 """
 
 
-def run_child(task: dict[str, Any], timeout: float = 3600) -> list[Record]:
-    """Run ``task`` in a fresh process; its records (one JSON line each)."""
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, json.dumps(task), str(MIN_AVAILABLE)],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-    )  # fmt: skip
-    records = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
-    if out.returncode != 0 and not any("aborted" in r for r in records):
-        tail = out.stderr.strip().splitlines()[-1:] or ["no output"]
-        records.append({"error": f"exit {out.returncode}: {tail[0]}"})
+def run_child(
+    task: dict[str, Any], timeout: float = 3600, progress: Path | None = None
+) -> list[Record]:
+    """Run ``task`` in a fresh process; its records (one JSON line each), also appended to
+    ``progress`` as they arrive (a long run stopped early keeps what it measured)."""
+    records: list[Record] = []
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, json.dumps(task), str(MIN_AVAILABLE)],
+            stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("{"):
+                records.append(json.loads(line))
+                if progress is not None:
+                    with progress.open("a") as fh:
+                        fh.write(line)
+            if time.monotonic() > deadline:
+                proc.kill()
+                records.append({"error": f"stopped after {timeout:.0f} s"})
+                break
+        code = proc.wait()
+        if code != 0 and not any("aborted" in r or "error" in r for r in records):
+            err.seek(0)
+            tail = err.read().strip().splitlines()[-1:] or ["no output"]
+            records.append({"error": f"exit {code}: {tail[0]}"})
     return records
 
 
@@ -213,12 +231,14 @@ def scale_100m(n_rows: int, folder: Path, models: list[str]) -> list[Record]:
         write_files(folder, n_rows)
         print(f"  wrote the files in {time.perf_counter() - started:.0f} s", flush=True)
     records: list[Record] = []
+    progress = folder / "progress.jsonl"
     for fmt in ("parquet", "csv"):
-        for r in run_child({"step": "load", "path": str(paths[fmt]), "format": fmt}):
+        task = {"step": "load", "path": str(paths[fmt]), "format": fmt}
+        for r in run_child(task, progress=progress):
             records.append({"kind": "scale", "data": f"{n_rows:,} rows", **r})
             print(f"  {r}", flush=True)
     task = {"step": "models", "path": str(paths["parquet"]), "models": models}
-    for r in run_child(task, timeout=7200):
+    for r in run_child(task, timeout=7200, progress=progress):
         records.append({"kind": "scale", "data": f"{n_rows:,} rows", **r})
         print(f"  {r}", flush=True)
     records.append({"kind": "machine_load", "loadavg": os.getloadavg()})
