@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="tiny data: checks that it runs")
     parser.add_argument("--repeat", type=int, default=3, help="alternated runs per timing")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
-    parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md",
+    parser.add_argument("--docs", default=str(ROOT / "docs" / "benchmarks.md"),
                         help="the generated page (--docs '' to skip)")  # fmt: skip
     args = parser.parse_args(argv)
     unknown = [n for n in args.suites if n not in suites]
@@ -95,10 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # one failing suite does not lose the others' results
             print(f"suite {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
             failed += 1
-    if str(args.docs):
+    if args.docs:
         from benchmarks.report import write_report
 
-        write_report(args.results, args.docs)
+        write_report(args.results, Path(args.docs))
         print(f"wrote {args.docs}")
     return 1 if failed else 0
 
