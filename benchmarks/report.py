@@ -15,7 +15,7 @@ from typing import Any
 from benchmarks.suites import ROOT
 
 NOTES = ROOT / "benchmarks" / "notes"
-ORDER = ["accuracy", "speed", "scale", "scale100m"]
+ORDER = ["accuracy", "speed", "sgd_scaling", "scale", "scale100m"]
 METRIC_COLS = ["rmse", "mae", "precision@10", "recall@10", "ndcg@10", "hitrate@10"]
 
 

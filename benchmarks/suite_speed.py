@@ -2,8 +2,9 @@
 (A B A B ...) in one process; medians and their ratio; the first run's extra time (numba's
 compile or cache load, the reference's own JIT) reported separately as warm-up.
 
-Quick mode: ML-100k fold 1. Full mode adds a 1M-rating synthetic set, and per-epoch time of
-`sgd` at 1M and 10M ratings (one thread, shuffle=blocked, and n_threads=2) against Surprise.
+Quick mode: ML-100k fold 1. Full mode adds a 1M-rating synthetic set. ``sgd_scaling``:
+per-epoch time of `sgd` at 1M and 10M ratings (full shuffle, shuffle=blocked, n_threads=2)
+against Surprise SVD.
 """
 
 from __future__ import annotations
@@ -218,8 +219,17 @@ def speed(ctx: Context) -> list[Record]:
                 lambda tr, sc: refs.kernel_mf(tr, sc, kernel="linear", **KMF_THEIRS),
                 ctx.repeat, epochs,
             )  # fmt: skip
-    if not ctx.quick and not ctx.tiny:
-        for n in (1_000_000, 10_000_000):
-            rows += sgd_epochs(n, repeat=max(1, ctx.repeat - 1))
+    rows.append({"kind": "machine_load", "loadavg": os.getloadavg()})
+    return rows
+
+
+@suite("sgd_scaling")
+def sgd_scaling(ctx: Context) -> list[Record]:
+    """sgd seconds per epoch at 1M and 10M ratings (full mode; quick mode: 1M only; tiny:
+    20k) against Surprise SVD: does the time per rating stay flat as the data grows?"""
+    sizes = [20_000] if ctx.tiny else [1_000_000] if ctx.quick else [1_000_000, 10_000_000]
+    rows: list[Record] = []
+    for n in sizes:
+        rows += sgd_epochs(n, repeat=max(1, ctx.repeat - 1), epochs=1 if ctx.tiny else 3)
     rows.append({"kind": "machine_load", "loadavg": os.getloadavg()})
     return rows
