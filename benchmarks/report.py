@@ -100,6 +100,9 @@ def scale_table(records: list[dict]) -> list[str]:
         if r.get("peak_over_final"):
             extra.append(f"peak {r['peak_over_final']:.2f}x the final arrays "
                          f"({r['final_gb']:.2f} GiB)")  # fmt: skip
+        if r.get("all_users_s") and r["rows"] != r.get("all_users"):
+            extra.append(f"a seeded sample of {r['rows']:,} users; all {r['all_users']:,} "
+                         f"users: about {r['all_users_s'] / 60:.0f} min (linear in users)")
         if r.get("scores"):
             extra.append(", ".join(f"{k} {v:.4f}" for k, v in r["scores"].items()))
         rows.append([r.get("data", ""), r["step"], f"{r['rows']:,}", _seconds(r["seconds"]),
