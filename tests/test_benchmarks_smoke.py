@@ -56,3 +56,17 @@ def test_report_renders_records_of_a_plugged_in_suite(tmp_path: Path) -> None:
     text = page.read_text()
     assert "## Suite `als`" in text and "seconds_per_iteration" in text and "0.5000" in text
     assert "implicit: not installed" in text
+
+
+def test_generated_section_keeps_hand_written_sections(tmp_path: Path) -> None:
+    from benchmarks.report import BEGIN, END, merge_into
+
+    page = tmp_path / "benchmarks.md"
+    page.write_text("# Benchmarks\n\nIntro.\n\n## Time-aware models\n\nTheirs.\n")
+    merge_into(page, "## Ours\n\nfirst")
+    merge_into(page, "## Ours\n\nsecond")
+    text = page.read_text()
+    assert text.count(BEGIN) == 1 and text.count(END) == 1
+    assert "second" in text and "first" not in text
+    assert text.index("Intro.") < text.index(BEGIN) < text.index("## Time-aware models")
+    assert text.endswith("Theirs.\n")
