@@ -7,6 +7,7 @@ index space; a library that is not installed raises `Missing` with the reason.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ class Missing(Exception):
 class Fitted:
     predict: Callable[[np.ndarray, np.ndarray], np.ndarray]
     scores: Callable[[np.ndarray], np.ndarray]
+    #: Seconds of the library's own fit call (without building its input structures).
+    fit_s: float | None = None
 
 
 def _import(module: str, package: str) -> Any:
@@ -62,14 +65,14 @@ def _in_our_space(trainset: Any, n: int, rows: np.ndarray, user: bool) -> np.nda
     return out
 
 
-def _factor_fitted(mu, bu, bi, p, q) -> Fitted:  # noqa: ANN001
+def _factor_fitted(mu, bu, bi, p, q, fit_s=None) -> Fitted:  # noqa: ANN001
     def predict(users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return mu + bu[users] + bi[items] + np.einsum("ij,ij->i", p[users], q[items])
 
     def scores(users: np.ndarray) -> np.ndarray:
         return mu + bu[users][:, None] + bi[None, :] + p[users] @ q.T
 
-    return Fitted(predict, scores)
+    return Fitted(predict, scores, fit_s)
 
 
 def surprise_model(
@@ -79,13 +82,15 @@ def surprise_model(
     surprise = _import("surprise", "scikit-surprise")
     trainset = _surprise_trainset(train, scale)
     algo = getattr(surprise, kind)(**params)
+    started = time.perf_counter()
     algo.fit(trainset)
+    fit_s = time.perf_counter() - started
     nu, ni = train.n_users, train.n_items
     mu = trainset.global_mean
     if kind == "BaselineOnly":
         bu = _in_our_space(trainset, nu, np.asarray(algo.bu), True)
         bi = _in_our_space(trainset, ni, np.asarray(algo.bi), False)
-        return _factor_fitted(mu, bu, bi, np.zeros((nu, 1)), np.zeros((ni, 1)))
+        return _factor_fitted(mu, bu, bi, np.zeros((nu, 1)), np.zeros((ni, 1)), fit_s)
     p = np.asarray(algo.pu, dtype=np.float64)
     if kind == "SVDpp":
         y = np.asarray(algo.yj)
@@ -98,7 +103,7 @@ def surprise_model(
     bi = _in_our_space(trainset, ni, np.asarray(algo.bi), False) if biased else np.zeros(ni)
     pu = _in_our_space(trainset, nu, p, True)
     qi = _in_our_space(trainset, ni, np.asarray(algo.qi), False)
-    return _factor_fitted(mu if biased else 0.0, bu, bi, pu, qi)
+    return _factor_fitted(mu if biased else 0.0, bu, bi, pu, qi, fit_s)
 
 
 # -- matrix-factorization (KernelMF) ------------------------------------------------------------
@@ -107,7 +112,10 @@ def kernel_mf(train: Interactions, scale: tuple[float, float], **params: Any) ->
     # float ids: the package's id mapping writes back into the column (pandas 3 refuses ints)
     x = pd.DataFrame({"user_id": train.user.astype(float), "item_id": train.item.astype(float)})
     algo = mf.KernelMF(min_rating=scale[0], max_rating=scale[1], verbose=0, **params)
-    algo.fit(x, pd.Series(train.value.astype(np.float64)))
+    y = pd.Series(train.value.astype(np.float64))
+    started = time.perf_counter()
+    algo.fit(x, y)
+    fit_s = time.perf_counter() - started
     n_items = train.n_items
 
     def predict(users: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -119,7 +127,7 @@ def kernel_mf(train: Interactions, scale: tuple[float, float], **params: Any) ->
         i = np.tile(np.arange(n_items), len(users))
         return predict(u, i).reshape(len(users), n_items)
 
-    return Fitted(predict, scores)
+    return Fitted(predict, scores, fit_s)
 
 
 REFERENCES: dict[str, tuple[str, str]] = {
