@@ -113,7 +113,7 @@ def scale_table(records: list[dict]) -> list[str]:
 
 
 def generic_table(records: list[dict]) -> list[str]:
-    keys = list(dict.fromkeys(k for r in records for k in r if k != "kind"))
+    keys = list(dict.fromkeys(k for r in records for k in r if k not in ("kind", "records")))
     return _table(keys, [[r.get(k) if not isinstance(r.get(k), dict)
                           else json.dumps(r.get(k)) for k in keys] for r in records])  # fmt: skip
 

@@ -1,0 +1,48 @@
+"""The model plugins' own benchmark scripts as suites, run only when named
+(``python -m benchmarks.run torch als``): each runs in a subprocess (quick options unless
+``--full``), and its exit status, duration and the end of its output are recorded. Their
+figures stay in the sections of docs/benchmarks.md those scripts' owners write; a script that
+writes JSON records (``--json``) has them kept under ``records``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.suites import ROOT, Context, Record, suite
+
+#: suite name -> (module, quick options, full options, takes --json)
+SCRIPTS: dict[str, tuple[str, list[str], list[str], bool]] = {
+    "torch": ("benchmarks.bench_torch", ["--quick"], [], True),
+    "als": ("benchmarks.bench_als", ["--repeats", "1", "--synthetic", "100000"], [], False),
+}
+
+
+def run_script(name: str, ctx: Context) -> list[Record]:
+    module, quick, full, has_json = SCRIPTS[name]
+    if not (ROOT / (module.replace(".", "/") + ".py")).exists():
+        return [{"kind": "script", "script": module, "status": "not present on this branch"}]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.json"
+        command = [sys.executable, "-m", module, *(full if not ctx.quick else quick)]
+        if has_json:
+            command += ["--json", str(out)]
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        record: Record = {
+            "kind": "script", "script": " ".join(command[2:]), "exit": done.returncode,
+            "seconds": time.perf_counter() - started,
+            "output_tail": (done.stdout + done.stderr).strip().splitlines()[-3:],
+        }  # fmt: skip
+        if out.exists():
+            record["records"] = json.loads(out.read_text())
+    return [record]
+
+
+for _name in SCRIPTS:
+    suite(_name)(lambda ctx, _n=_name: run_script(_n, ctx))
