@@ -102,7 +102,7 @@ def scale_table(records: list[dict]) -> list[str]:
         if r.get("peak_over_final"):
             extra.append(f"peak {r['peak_over_final']:.2f}x the final arrays "
                          f"({r['final_gb']:.2f} GiB)")  # fmt: skip
-        if r.get("all_users_s") and r["rows"] != r.get("all_users"):
+        if r.get("sampled"):
             extra.append(f"a seeded sample of the users; all {r['all_users']:,} users: "
                          f"about {r['all_users_s'] / 60:.0f} min (linear in users)")
         if r.get("scores"):
