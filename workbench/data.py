@@ -620,7 +620,7 @@ def _merge_duplicates(
             f"{where}: duplicates policy {policy!r} is not one of {', '.join(DUPLICATE_POLICIES)}"
         )
     if len(u) >= _FAST_CHECK_ROWS and not _any_duplicate_pair(u, i, n_items):
-        return u, i, v, ts, 0  # the common case for large files, without sorting
+        return u, i, v, ts, 0, -1  # the common case for large files, without sorting
     key = u.astype(np.int64) * n_items + i
     order = np.argsort(key, kind="stable")
     sorted_key = key[order]
