@@ -93,3 +93,10 @@ def test_models_needing_a_service_are_left_out_of_all_models(monkeypatch):
     choice = models_for(entry.obj.feedback and sorted(entry.obj.feedback)[0])
     assert entry.name not in choice.names
     assert choice.services[entry.name] == "a test cluster"
+
+
+def test_models_that_need_what_the_data_lacks_are_left_out_of_all_models():
+    data = wb.load_dataset("synthetic", **SMALL)
+    choice = wb.models_for(data)
+    assert "svdpp-attr" in choice.unfit and "attributes" in choice.unfit["svdpp-attr"]
+    assert "svdpp-attr" not in choice.names and "sgd" in choice.names

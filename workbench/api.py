@@ -138,6 +138,8 @@ class ModelChoice:
     names: list[str]
     skipped: list[str]
     services: dict[str, str] = field(default_factory=dict)
+    #: models that cannot use this dataset: what they need that it lacks
+    unfit: dict[str, str] = field(default_factory=dict)
 
 
 def models_for(data: Interactions | str) -> ModelChoice:
@@ -145,17 +147,19 @@ def models_for(data: Interactions | str) -> ModelChoice:
     its default parameters; an error if none can."""
 
     kind = data.kind if isinstance(data, Interactions) else data
-    fit, skipped, services = [], [], {}
+    fit, skipped, services, unfit = [], [], {}, {}
     for entry in get_registry().list("model"):
         if kind not in entry.obj.feedback:
             skipped.append(entry.name)
         elif entry.obj.service is not None:
             services[entry.name] = entry.obj.service
+        elif isinstance(data, Interactions) and (missing := entry.obj().missing_data(data)):
+            unfit[entry.name] = missing
         else:
             fit.append(entry.name)
     if not fit:
         raise WorkbenchError(f"no registered model can learn from {kind} feedback")
-    return ModelChoice(fit, skipped, services)
+    return ModelChoice(fit, skipped, services, unfit)
 
 
 def make_model(name: str, **params: Any) -> Model:

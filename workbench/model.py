@@ -232,6 +232,12 @@ class Model(Component):
             return f"not declared by {cls.owner()}"
         return cls.cold_start.describe()
 
+    def missing_data(self, data: Interactions) -> str | None:
+        """What this model (with its parameters) needs that ``data`` lacks, as a phrase
+        (timestamps, attributes, ...), or None. ``compare --all-models`` leaves such models
+        out; `fit` refuses the data with the same words."""
+        return None
+
     def selects_on_validation(self) -> bool:
         """True when `fit` chooses something (e.g. the epoch, by early stopping) from its
         ``validation`` data. The comparison runner then refuses to pass a fold's test set as

@@ -246,6 +246,9 @@ def _missing_reason(run: Mapping[str, Any] | None, metric: str) -> str:
         return f"the fold failed ({error})"
     if _number(run, "n_test") == 0:
         return "the fold's test set is empty"
+    not_applicable = run.get("rating_metrics")
+    if "@" not in metric and isinstance(not_applicable, str) and not_applicable:
+        return not_applicable
     if "@" in metric and _number(run, "n_ranked_users") == 0:
         without = _number(run, "users_without_relevant")
         threshold = _number(run, "relevance_threshold")

@@ -102,15 +102,19 @@ class Table:
         return text
 
     def missing_notes(self) -> list[str]:
-        """One line per (metric, model, reason) with folds that have no value."""
-        groups: dict[tuple[str, str, str], list[int]] = {}
+        """One line per (model, reason, folds) without a value, naming its metrics."""
+        folds_of: dict[tuple[str, str, str], list[int]] = {}
         for m in self.missing:
-            groups.setdefault((m["metric"], m["model"], m["reason"]), []).append(int(m["fold"]))
+            key = (m["metric"], m["model"], m["reason"])
+            folds_of.setdefault(key, []).append(int(m["fold"]))
+        groups: dict[tuple[str, str, tuple[int, ...]], list[str]] = {}
+        for (metric, model, reason), folds in folds_of.items():
+            groups.setdefault((model, reason, tuple(sorted(folds))), []).append(metric)
         lines = []
-        for (metric, model, reason), folds in groups.items():
-            shown = ", ".join(str(f + 1) for f in sorted(folds))
+        for (model, reason, folds), metrics in groups.items():
+            shown = ", ".join(str(f + 1) for f in folds)
             word = "fold" if len(folds) == 1 else "folds"
-            lines.append(f"{metric} of {model}: no value on {word} {shown}: {reason}")
+            lines.append(f"{', '.join(metrics)} of {model}: no value on {word} {shown}: {reason}")
         return lines
 
     def arrow(self, metric: str) -> str:

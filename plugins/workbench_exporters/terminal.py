@@ -72,13 +72,19 @@ def tall(results: Results, title: str = "Results") -> RichTable:
     return out
 
 
+def table_width(table: RichTable) -> int:
+    """Columns the table needs without wrapping a cell."""
+    return Console(file=io.StringIO(), width=10_000).measure(table).maximum
+
+
 def render(results: Results, title: str = "Results", width: int | None = None) -> RichTable:
-    """The wide table if it fits in ``width`` columns, else the tall (transposed) one."""
+    """The wide table if it fits in ``width`` columns, else the tall (transposed) one if that
+    fits; when neither fits, the narrower of the two."""
     table = wide(results, title)
-    if width is None:
+    if width is None or table_width(table) <= width:
         return table
-    measure = Console(file=io.StringIO(), width=10_000).measure(table)
-    return table if measure.maximum <= width else tall(results, title)
+    transposed = tall(results, title)
+    return transposed if table_width(transposed) < table_width(table) else table
 
 
 class Terminal(Exporter):
@@ -93,7 +99,12 @@ class Terminal(Exporter):
 
     def export(self, results: Results, path: Path | None = None) -> Path | None:
         console = Console(highlight=False, soft_wrap=True)  # stdout, as it is at this moment
-        console.print(render(results, self.params.title, console.width))
+        if console.is_terminal:
+            console.print(render(results, self.params.title, console.width))
+        else:  # a file or a pipe: never wrap cells, whatever the table's width
+            table = render(results, self.params.title, None)
+            console.width = max(console.width, table_width(table))
+            console.print(table)
         target = path if path is not None else self.params.path
         if target is None:
             return None

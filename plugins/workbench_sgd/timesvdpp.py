@@ -184,6 +184,22 @@ class HybridSVDpp(SGDModel):
         return bool(getattr(self.params, "attributes", False))
 
     # -- set-up -----------------------------------------------------------------------------
+    def missing_data(self, data: Interactions) -> str | None:
+        if self.temporal and data.timestamp is None:
+            return (
+                f"timestamps, but dataset {data.name!r} has none "
+                "(tabular: give the column with timestamp=COLUMN)"
+            )
+        if self._uses_attributes() and data.user_attributes is None and (
+            data.item_attributes is None
+        ):
+            return (
+                f"user or item attributes (attributes=true), but dataset {data.name!r} has none "
+                "(movielens loads them; tabular takes user_attributes=FILE and "
+                "item_attributes=FILE)"
+            )
+        return None
+
     def _fit(
         self,
         train: Interactions,
@@ -192,12 +208,10 @@ class HybridSVDpp(SGDModel):
         validation: Interactions | None,
     ) -> None:
         p = self.params
+        missing = self.missing_data(train)
+        if missing is not None:
+            raise DataError(f"{self.owner()} needs {missing}")
         if self.temporal:
-            if train.timestamp is None:
-                raise DataError(
-                    f"{self.owner()} needs timestamps, but dataset {train.name!r} has none "
-                    "(tabular: give the column with timestamp=COLUMN)"
-                )
             tl = Timeline.fit(train.timestamp, p.n_bins, p.beta, f"{self.owner()}: {train.name}")
             days = tl.days(train.timestamp, train.name)
             n = np.bincount(train.user, minlength=self.n_users_)
@@ -233,12 +247,6 @@ class HybridSVDpp(SGDModel):
         i_mat = sp.csr_matrix((n_i, 0), dtype=np.float32)
         if self._uses_attributes():
             ua, ia = train.user_attributes, train.item_attributes
-            if ua is None and ia is None:
-                raise DataError(
-                    f"{self.owner()} (attributes=true) needs user or item attributes, but "
-                    f"dataset {train.name!r} has none (movielens loads them; tabular takes "
-                    "user_attributes=FILE and item_attributes=FILE)"
-                )
             if ua is not None:
                 self.user_features_ = np.asarray(ua.features, dtype=str)
                 u_mat = ua.matrix(train.users.ids)

@@ -25,25 +25,28 @@ from workbench.cli.workflow import (
 from workbench.errors import ParamError, WorkbenchError
 
 
-def _all_models(kind: str, quiet: bool = False) -> list[str]:
+def _all_models(data: Any, quiet: bool = False) -> list[str]:
     from workbench.api import models_for
 
-    choice = models_for(kind)
+    choice = models_for(data)
+    kind = data if isinstance(data, str) else data.kind
     if not quiet:
         for name in choice.skipped:
             note(f"skipping model '{name}': it cannot learn from {kind} feedback")
         for name, service in choice.services.items():
             note(f"skipping model '{name}': it needs {service} (name it with --model to run it)")
+        for name, missing in choice.unfit.items():
+            note(f"skipping model '{name}': it needs {missing}")
     return choice.names
 
 
 def _model_items(
-    doc: Any, cli_models: list[str], all_models: bool, kind: str, quiet: bool = False
+    doc: Any, cli_models: list[str], all_models: bool, data: Any, quiet: bool = False
 ) -> list[Any]:
     from workbench.resolve import resolve_models
 
     if cli_models or all_models:
-        items: list[Any] = list(_all_models(kind, quiet) if all_models else [])
+        items: list[Any] = list(_all_models(data, quiet) if all_models else [])
         items += cli_models
         return resolve_models(items)
     models = (doc.values.get("models") if doc is not None else None) or []
@@ -194,7 +197,7 @@ def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
     dataset = located(doc, ("data",), lambda: load_dataset(data_spec))
     silent = opt.quiet or opt.as_json
     report_data(dataset, quiet=silent)
-    entries = _model_items(doc, opt.models, opt.all_models, dataset.kind, silent)
+    entries = _model_items(doc, opt.models, opt.all_models, dataset, silent)
     metric_specs = config_value(doc, "metrics", opt.metrics or None, None)
     metrics = located(doc, ("metrics",), lambda: resolve_metrics(metric_specs, dataset))
     check_writable(opt.folder, "run folder")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from rich.console import Console
 from rich.table import Table
 
 from workbench.cli.common import console, err_console
@@ -146,6 +148,14 @@ def _short_p(row: dict[str, Any]) -> str:
     return text + ("*" if row.get("significant") else "")
 
 
+def print_table(table: Table) -> None:
+    """Print a rich table; into a file or a pipe at its full width (cells never wrapped)."""
+    if not console.is_terminal:
+        needed = Console(file=io.StringIO(), width=10_000).measure(table).maximum
+        console.width = max(console.width, needed)
+    console.print(table)
+
+
 def print_significance(results: Results) -> None:
     """The paired tests, compactly: per metric, the best model and the corrected p-value of
     its difference to each other model (the full table is in the JSON/HTML exports)."""
@@ -177,7 +187,7 @@ def print_significance(results: Results) -> None:
             r = cell.get((model, metric))
             values.append("-" if r is None else _short_p(r))
         table.add_row(model, *values)
-    console.print(table)
+    print_table(table)
 
 
 def print_frame(frame: pd.DataFrame, title: str | None = None, floatfmt: str = ".4g") -> None:
@@ -193,7 +203,7 @@ def print_frame(frame: pd.DataFrame, title: str | None = None, floatfmt: str = "
             else:
                 cells.append("-" if value is None else str(value))
         table.add_row(*cells)
-    console.print(table)
+    print_table(table)
 
 
 def warn(message: str) -> None:
