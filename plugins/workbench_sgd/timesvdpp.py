@@ -370,17 +370,26 @@ class HybridSVDpp(SGDModel):
         p_eff = effective_factors(self.user_factors_, *context.rated, self.implicit_)
         return u_f, u_b, i_f, i_b, p_eff
 
-    def _rmse(self, context: Context, val: Ratings) -> float:
-        r: TimedRatings = val  # type: ignore[assignment]
+    def _predict_pairs(self, context: Context, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Predictions during training without the time terms (`_rmse` adds them)."""
         u_f, u_b, i_f, i_b, p_eff = self._effective(context)
-        inside_u = r.users < self.n_users_
-        inside_i = r.items < self.n_items_
-        u = np.where(inside_u, r.users, 0)
-        i = np.where(inside_i, r.items, 0)
+        inside_u = users < self.n_users_
+        inside_i = items < self.n_items_
+        u = np.where(inside_u, users, 0)
+        i = np.where(inside_i, items, 0)
         pu = (p_eff[u] + u_f[u]) * inside_u[:, None]
         qi = (self.item_factors_[i] + i_f[i]) * inside_i[:, None]
         pred = np.einsum("ij,ij->i", pu, qi) + self.global_mean_
         pred += (self.user_bias_[u] + u_b[u]) * inside_u + (self.item_bias_[i] + i_b[i]) * inside_i
+        return pred
+
+    def _rmse(self, context: Context, val: Ratings) -> float:
+        r: TimedRatings = val  # type: ignore[assignment]
+        pred = self._predict_pairs(context, r.users, r.items)
+        inside_u = r.users < self.n_users_
+        inside_i = r.items < self.n_items_
+        u = np.where(inside_u, r.users, 0)
+        i = np.where(inside_i, r.items, 0)
         pred += self._time_part(u, i, inside_u, inside_i, r.bins, r.dev, r.days)
         if self.rating_scale_ is not None:
             pred = np.clip(pred, *self.rating_scale_)
@@ -397,9 +406,6 @@ class HybridSVDpp(SGDModel):
         if len(self.user_day_bias_):
             out = out + np.where(slots >= 0, self.user_day_bias_[np.maximum(slots, 0)], 0.0)
         return out.astype(np.float32)
-
-    def _predict_pairs(self, context: Any, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        raise NotImplementedError  # `_rmse` is overridden: validation uses the time terms
 
     def _end_training(self, context: Context) -> None:
         u_f, u_b, i_f, i_b, p_eff = self._effective(context)
