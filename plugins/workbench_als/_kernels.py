@@ -28,6 +28,27 @@ def _dot(a, b, n):  # pragma: no cover - compiled
     return s
 
 
+@njit(cache=True, fastmath=True, inline="always")
+def _cg_update(x, r, p, ap, rs_old, f):  # pragma: no cover - compiled
+    """One conjugate-gradient update given ``ap = A p``: moves ``x`` and the residual ``r``
+    along ``p`` and sets the next direction. Returns the new ``r·r``, or -1 when converged
+    (or the direction is not a descent one)."""
+    pap = _dot(p, ap, f)
+    if pap <= 0.0:
+        return np.float32(-1.0)
+    step = rs_old / pap
+    for a in range(f):
+        x[a] += step * p[a]
+        r[a] -= step * ap[a]
+    rs_new = _dot(r, r, f)
+    if rs_new < 1e-20:
+        return np.float32(-1.0)
+    beta = rs_new / rs_old
+    for a in range(f):
+        p[a] = r[a] + beta * p[a]
+    return rs_new
+
+
 @njit(parallel=True, cache=True, fastmath=True)
 def implicit_cg(indptr, indices, conf, X, Y, YtY, reg, cg_steps):  # pragma: no cover - compiled
     """``cg_steps`` conjugate-gradient steps on ``(YtY + reg I + sum (c-1) y y^T) x = sum c y``
@@ -71,20 +92,9 @@ def implicit_cg(indptr, indices, conf, X, Y, YtY, reg, cg_steps):  # pragma: no 
                 coef = (conf[idx] - np.float32(1.0)) * _dot(y, p, f)
                 for a in range(f):
                     ap[a] += coef * y[a]
-            pap = _dot(p, ap, f)
-            if pap <= 0.0:
+            rs_old = _cg_update(x, r, p, ap, rs_old, f)
+            if rs_old < 0.0:
                 break
-            step = rs_old / pap
-            for a in range(f):
-                x[a] += step * p[a]
-                r[a] -= step * ap[a]
-            rs_new = _dot(r, r, f)
-            if rs_new < 1e-20:
-                break
-            beta = rs_new / rs_old
-            for a in range(f):
-                p[a] = r[a] + beta * p[a]
-            rs_old = rs_new
 
 
 @njit(parallel=True, cache=True, fastmath=True)
@@ -127,20 +137,9 @@ def ridge_cg(
                 coef = _dot(y, p, f)
                 for a in range(f):
                     ap[a] += coef * y[a]
-            pap = _dot(p, ap, f)
-            if pap <= 0.0:
+            rs_old = _cg_update(x, r, p, ap, rs_old, f)
+            if rs_old < 0.0:
                 break
-            step = rs_old / pap
-            for a in range(f):
-                x[a] += step * p[a]
-                r[a] -= step * ap[a]
-            rs_new = _dot(r, r, f)
-            if rs_new < 1e-20:
-                break
-            beta = rs_new / rs_old
-            for a in range(f):
-                p[a] = r[a] + beta * p[a]
-            rs_old = rs_new
 
 
 @njit(cache=True, fastmath=True)
