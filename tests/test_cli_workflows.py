@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import cli
 
 from workbench.plugins import load_plugins, set_loaded
 from workbench.testing import low_rank_ratings
@@ -29,20 +30,6 @@ def default_plugins(monkeypatch):
     set_loaded(None)
     yield
     set_loaded(None)
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    """Run ``workbench ARGS`` in this process: (exit code, stdout, stderr)."""
-    from workbench.cli.app import main
-
-    capsys.readouterr()
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def error_line(err: str) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import cli
 
 from workbench import load_dataset
 from workbench.errors import DataError, WorkbenchError
@@ -26,20 +27,6 @@ def default_plugins(monkeypatch):
     set_loaded(None)
     yield
     set_loaded(None)
-
-
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    """Run ``workbench ARGS`` in this process: (exit code, stdout, stderr)."""
-    from workbench.cli.app import main
-
-    capsys.readouterr()
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def write(path: Path, text: str) -> Path:

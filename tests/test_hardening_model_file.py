@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import cli
 
 from workbench import ModelFileError
 from workbench.storage import load_model
@@ -24,20 +25,6 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model = get_registry().create("model", "sgd", n_factors=4, n_epochs=2, seed=1)
     model.fit(low_rank_ratings(n_users=30, n_items=20, seed=2))
     return model.save(tmp_path_factory.mktemp("model") / "model.npz")
-
-
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    """Run ``workbench ARGS`` in this process: (exit code, stdout, stderr)."""
-    from workbench.cli.app import main
-
-    capsys.readouterr()
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def rewrite(src: Path, dst: Path, **changes: np.ndarray | None) -> Path:
