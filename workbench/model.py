@@ -101,19 +101,27 @@ class DivergenceGuard:
     #: Growth over the first loss that counts as divergence.
     explosion_factor: ClassVar[float] = 1e6
 
-    def __init__(self, hint: str = "try a lower learning rate") -> None:
+    def __init__(self, hint: str = "try a lower learning rate", unit: str = "epoch") -> None:
         self.hint = hint
+        #: What one step of training is called in messages ("epoch", "iteration").
+        self.unit = unit
         self.first: float | None = None
 
+    def check_finite(self, value: float, step: int, what: str = "loss") -> None:
+        """Stop when ``value`` (the loss, or any summary of the learned arrays) is NaN/inf."""
+        if not math.isfinite(value):
+            raise TrainingDiverged(
+                f"training diverged at {self.unit} {step} ({what}={value}); {self.hint}"
+            )
+
     def check(self, loss: float, epoch: int) -> None:
-        if not math.isfinite(loss):
-            raise TrainingDiverged(f"training diverged at epoch {epoch} (loss={loss}); {self.hint}")
+        self.check_finite(loss, epoch)
         if self.first is None:
             self.first = loss
         elif loss > self.explosion_factor * max(self.first, 1e-12):
             raise TrainingDiverged(
-                f"training diverged at epoch {epoch} (loss {loss:.4g} exploded from "
-                f"{self.first:.4g} in epoch 1); {self.hint}"
+                f"training diverged at {self.unit} {epoch} (loss {loss:.4g} exploded from "
+                f"{self.first:.4g} in {self.unit} 1); {self.hint}"
             )
 
 

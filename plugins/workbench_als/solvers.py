@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from workbench.errors import ParamError, TrainingDiverged
+from workbench.errors import ParamError
+from workbench.model import DivergenceGuard
 
 #: ``callback(iteration, loss, seconds)`` after every iteration.
 IterationCallback = Callable[[int, float, float], None]
@@ -82,10 +83,7 @@ def transpose(csr: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def _finite_or_stop(loss: float, iteration: int, hint: str) -> None:
-    if not math.isfinite(loss):
-        raise TrainingDiverged(
-            f"ALS produced non-finite factors at iteration {iteration} (loss={loss}); {hint}"
-        )
+    DivergenceGuard(hint, unit="iteration").check_finite(loss, iteration)
 
 
 # -- implicit ----------------------------------------------------------------------------------

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from collections.abc import Callable
@@ -24,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from workbench.errors import DataError, ParamError, TrainingDiverged
+from workbench.errors import DataError, ParamError
+from workbench.model import DivergenceGuard
 
 IterationCallback = Callable[[int, float, float], None]
 
@@ -52,10 +52,7 @@ def check_nonnegative(matrix: sp.spmatrix, what: str) -> None:
 
 
 def _stop(loss: float, iteration: int, hint: str) -> None:
-    if not math.isfinite(loss):
-        raise TrainingDiverged(
-            f"NMF produced non-finite factors at iteration {iteration} (loss={loss}); {hint}"
-        )
+    DivergenceGuard(hint, unit="iteration").check_finite(loss, iteration)
 
 
 # -- zero-filled -----------------------------------------------------------------------------------
