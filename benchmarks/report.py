@@ -75,10 +75,12 @@ def speed_table(records: list[dict]) -> list[str]:
 
 def epoch_table(records: list[dict]) -> list[str]:
     return _table(
-        ["data", "ratings", "system", "s / epoch", "ns / rating", "vs Surprise SVD", "runs"],
+        ["data", "ratings", "system", "s / epoch", "ns / rating", "vs Surprise SVD",
+         "fit set-up s", "runs"],
         [[r["data"], f"{r['rows']:,}", r["system"], _seconds(r["epoch_s"]),
           f"{r['ns_per_rating']:.0f}", "" if r["vs_surprise"] is None
-          else f"{r['vs_surprise']:.2f}x", str(r["runs"])] for r in records],
+          else f"{r['vs_surprise']:.2f}x", _seconds(r.get("setup_s")), str(r["runs"])]
+         for r in records],
     )  # fmt: skip
 
 

@@ -121,19 +121,51 @@ def test_training_user_folded_in_again_gets_nearly_the_same_vector(make) -> None
     np.testing.assert_allclose(got, want, atol=0.05 * np.abs(want).max())
 
 
-def test_explicit_half_step_matches_dense_ridge() -> None:
+@pytest.mark.parametrize(
+    ("exponent", "offset"), [(1.0, 0.0), (0.0, 0.0), (0.7, 2.5)], ids=["wlambda", "ridge", "mixed"]
+)
+@pytest.mark.parametrize("solver", ["cholesky", "cg"])
+def test_explicit_half_step_matches_dense_ridge(exponent: float, offset: float, solver: str):
     dense = small_matrix(7)
     ratings = solvers.as_csr(sp.csr_matrix(dense))
     rng = np.random.default_rng(8)
     Y = rng.normal(0, 0.5, (dense.shape[1], 4)).astype(np.float32)
     bi = rng.normal(0, 0.3, dense.shape[1]).astype(np.float32)
-    X, bu = solvers.explicit_half_step(ratings, 3.0, bi, Y, 0.1, 0.02, True)
+    X, bu = solvers.explicit_half_step(
+        ratings, 3.0, bi, Y, 0.1, 0.02, True, solver=solver, cg_steps=5,
+        reg_exponent=exponent, reg_offset=offset,
+    )  # fmt: skip
     for u in (0, 5, 12):
         obs = np.flatnonzero(dense[u])
         Z = np.hstack([Y[obs], np.ones((len(obs), 1))]).astype(np.float64)
-        lam = len(obs) * np.diag([0.1] * 4 + [0.02])
+        lam = (len(obs) ** exponent + offset) * np.diag([0.1] * 4 + [0.02])
         sol = np.linalg.solve(Z.T @ Z + lam, Z.T @ (dense[u, obs] - 3.0 - bi[obs]))
         np.testing.assert_allclose(np.r_[X[u], bu[u]], sol, atol=1e-4)
+
+
+def test_penalty_weights_default_is_the_count_itself() -> None:
+    counts = np.array([0, 1, 4, 100])
+    np.testing.assert_array_equal(solvers.penalty_weights(counts, 1.0, 0.0), counts)
+    np.testing.assert_allclose(solvers.penalty_weights(counts, 0.5, 1.0), [1, 2, 3, 11])
+    np.testing.assert_array_equal(solvers.penalty_weights(counts, 0.0, 0.0), [1, 1, 1, 1])
+
+
+def test_fold_in_uses_the_same_penalty_as_training() -> None:
+    # with the items frozen at convergence, the exact user half-step of fold-in reproduces
+    # the trained users only if it applies the same penalty weights
+    data = low_rank_ratings(seed=4)
+    params = {"n_factors": 4, "n_iterations": 30, "solver": "cholesky"}
+    model = ALS(**params, reg_exponent=0.6, reg_offset=3.0).fit(data)
+    users = np.array([0, 1, 2, 3])
+    folded = model.fold_in(data.subset(np.isin(data.user, users)))
+    got = folded.state["factors"][folded.index_of(data.users.id_of(users))]
+    np.testing.assert_allclose(got, model.user_factors_[users], atol=5e-3)
+    for exponent, offset in ((1.0, 0.0), (0.6, 0.0)):  # another penalty: another answer
+        other, _ = solvers.explicit_fold_in(
+            data.csr()[users], model.global_mean_, model.item_bias_, model.item_factors_,
+            model.reg, model.reg_bias, True, reg_exponent=exponent, reg_offset=offset,
+        )  # fmt: skip
+        assert np.abs(other - model.user_factors_[users]).max() > 0.01
 
 
 def test_explicit_cg_training_tracks_cholesky() -> None:

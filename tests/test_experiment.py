@@ -416,6 +416,18 @@ def test_tune_rejects_bad_candidates_before_training(data):
     assert Toy.fits == []
 
 
+def test_float_parameter_with_integer_bounds_is_searched_as_floats(data):
+    # shrink is declared a float: 0:50 is a float range for it; n_factors (an int) stays int
+    out = tune(data, "holdout", "toy-test", ["shrink=0:50", "n_factors=1:3"], "rmse",
+               search="random", n_iter=6, seed=2)  # fmt: skip
+    shrinks = out.ranking["shrink"].to_numpy(dtype=float)
+    assert np.any(shrinks != np.round(shrinks)) and np.all((shrinks >= 0) & (shrinks <= 50))
+    assert set(out.ranking["n_factors"]) <= {1, 2, 3}
+    forced = tune(data, "holdout", "toy-test", ["shrink=0:50:int"], "rmse", search="random",
+                  n_iter=4, seed=2)  # fmt: skip
+    assert np.all(forced.ranking["shrink"].to_numpy(dtype=float) % 1 == 0)
+
+
 # -- search spaces ----------------------------------------------------------------------------
 def test_search_space_syntax():
     from workbench.search_space import candidates, parse_space

@@ -8,7 +8,8 @@ option for more parameters) or in TOML under ``[space]``:
 ``lr=0.002:0.02``           a range, uniform between the bounds
 ``lr=0.002:0.02:log``       a range, log-uniform (bounds must be > 0)
 ``lr=0.002:0.02:log:4``     the same, 4 grid points (default 3 points per range in a grid)
-``n_factors=10:200:int``    integer range (also when both bounds are written as integers)
+``n_factors=10:200:int``    integer range (also when both bounds are written as integers,
+                            unless the model declares the parameter a float)
 ==========================  ==============================================================
 
 Grid search takes every combination (a range contributes evenly spaced points, geometric
@@ -26,7 +27,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,8 @@ class Dimension:
     log: bool = False
     integer: bool = False
     points: int | None = None
+    #: integer only because both bounds were written as integers (no ``:int``)
+    integer_from_bounds: bool = False
 
     @property
     def is_range(self) -> bool:
@@ -134,13 +137,26 @@ def _range(name: str, low: Any, high: Any, flags: list[str], where: str) -> Dime
                 f"{where} '{name}': unknown range option {flag!r} (expected log, int or a "
                 "number of grid points)"
             )
+    from_bounds = False
     if isinstance(low, int | str) and isinstance(high, int | str):
-        integer = integer or (_is_int_text(str(low)) and _is_int_text(str(high)))
+        from_bounds = not integer and _is_int_text(str(low)) and _is_int_text(str(high))
+        integer = integer or from_bounds
     if not lo < hi:
         raise ParamError(f"{where} '{name}': the range {lo:g}:{hi:g} is empty (need LOW < HIGH)")
     if log and lo <= 0:
         raise ParamError(f"{where} '{name}': a log range needs LOW > 0, got {lo:g}")
-    return Dimension(name, low=lo, high=hi, log=log, integer=integer, points=points)
+    return Dimension(
+        name, low=lo, high=hi, log=log, integer=integer, points=points,
+        integer_from_bounds=from_bounds,
+    )  # fmt: skip
+
+
+def as_float_range(dim: Dimension) -> Dimension:
+    """``dim`` searched as a float range: for a float parameter whose bounds happen to be
+    written as integers (``reg_offset=0:8``); an explicit ``:int`` is kept."""
+    if not dim.integer_from_bounds:
+        return dim
+    return replace(dim, integer=False, integer_from_bounds=False)
 
 
 def parse_dimension(name: str, value: Any, *, where: str = "search space") -> Dimension:

@@ -10,6 +10,7 @@ bad ones fold by fold (`workbench.optuna_search`, optional dependency).
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from workbench.metric import Metric
 from workbench.resolve import ModelEntry, default_metric, registry, resolve_data
 from workbench.results import Results
 from workbench.runner import Progress
-from workbench.search_space import Dimension, candidates, parse_space
+from workbench.search_space import Dimension, as_float_range, candidates, parse_space
 from workbench.specs import parse_spec
 
 
@@ -135,6 +136,7 @@ def tune(
         else parse_space(space)
     )
     cls = registry().get("model", name)
+    dims = [as_float_range(d) if _is_float_param(cls, d.name) else d for d in dims]
     clash = sorted(set(fixed) & {d.name for d in dims})
     if clash:
         raise ParamError(f"parameter '{clash[0]}' is both fixed and searched")
@@ -192,6 +194,16 @@ def tune(
     if run_dir is not None:
         _write_best(Path(run_dir), outcome)
     return outcome
+
+
+def _is_float_param(cls: Any, name: str) -> bool:
+    """Whether the model declares parameter ``name`` a float (not an int): its range is then
+    searched as floats even when the bounds are written as integers (``reg_offset=0:8``)."""
+    field = getattr(getattr(cls, "Params", None), "model_fields", {}).get(name)
+    if field is None:
+        return False
+    kinds = set(typing.get_args(field.annotation)) or {field.annotation}
+    return float in kinds and int not in kinds
 
 
 def _defaults(data: Any, splitter: Any, metric: Any) -> tuple[Any, Any, Any]:

@@ -50,6 +50,17 @@ class ALSParams(Params):
     reg_bias: float = Field(
         0.05, gt=0, description="L2 regularisation of the biases, also times the count"
     )
+    reg_exponent: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="each user's (item's) penalty is scaled by n^reg_exponent + reg_offset "
+        "for its n ratings: 1 is weighted lambda, 0 a plain ridge; in between, users and items "
+        "with few ratings are shrunk relatively more",
+    )
+    reg_offset: float = Field(
+        0.0, ge=0, description="added to every row's penalty weight n^reg_exponent"
+    )
     biased: bool = Field(True, description="learn mu + b_u + b_i (false: p_u . q_i only)")
     solver: Literal["cg", "cholesky"] = Field(
         "cg",
@@ -79,7 +90,8 @@ class ALS(RatingFactorModel):
         p = self.params
         return solvers.ExplicitConfig(
             n_factors=p.n_factors, n_iterations=p.n_iterations, reg=p.reg,
-            reg_item=p.reg_item, reg_bias=p.reg_bias, biased=p.biased, solver=p.solver,
+            reg_item=p.reg_item, reg_bias=p.reg_bias, reg_exponent=p.reg_exponent,
+            reg_offset=p.reg_offset, biased=p.biased, solver=p.solver,
             cg_steps=p.cg_steps, init_std=p.init_std, seed=p.seed,
         )
 
@@ -103,6 +115,7 @@ class ALS(RatingFactorModel):
                 history, self.global_mean_ if p.biased else 0.0,
                 self.item_bias_ if p.biased else np.zeros(self.n_items_, np.float32),
                 self.item_factors_, p.reg, p.reg_bias, p.biased,
+                reg_exponent=p.reg_exponent, reg_offset=p.reg_offset,
             )
         if p.biased:
             return UserState.of(factors=factors, bias=bias)

@@ -6,7 +6,9 @@
   1). Loss per iteration: ``(sum_ui c_ui (p_ui - x_u.y_i)^2 + reg (|X|^2 + |Y|^2)) /
   (n_users n_items)``.
 - `fit_explicit`: biased MF by ALS with weighted-lambda regularisation (Zhou et al. 2008):
-  each row's penalty is ``n_u (reg |x_u|^2 + reg_bias b_u^2)``. Loss: training MSE.
+  each row's penalty is ``n_u (reg |x_u|^2 + reg_bias b_u^2)``; more generally ``(n_u^e +
+  offset) (...)`` with ``reg_exponent`` e (1: weighted lambda, 0: plain ridge) and
+  ``reg_offset``. Loss: training MSE.
 - `implicit_fold_in` / `explicit_fold_in`: the exact user half-step against frozen items
   (for implicit ALS the same solve as ``implicit``'s ``recalculate_user``).
 
@@ -179,6 +181,8 @@ class ExplicitConfig:
     reg: float = 0.12
     reg_item: float | None = None
     reg_bias: float = 0.05
+    reg_exponent: float = 1.0
+    reg_offset: float = 0.0
     biased: bool = True
     solver: str = "cg"
     cg_steps: int = 3
@@ -195,6 +199,18 @@ def _with_bias_column(Y: np.ndarray) -> np.ndarray:
     return out
 
 
+def penalty_weights(counts: np.ndarray, exponent: float, offset: float) -> np.ndarray:
+    """Each row's regularisation weight ``n^exponent + offset`` (float64): ``n`` itself for
+    weighted lambda (exponent 1, offset 0, Zhou et al. 2008), 1 for plain ridge (exponent
+    0); in between, rows with few ratings are shrunk relatively more."""
+    weights = np.asarray(counts, dtype=np.float64)
+    if exponent != 1.0:
+        weights = weights**exponent
+    if offset:
+        weights = weights + offset
+    return weights
+
+
 def explicit_half_step(
     ratings: sp.csr_matrix,
     mu: float,
@@ -207,15 +223,17 @@ def explicit_half_step(
     solver: str = "cholesky",
     cg_steps: int = 3,
     start: np.ndarray | None = None,
+    reg_exponent: float = 1.0,
+    reg_offset: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(factors, biases) of every row of ``ratings`` with the other side (``Y``,
-    ``other_bias``) fixed: ridge regression per row with penalty ``n_u (reg |x|^2 +
-    reg_bias b^2)`` (weighted lambda), solved exactly (``cholesky``) or by ``cg_steps``
-    conjugate-gradient steps from ``start`` (``cg``; rows x (f + 1) with the bias last when
-    ``biased``)."""
+    ``other_bias``) fixed: ridge regression per row with penalty ``w_u (reg |x|^2 + reg_bias
+    b^2)``, ``w_u = n_u^reg_exponent + reg_offset`` (``n_u`` ratings; the defaults give
+    weighted lambda), solved exactly (``cholesky``) or by ``cg_steps`` conjugate-gradient
+    steps from ``start`` (``cg``; rows x (f + 1) with the bias last when ``biased``)."""
     n, f = ratings.shape[0], Y.shape[1]
     targets = (ratings.data - np.float32(mu) - other_bias[ratings.indices]).astype(np.float32)
-    counts = np.diff(ratings.indptr).astype(np.float64)
+    counts = penalty_weights(np.diff(ratings.indptr), reg_exponent, reg_offset)
     Yb = _with_bias_column(Y) if biased else np.ascontiguousarray(Y, dtype=np.float32)
     width = Yb.shape[1]
     diag = np.full(width, reg, dtype=np.float64)
@@ -280,7 +298,10 @@ def fit_explicit(
             return None
         return np.column_stack([F, b]) if cfg.biased else F
 
-    opts = {"solver": cfg.solver, "cg_steps": cfg.cg_steps}
+    opts = {
+        "solver": cfg.solver, "cg_steps": cfg.cg_steps,
+        "reg_exponent": cfg.reg_exponent, "reg_offset": cfg.reg_offset,
+    }  # fmt: skip
     for it in range(1, cfg.n_iterations + 1):
         started = time.perf_counter()
         X, bx = explicit_half_step(
@@ -306,10 +327,13 @@ def explicit_fold_in(
     reg: float,
     reg_bias: float,
     biased: bool,
+    *,
+    reg_exponent: float = 1.0,
+    reg_offset: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(factors, biases) of new users: the user half-step against frozen items."""
     return explicit_half_step(
         as_csr(ratings),
         mu, item_bias.astype(np.float32), np.ascontiguousarray(Y, dtype=np.float32),
-        reg, reg_bias, biased,
+        reg, reg_bias, biased, reg_exponent=reg_exponent, reg_offset=reg_offset,
     )
