@@ -6,9 +6,14 @@
 - explicit ALS (``als``) vs LensKit's BiasedMF (when lenskit is installed), ML-100k.
 - zero-filled NMF (``nmf``) vs one direct scikit-learn ``NMF.fit_transform`` call (ML-100k).
 
-Prints one line per measurement and the median ratio (ours / reference; < 1: faster)::
+Prints one line per measurement and the median ratio (ours / reference; < 1: faster), and
+with ``--json`` writes them as records (``kind`` "ratio_speed", see `benchmarks.report`)::
 
     .venv/bin/python -m benchmarks.bench_als [--repeats 3] [--synthetic 1000000] [--threads 2]
+        [--json out.json]
+
+``python -m benchmarks.run als [--full]`` runs it as a suite (results/als.json, rendered in
+docs/benchmarks.md).
 
 Quality (nDCG@10, RMSE) on the anchor folds: ``benchmarks/anchor_folds.py --model ...``.
 """
@@ -16,6 +21,7 @@ Quality (nDCG@10, RMSE) on the anchor folds: ``benchmarks/anchor_folds.py --mode
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import warnings
 
@@ -24,6 +30,19 @@ import pandas as pd
 import scipy.sparse as sp
 
 from benchmarks.anchor_folds import data_dir
+
+#: Issue 13's speed targets: (ours / reference) at most this.
+TARGETS = {"implicit": 1.5, "explicit": 1.0, "nmf": 1.0}
+
+
+def speed_record(comparison: str, data: str, nnz: int, ours: list[float], theirs: list[float],
+                 target: float, **extra: object) -> dict:
+    """One ``ratio_speed`` record: seconds per iteration of each repeat and the median ratio
+    of the paired repeats (ours / reference)."""
+    ratio = float(np.median(np.asarray(ours) / np.asarray(theirs)))
+    return {"kind": "ratio_speed", "comparison": comparison, "data": data, "nnz": int(nnz),
+            "unit": "s/it", "ours_s": ours, "reference_s": theirs, "median_ratio": ratio,
+            "target": f"<= {target:g}", "met": ratio <= target, **extra}  # fmt: skip
 
 
 def lastfm_plays() -> sp.csr_matrix:
@@ -79,24 +98,29 @@ def per_iteration_implicit(conf: sp.csr_matrix, factors: int, iters: int, thread
     return ours, theirs
 
 
-def bench_implicit(name: str, raw: sp.csr_matrix, args: argparse.Namespace) -> None:
+def bench_implicit(name: str, raw: sp.csr_matrix, args: argparse.Namespace) -> dict:
     from workbench_als import solvers
 
     csr = solvers.clean_csr(raw)
     conf = solvers.with_confidence(csr, 1.0, "log" if name == "lastfm" else "linear", 1.0)
     # warm-up: numba compilation (cached) and page-in, not timed
     per_iteration_implicit(conf[:200], 8, 1, args.threads)
-    ratios = []
+    ratios, times = [], ([], [])
     for rep in range(args.repeats):
         ours, theirs = per_iteration_implicit(conf, args.factors, args.iterations, args.threads)
         ratios.append(ours / theirs)
+        times[0].append(ours)
+        times[1].append(theirs)
         print(f"ials vs implicit  {name:10s} nnz={conf.nnz:>9,d} rep {rep}: "
               f"ours {ours:.4f} s/it  implicit {theirs:.4f} s/it  ratio {ours / theirs:.2f}",
               flush=True)
     print(f"ials vs implicit  {name}: median ratio {np.median(ratios):.2f}", flush=True)
+    return speed_record(f"`ials` (CG, {args.factors} factors) vs `implicit` CPU ALS", name,
+                        conf.nnz, *times, TARGETS["implicit"], iterations=args.iterations,
+                        threads=args.threads)
 
 
-def bench_nmf(raw: sp.csr_matrix, args: argparse.Namespace) -> None:
+def bench_nmf(raw: sp.csr_matrix, args: argparse.Namespace) -> list[dict]:
     """Per iteration (30 iterations, tol=0, 50 components, the same nndsvda start): ours as the
     model runs it (one BLAS thread), scikit-learn called directly (its default threads) and
     scikit-learn under one BLAS thread; then both with their default stopping rules."""
@@ -122,7 +146,7 @@ def bench_nmf(raw: sp.csr_matrix, args: argparse.Namespace) -> None:
             _, _, losses = solvers.fit_zero_filled(raw, cfg)
         return time.perf_counter() - started, len(losses)
 
-    ratios, ratios_1 = [], []
+    ratios, ratios_1, times = [], [], ([], [], [])
     for rep in range(args.repeats):
         ours, _ = ours_fit(solvers.ZeroFilledConfig(n_components=50, max_iter=iters, tol=0.0))
         theirs, _ = sklearn_fit(iters, 0.0)
@@ -130,6 +154,8 @@ def bench_nmf(raw: sp.csr_matrix, args: argparse.Namespace) -> None:
             theirs_1, _ = sklearn_fit(iters, 0.0)
         ratios.append(ours / theirs)
         ratios_1.append(ours / theirs_1)
+        for t, x in zip(times, (ours, theirs, theirs_1), strict=True):
+            t.append(x / iters)
         print(f"nmf vs sklearn    ml-100k rep {rep}: {iters} it: ours {ours / iters:.4f} s/it  "
               f"sklearn {theirs / iters:.4f} s/it (1 BLAS thread: {theirs_1 / iters:.4f})  "
               f"ratio {ratios[-1]:.2f} ({ratios_1[-1]:.2f})", flush=True)
@@ -139,6 +165,15 @@ def bench_nmf(raw: sp.csr_matrix, args: argparse.Namespace) -> None:
     theirs, n_theirs = sklearn_fit(200, 1e-4)
     print(f"nmf vs sklearn    default stopping: ours {ours:.2f} s ({n_ours} it)  "
           f"sklearn {theirs:.2f} s ({n_theirs} it)", flush=True)
+    name = f"`nmf` (as the model runs it) vs `sklearn.decomposition.NMF`, 50 components, {iters} it"
+    return [
+        speed_record(name, "ml-100k", raw.nnz, times[0], times[1], TARGETS["nmf"]),
+        speed_record("same, scikit-learn held to one BLAS thread", "ml-100k", raw.nnz, times[0],
+                     times[2], TARGETS["nmf"]),
+        {"kind": "end_to_end", "comparison": "`nmf` vs scikit-learn NMF, each with its default "
+         "stopping rule", "data": "ml-100k", "ours_s": ours, "ours_iterations": n_ours,
+         "reference_s": theirs, "reference_iterations": n_theirs},
+    ]  # fmt: skip
 
 
 def _lenskit_fit(raw: sp.csr_matrix, factors: int, iters: int) -> float:
@@ -155,7 +190,7 @@ def _lenskit_fit(raw: sp.csr_matrix, factors: int, iters: int) -> float:
     return time.perf_counter() - started
 
 
-def bench_explicit(name: str, raw: sp.csr_matrix, args: argparse.Namespace) -> None:
+def bench_explicit(name: str, raw: sp.csr_matrix, args: argparse.Namespace) -> dict:
     """Seconds per iteration (fit time / iterations), 50 factors, same threads."""
     import torch
     from workbench_als import solvers
@@ -166,14 +201,15 @@ def bench_explicit(name: str, raw: sp.csr_matrix, args: argparse.Namespace) -> N
         import lenskit.als  # noqa: F401
     except ImportError:
         print("als vs lenskit: lenskit is not installed (skipped)", flush=True)
-        return
+        return {"kind": "missing", "library": "lenskit", "why": "not installed: `als` vs "
+                "LensKit BiasedMF skipped"}  # fmt: skip
     torch.set_num_threads(args.threads)
     ratings = solvers.as_csr(raw)
     cfg = solvers.ExplicitConfig(n_factors=50, n_iterations=args.iterations, reg=0.12)
     with limited_threads(args.threads):
         solvers.fit_explicit(ratings[:300], solvers.ExplicitConfig(n_factors=4, n_iterations=1))
     _lenskit_fit(raw[:300], 4, 1)  # warm-up of both (compilation), not timed
-    ratios = []
+    ratios, times = [], ([], [])
     for rep in range(args.repeats):
         with limited_threads(args.threads):
             started = time.perf_counter()
@@ -181,9 +217,31 @@ def bench_explicit(name: str, raw: sp.csr_matrix, args: argparse.Namespace) -> N
             ours = (time.perf_counter() - started) / args.iterations
         theirs = _lenskit_fit(raw, 50, args.iterations) / args.iterations
         ratios.append(ours / theirs)
+        times[0].append(ours)
+        times[1].append(theirs)
         print(f"als vs lenskit    {name:10s} nnz={raw.nnz:>9,d} rep {rep}: ours {ours:.4f} s/it  "
               f"lenskit {theirs:.4f} s/it  ratio {ours / theirs:.2f}", flush=True)
     print(f"als vs lenskit    {name}: median ratio {np.median(ratios):.2f}", flush=True)
+    return speed_record("`als` (CG, 50 factors) vs LensKit `BiasedMFScorer` (50)", name,
+                        raw.nnz, *times, TARGETS["explicit"], iterations=args.iterations,
+                        threads=args.threads)
+
+
+def records(args: argparse.Namespace) -> list[dict]:
+    """Run the selected comparisons (``args.only``; all by default) and return their records."""
+    only = set(args.only or ["implicit", "nmf", "explicit"])
+    synth = f"synth-{args.synthetic // 1000}k"
+    out: list[dict] = []
+    if "implicit" in only:
+        out.append(bench_implicit("lastfm", lastfm_plays(), args))
+        out.append(bench_implicit(synth, synthetic(args.synthetic), args))
+    if "explicit" in only:
+        out.append(bench_explicit("ml-100k", ml100k(), args))
+        if out[-1]["kind"] != "missing":
+            out.append(bench_explicit(synth, synthetic(args.synthetic), args))
+    if "nmf" in only:
+        out += bench_nmf(ml100k(), args)
+    return out
 
 
 def main() -> None:
@@ -194,16 +252,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--synthetic", type=int, default=1_000_000)
     parser.add_argument("--only", choices=["implicit", "nmf", "explicit"], action="append")
+    parser.add_argument("--json", help="write the records here")
     args = parser.parse_args()
-    only = set(args.only or ["implicit", "nmf", "explicit"])
-    if "implicit" in only:
-        bench_implicit("lastfm", lastfm_plays(), args)
-        bench_implicit(f"synth-{args.synthetic // 1000}k", synthetic(args.synthetic), args)
-    if "explicit" in only:
-        bench_explicit("ml-100k", ml100k(), args)
-        bench_explicit(f"synth-{args.synthetic // 1000}k", synthetic(args.synthetic), args)
-    if "nmf" in only:
-        bench_nmf(ml100k(), args)
+    found = records(args)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"records": found}, fh, indent=1)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,11 @@ In one run:
 
     .venv/bin/python -m benchmarks.bench_torch [--quick] [--skip-10m] [--json out.json]
 
-Results are recorded in docs/benchmarks.md. The device is whatever ``device=auto`` picks (the
-script prints it); figures on a GPU need a machine with one.
+With ``--json`` the results are also written as flat records (``records``: kinds
+"tutorial_speed", "anchor", "torch_scale"), which ``python -m benchmarks.run torch`` keeps in
+benchmarks/results/torch.json and `benchmarks.report` renders in docs/benchmarks.md. The
+device is whatever ``device=auto`` picks (the script prints it); figures on a GPU need a
+machine with one.
 """
 
 from __future__ import annotations
@@ -46,6 +49,14 @@ from workbench.data import Interactions
 #: The ranking settings recorded in docs/models.md (5-fold anchor nDCG@10).
 RANKING = ["torch-mf loss=bpr", "torch-mf loss=bce n_negatives=4"]
 DEFAULTS = ["torch-mf", "torch-mlp", "torch-neumf"]
+#: Issue targets on the anchor folds: model -> (metric, "<=" or ">=", bound).
+TARGETS = {
+    "torch-mf": ("rmse", "<=", 0.92), "torch-mlp": ("rmse", "<=", 0.93),
+    "torch-mf loss=bpr": ("ndcg@10", ">=", 0.223),
+    "torch-mf loss=bce n_negatives=4": ("ndcg@10", ">=", 0.223),
+}  # fmt: skip
+#: The speed-up target of torch-mf (defaults) over the tutorial loop.
+TUTORIAL_TARGET = 20.0
 
 
 # -- the tutorial-style loop -----------------------------------------------------------------
@@ -262,6 +273,32 @@ def scale(sizes: list[int], models: list[str], epochs: int, threads: int) -> lis
     return rows
 
 
+def records(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The results as flat JSON records for the benchmark report."""
+    out: list[dict[str, Any]] = [{"kind": "torch_machine", "machine": results["machine"],
+                                  "cuda": results["cuda"]}]  # fmt: skip
+    speed_part = results.get("speed")
+    if speed_part:
+        for name, row in speed_part["systems"].items():
+            rec = {"kind": "tutorial_speed", "system": name, "ratings": speed_part["n_ratings"],
+                   "tutorial_epochs": speed_part["tutorial_epochs"], **row}  # fmt: skip
+            if name.startswith("torch-mf (defaults"):
+                rec["target"] = f">= {TUTORIAL_TARGET:g}x"
+                rec["met"] = row["median_pair_ratio"] >= TUTORIAL_TARGET
+            out.append(rec)
+    for spec, scores in (results.get("anchor") or {}).items():
+        model = spec.split(" threads=")[0]
+        rec = {"kind": "anchor", "model": model, "spec": spec, **scores}
+        if model in TARGETS:
+            metric, op, bound = TARGETS[model]
+            value = scores.get(metric, float("nan"))
+            rec["target"] = f"{metric} {op} {bound:g}"
+            rec["met"] = bool(value <= bound if op == "<=" else value >= bound)
+        out.append(rec)
+    out += [{"kind": "torch_scale", **row} for row in results.get("scale", [])]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, no 10M, no MLP")
@@ -303,7 +340,7 @@ def main() -> None:
     results["scale"] = scale(sizes, models, epochs=3, threads=args.threads)
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=2)
+            json.dump({**results, "records": records(results)}, fh, indent=2)
 
 
 if __name__ == "__main__":

@@ -130,6 +130,47 @@ def kernel_mf(train: Interactions, scale: tuple[float, float], **params: Any) ->
     return Fitted(predict, scores, fit_s)
 
 
+# -- implicit (ALS) and scikit-learn (NMF): ranking references ---------------------------------
+def _ranking_fitted(users_f: np.ndarray, items_f: np.ndarray, fit_s: float) -> Fitted:
+    """Scores only (a ranking model): predictions are NaN, so RMSE/MAE show as n/a."""
+
+    def predict(users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return np.full(len(users), np.nan)
+
+    def scores(users: np.ndarray) -> np.ndarray:
+        return users_f[users] @ items_f.T
+
+    return Fitted(predict, scores, fit_s)
+
+
+def implicit_als(train: Interactions, scale: tuple[float, float], **params: Any) -> Fitted:
+    """``implicit``'s CPU ALS on the rating matrix as confidences (``1 + alpha r``)."""
+    als = _import("implicit.cpu.als", "implicit")
+    from threadpoolctl import threadpool_limits
+
+    model = als.AlternatingLeastSquares(random_state=0, **params)
+    matrix = train.csr().astype(np.float32)
+    with threadpool_limits(1, "blas"):
+        started = time.perf_counter()
+        model.fit(matrix, show_progress=False)
+        fit_s = time.perf_counter() - started
+    return _ranking_fitted(np.asarray(model.user_factors), np.asarray(model.item_factors), fit_s)
+
+
+def sklearn_nmf(train: Interactions, scale: tuple[float, float], **params: Any) -> Fitted:
+    """scikit-learn's ``NMF`` on the zero-filled (sparse) rating matrix; scores ``W H``."""
+    decomposition = _import("sklearn.decomposition", "scikit-learn")
+    import warnings
+
+    model = decomposition.NMF(random_state=0, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning at its default max_iter
+        started = time.perf_counter()
+        w = model.fit_transform(train.csr())
+        fit_s = time.perf_counter() - started
+    return _ranking_fitted(w, model.components_.T, fit_s)
+
+
 REFERENCES: dict[str, tuple[str, str]] = {
     # our model -> (reference label, package)
     "sgd": ("Surprise SVD", "scikit-surprise"),

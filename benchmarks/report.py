@@ -3,6 +3,7 @@
 hand-written section of the page (other work's benchmarks) is kept.
 
 Each suite's records become tables by ``kind`` (accuracy, speed, epoch, loading, scale,
+ratio_speed and end_to_end (bench_als), tutorial_speed, anchor and torch_scale (bench_torch),
 missing; other kinds as a generic table), followed by ``benchmarks/notes/<suite>.md`` when
 that file exists (hand-written conclusions that cite the figures above them). Run by
 ``benchmarks.run``; on its own: ``python -m benchmarks.report``.
@@ -17,7 +18,15 @@ from typing import Any
 from benchmarks.suites import ROOT
 
 NOTES = ROOT / "benchmarks" / "notes"
-ORDER = ["accuracy", "speed", "sgd_scaling", "scale", "scale100m"]
+ORDER = ["accuracy", "accuracy_mf", "speed", "als", "torch", "sgd_scaling", "scale", "scale100m"]
+#: Headings of the suites that have one (the others: "Suite `name`").
+TITLES = {
+    "accuracy_mf": "Accuracy of the ALS, NMF and PyTorch models",
+    "als": "ALS and NMF next to the reference libraries",
+    "torch": "PyTorch models",
+}
+#: Kinds that are shown as a line, not a table.
+LINES = {"missing", "machine_load", "script", "torch_machine"}
 METRIC_COLS = ["rmse", "mae", "precision@10", "recall@10", "ndcg@10", "hitrate@10"]
 
 
@@ -92,15 +101,90 @@ def loading_table(records: list[dict]) -> list[str]:
     )  # fmt: skip
 
 
+def _span(values: list[float]) -> str:
+    """min-max of per-repeat figures (one figure when there is one repeat)."""
+    lo, hi = min(values), max(values)
+    digits = 3 if hi < 0.1 else 2
+    return f"{lo:.{digits}f}" if len(values) == 1 else f"{lo:.{digits}f}-{hi:.{digits}f}"
+
+
+def _target(r: dict) -> str:
+    if not r.get("target"):
+        return ""
+    return f"{r['target']}: " + ("met" if r.get("met") else "**not met**")
+
+
+def ratio_speed_table(records: list[dict]) -> list[str]:
+    return _table(
+        ["comparison", "data (nnz)", "ours s/it", "reference s/it", "median ratio (ours/ref)",
+         "target", "repeats"],
+        [[r["comparison"], f"{r['data']} ({r['nnz']:,})", _span(r["ours_s"]),
+          _span(r["reference_s"]), f"**{r['median_ratio']:.2f}**", _target(r),
+          str(len(r["ours_s"]))] for r in records],
+    )  # fmt: skip
+
+
+def end_to_end_table(records: list[dict]) -> list[str]:
+    return _table(
+        ["comparison", "data", "ours s (iterations)", "reference s (iterations)"],
+        [[r["comparison"], r["data"], f"{r['ours_s']:.2f} ({r['ours_iterations']})",
+          f"{r['reference_s']:.2f} ({r['reference_iterations']})"] for r in records],
+    )  # fmt: skip
+
+
+def tutorial_speed_table(records: list[dict]) -> list[str]:
+    rows = []
+    for r in records:
+        ratio = r["median_pair_ratio"]
+        rows.append([
+            "tutorial loop (batch 64, per-row Dataset/DataLoader, SparseAdam)"
+            if r["system"] == "tutorial" else f"`{r['system']}`",
+            f"{r['seconds_per_epoch']:.3f}", "1" if r["system"] == "tutorial"
+            else f"**{ratio:.1f}x**", f"{r['test_rmse']:.4f}" + (
+                f" ({r['tutorial_epochs']} epochs)" if r["system"] == "tutorial" else ""),
+            _target(r)])  # fmt: skip
+    return _table(["system", "s / epoch", "speed-up (median paired ratio)", "test RMSE",
+                   "target"], rows)  # fmt: skip
+
+
+def anchor_table(records: list[dict]) -> list[str]:
+    return _table(
+        ["model", "RMSE", "nDCG@10", "target"],
+        [[f"`{r['model']}`", r.get("rmse"), r.get("ndcg@10"), _target(r)] for r in records],
+    )
+
+
+def torch_scale_table(records: list[dict]) -> list[str]:
+    return _table(
+        ["ratings (users x items)", "model", "device", "s / epoch", "RSS before fit MB",
+         "peak RSS during fit MB"],
+        [[f"{r['n_ratings']:,} ({r['n_users']:,} x {r['n_items']:,})", f"`{r['model']}`",
+          r["device"], f"{r['seconds_per_epoch']:.2f}", f"{r['rss_mb_before_fit']:,.0f}",
+          f"{r['peak_rss_mb_during_fit']:,.0f}"] for r in records],
+    )  # fmt: skip
+
+
+def line(r: dict) -> str:
+    """A record of a ``LINES`` kind as one line ("" when it has none)."""
+    if r["kind"] == "script":
+        return (f"- script `python -m {r['script'].split(' --json')[0]}`: exit {r['exit']}, "
+                f"{r['seconds'] / 60:.1f} min")  # fmt: skip
+    if r["kind"] == "torch_machine":
+        return f"- torch: {r['machine']}; CUDA available: {r['cuda']}"
+    return ""
+
+
 def scale_table(records: list[dict]) -> list[str]:
     rows = []
     for r in records:
         if "aborted" in r or "error" in r:
-            rows.append([r.get("data", ""), r.get("aborted") or r.get("error"), "", "", "", ""])
+            rows.append([r.get("data", ""), r.get("aborted") or r.get("error"), "", "", "", "",
+                         ""])  # fmt: skip
             continue
         extra = []
         if r.get("epoch_s"):
-            extra.append("epochs " + ", ".join(f"{s:.1f}" for s in r["epoch_s"]) + " s")
+            unit = "iterations" if "als " in f"{r['step']} " else "epochs"
+            extra.append(f"{unit} " + ", ".join(f"{s:.1f}" for s in r["epoch_s"]) + " s")
         if r.get("peak_over_final"):
             extra.append(f"peak {r['peak_over_final']:.2f}x the final arrays "
                          f"({r['final_gb']:.2f} GiB)")  # fmt: skip
@@ -109,9 +193,13 @@ def scale_table(records: list[dict]) -> list[str]:
                          f"about {r['all_users_s'] / 60:.0f} min (linear in users)")
         if r.get("scores"):
             extra.append(", ".join(f"{k} {v:.4f}" for k, v in r["scores"].items()))
+        if r.get("run"):
+            extra.append(f"run {r['run']}")
+        rss = f"{r['max_rss_gb']:.2f}" if r.get("max_rss_gb") else ""
         rows.append([r.get("data", ""), r["step"], f"{r['rows']:,}", _seconds(r["seconds"]),
-                     f"{r['peak_gb']:.2f}", "; ".join(extra)])  # fmt: skip
-    return _table(["data", "step", "rows", "seconds", "peak GiB (over imports)", "notes"], rows)
+                     f"{r['peak_gb']:.2f}", rss, "; ".join(extra)])  # fmt: skip
+    return _table(["data", "step", "rows", "seconds", "peak GiB (over imports)",
+                   "max RSS GiB", "notes"], rows)  # fmt: skip
 
 
 def generic_table(records: list[dict]) -> list[str]:
@@ -126,12 +214,22 @@ RENDER = {
     "epoch": ("SGD seconds per epoch (medians of alternated runs)", epoch_table),
     "loading": ("CSV loading against pyarrow's own read (alternated, medians)", loading_table),
     "scale": ("Time and peak memory (fresh processes)", scale_table),
+    "ratio_speed": ("Speed: seconds per iteration, alternated runs (ours / reference)",
+                    ratio_speed_table),
+    "end_to_end": ("End to end, each with its own stopping rule", end_to_end_table),
+    "tutorial_speed": ("Speed against the tutorial loop (anchor fold 0's training part)",
+                       tutorial_speed_table),
+    "anchor": ("Accuracy on the ML-100k anchor folds (5-fold means)", anchor_table),
+    "torch_scale": ("Scale: synthetic ratings (fresh process each)", torch_scale_table),
 }
 
 
 def plot(accuracy: list[dict], path: Path) -> bool:
-    """nDCG@10 against fit seconds, one point per model and library (log time axis)."""
-    rows = [r for r in accuracy if r.get("fit_s") and r.get("ndcg@10") == r.get("ndcg@10")]
+    """nDCG@10 against fit seconds, one point per model and library (log time axis), for
+    the data of the first record."""
+    data = accuracy[0]["data"] if accuracy else None
+    rows = [r for r in accuracy if r["data"] == data and r.get("fit_s")
+            and r.get("ndcg@10") is not None and r.get("ndcg@10") == r.get("ndcg@10")]
     if not rows:
         return False
     import matplotlib
@@ -196,29 +294,39 @@ def write_report(results: Path, out: Path) -> None:
     for payload in payloads:
         for r in payload["records"]:
             if r.get("kind") == "missing":
-                missing[r["library"]] = r["why"]
+                missing.setdefault(r["library"], r["why"])
         for ref in payload["machine"]["references"]:
             if not ref["version"]:
                 missing.setdefault(ref["library"], ref.get("why", "not installed"))
     if missing:
         lines += ["**Reference libraries that are missing** (their rows are absent below):", ""]
         lines += [f"- {k}: {v}" for k, v in missing.items()] + [""]
-    accuracy_records: list[dict] = []
+    # one plot of every suite's accuracy records, after the last suite that has some
+    accuracy_records = [r for p in payloads for r in p["records"] if r.get("kind") == "accuracy"]
+    with_accuracy = [p["suite"] for p in payloads
+                     if any(r.get("kind") == "accuracy" for r in p["records"])]  # fmt: skip
+    plot_after = with_accuracy[-1] if with_accuracy else None
     for payload in payloads:
-        lines += [f"### Suite `{payload['suite']}` ({payload['mode']} mode, {payload['when']}, "
-                  f"{payload['seconds'] / 60:.1f} min)", ""]  # fmt: skip
-        lines += machine_lines(payload["machine"]) + [""]
+        name = payload["suite"]
+        runs = f"{payload['mode']} mode, {payload['when']}, {payload['seconds'] / 60:.1f} min"
+        for extra in payload.get("appended", []):
+            runs += (f"; rows marked 'run {extra['when']}' added by a later {extra['mode']} "
+                     f"run ({extra['seconds'] / 60:.1f} min, load average before it "
+                     f"{', '.join(f'{x:.1f}' for x in extra['loadavg_before'])})")
+        heading = f"{TITLES[name]}: suite `{name}`" if name in TITLES else f"Suite `{name}`"
+        lines += [f"### {heading} ({runs})", ""]
+        lines += machine_lines(payload["machine"])
+        lines += [x for x in (line(r) for r in payload["records"] if r.get("kind") in LINES) if x]
+        lines += [""]
         by_kind: dict[str, list[dict]] = {}
         for r in payload["records"]:
             by_kind.setdefault(r.get("kind", "other"), []).append(r)
         for kind, records in by_kind.items():
-            if kind in ("missing", "machine_load"):
+            if kind in LINES:
                 continue
-            if kind == "accuracy":
-                accuracy_records += records
             title, render = RENDER.get(kind, (kind, generic_table))
             lines += [f"#### {title}", ""] + render(records)
-        if payload["suite"] == "accuracy" and plot(accuracy_records, out.with_suffix(".png")):
+        if name == plot_after and plot(accuracy_records, out.with_suffix(".png")):
             lines += [f"![accuracy against fit time]({out.with_suffix('.png').name})", ""]
         note = NOTES / f"{payload['suite']}.md"
         if note.exists():

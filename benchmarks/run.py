@@ -54,18 +54,28 @@ def machine() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def run_suite(name: str, ctx: Context, out_dir: Path) -> Path:
+def run_suite(name: str, ctx: Context, out_dir: Path, append: bool = False) -> Path:
+    """Run suite ``name`` and write ``out_dir/<name>.json``; with ``append`` the records are
+    added to that file's (each marked with the run's time; the run listed under
+    ``appended``) instead of replacing them: for steps measured apart (a 100M step)."""
     suites = load_suites()
     started = time.perf_counter()
+    loadavg = os.getloadavg()
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"\n=== {name} ({ctx.mode})", flush=True)
     records = suites[name](ctx)
-    payload = {
-        "suite": name, "mode": ctx.mode, "when": time.strftime("%Y-%m-%d %H:%M UTC",
-                                                              time.gmtime()),
-        "seconds": time.perf_counter() - started, "machine": machine(), "records": records,
-    }  # fmt: skip
+    seconds = time.perf_counter() - started
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.json"
+    if append and path.exists():
+        payload = json.loads(path.read_text())
+        payload["records"] += [{**r, "run": when} for r in records]
+        payload.setdefault("appended", []).append(
+            {"when": when, "mode": ctx.mode, "seconds": seconds, "loadavg_before": loadavg})
+    else:
+        payload = {"suite": name, "mode": ctx.mode, "when": when, "seconds": seconds,
+                   "machine": {**machine(), "loadavg_before": loadavg},
+                   "records": records}  # fmt: skip
     path.write_text(json.dumps(payload, indent=1, default=float))
     return path
 
@@ -80,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="tiny data: checks that it runs")
     parser.add_argument("--repeat", type=int, default=3, help="alternated runs per timing")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument("--append", action="store_true",
+                        help="add the records to the suite's existing JSON (steps run apart)")
     parser.add_argument("--docs", default=str(ROOT / "docs" / "benchmarks.md"),
                         help="the generated page (--docs '' to skip)")  # fmt: skip
     args = parser.parse_args(argv)
@@ -91,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for name in names:
         try:
-            run_suite(name, ctx, args.results)
+            run_suite(name, ctx, args.results, append=args.append)
         except Exception as exc:  # one failing suite does not lose the others' results
             print(f"suite {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
             failed += 1

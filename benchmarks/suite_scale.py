@@ -1,12 +1,16 @@
 """Scale on one machine: loading (against pyarrow's own CSV read), and at up to 100M
-interactions the time and peak memory of loading, sgd epochs, recommend for every user and
-the full-catalogue ranking evaluation of all users.
+interactions the time and peak memory of loading, sgd epochs, ``ials`` and ``als``
+iterations, recommend for every user and the full-catalogue ranking evaluation of all users.
 
 ``scale`` (full mode: 10M rows; quick: 1M) times our CSV load against ``pyarrow.csv.read_csv``
 of the same file, alternated in one process, and measures peak memory of CSV and Parquet
 loads in fresh processes. ``scale100m`` (run on its own: ``python -m benchmarks.run
-scale100m``; about half an hour on 2 cores) does every step at ``--rows`` (default 100M) in
-child processes that give up when the machine's available memory drops under 6 GiB.
+scale100m``; about 45 minutes on 2 cores) does every step at ``BENCH_SCALE_ROWS`` (default
+100M) in child processes that give up when the machine's available memory drops under 6 GiB:
+the loads, then one process per model group (``BENCH_SCALE_STEPS``, default
+``loads,sgd,ials,als``; ``BENCH_SCALE_PARQUET`` names an existing Parquet file to use instead
+of writing one). The ``sgd`` and ``ials`` processes also recommend for every user and evaluate
+the full-catalogue ranking with their last model; ``als`` only fits.
 """
 
 from __future__ import annotations
@@ -108,6 +112,11 @@ def child_steps(task: dict[str, Any], status: Any):
 
     base = status("VmRSS")
     step = task["step"]
+
+    def memory() -> dict[str, float]:
+        """Peak resident memory over the imports, and the process's max RSS (VmHWM)."""
+        return {"peak_gb": (status("VmHWM") - base) / GiB, "max_rss_gb": status("VmHWM") / GiB}
+
     if step == "load":
         started = time.perf_counter()
         data = load_dataset({"name": "tabular", "path": task["path"]})
@@ -115,13 +124,13 @@ def child_steps(task: dict[str, Any], status: Any):
         peak = status("VmHWM") - base
         final = _final_bytes(data)
         yield {"step": f"load {task['format']}", "rows": len(data), "seconds": seconds,
-               "peak_gb": peak / GiB, "final_gb": final / GiB, "peak_over_final": peak / final}
+               "final_gb": final / GiB, "peak_over_final": peak / final, **memory()}
         return
     # model steps: data from Parquet (or synthetic), then sgd epochs, recommend, evaluate
     started = time.perf_counter()
     data = load_dataset({"name": "tabular", "path": task["path"]})
     yield {"step": "load parquet", "rows": len(data), "seconds": time.perf_counter() - started,
-           "peak_gb": (status("VmHWM") - base) / GiB}
+           **memory()}
     from workbench.evaluation import Protocol, evaluate
     from workbench.resolve import resolve_metrics, resolve_models
     from workbench.splits import Split
@@ -136,8 +145,10 @@ def child_steps(task: dict[str, Any], status: Any):
         started = time.perf_counter()
         model.fit(split.train, callback=lambda info, e=epochs: e.append(info.seconds))
         yield {"step": f"fit {spec}", "rows": len(split.train),
-               "seconds": time.perf_counter() - started, "epoch_s": epochs,
-               "peak_gb": (status("VmHWM") - base) / GiB}
+               "seconds": time.perf_counter() - started, "epoch_s": epochs, **memory()}
+    if not task.get("rank", True):
+        return
+    label = task["models"][-1]
     n_users = split.train.n_users
     sample = task.get("sample_users")
     users = np.arange(n_users)
@@ -149,16 +160,16 @@ def child_steps(task: dict[str, Any], status: Any):
     started = time.perf_counter()
     model.recommend(users, 10)
     seconds = time.perf_counter() - started
-    yield {"step": "recommend top 10 (full catalogue)", "rows": len(users),
+    yield {"step": f"recommend top 10 (full catalogue): {label}", "rows": len(users),
            "seconds": seconds, "all_users_s": seconds * share, "all_users": n_users,
-           "sampled": sampled, "peak_gb": (status("VmHWM") - base) / GiB}
+           "sampled": sampled, **memory()}
     started = time.perf_counter()
-    metrics = resolve_metrics(["ndcg@10", "precision@10", "rmse"], split.train)
-    result = evaluate(model, split, metrics, Protocol())
+    names = task.get("metrics", ["ndcg@10", "precision@10", "rmse"])
+    result = evaluate(model, split, resolve_metrics(names, split.train), Protocol())
     seconds = time.perf_counter() - started
-    yield {"step": "evaluate: ranking over the full catalogue", "rows": len(split.test),
-           "seconds": seconds, "all_users_s": seconds * share, "all_users": n_users,
-           "sampled": sampled, "peak_gb": (status("VmHWM") - base) / GiB,
+    yield {"step": f"evaluate: ranking over the full catalogue: {label}",
+           "rows": len(split.test), "seconds": seconds, "all_users_s": seconds * share,
+           "all_users": n_users, "sampled": sampled, **memory(),
            "scores": dict(result.scores)}
 
 
@@ -233,27 +244,46 @@ def scale(ctx: Context) -> list[Record]:
     return records
 
 
-def scale_100m(n_rows: int, folder: Path, models: list[str]) -> list[Record]:
-    """Every step at ``n_rows`` rows (files kept in ``folder`` between runs)."""
+#: The model processes of ``scale100m``: name -> (models fitted in one fresh process, in
+#: order; whether the last one recommends and evaluates; the metrics it is evaluated on).
+MODEL_STEPS: dict[str, tuple[list[str], bool, list[str]]] = {
+    "sgd": (["sgd n_epochs=1 shuffle=blocked", "sgd n_epochs=1 n_threads=2"], True,
+            ["ndcg@10", "precision@10", "rmse"]),
+    "ials": (["ials n_iterations=2 n_threads=2"], True, ["ndcg@10", "precision@10"]),
+    "als": (["als n_iterations=2 n_threads=2"], False, []),
+}  # fmt: skip
+
+
+def scale_100m(
+    n_rows: int, folder: Path, steps: list[str], parquet: Path | None = None,
+    models: dict[str, list[str]] | None = None,
+) -> list[Record]:
+    """The ``steps`` ("loads" and `MODEL_STEPS` names) at ``n_rows`` rows (files kept in
+    ``folder`` between runs; ``parquet``: an existing file for the model steps)."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"csv": folder / "ratings.csv", "parquet": folder / "ratings.parquet"}
-    if not all(p.exists() for p in paths.values()):
+    needs_files = "loads" in steps or parquet is None
+    if needs_files and not all(p.exists() for p in paths.values()):
         started = time.perf_counter()
         write_files(folder, n_rows)
         print(f"  wrote the files in {time.perf_counter() - started:.0f} s", flush=True)
     records: list[Record] = []
     progress = folder / "progress.jsonl"
+    data = f"{n_rows:,} rows"
     formats = os.environ.get("BENCH_SCALE_LOADS", "parquet,csv").split(",")
-    for fmt in [f for f in formats if f]:
+    for fmt in [f for f in formats if f and "loads" in steps]:
         task = {"step": "load", "path": str(paths[fmt]), "format": fmt}
         for r in run_child(task, progress=progress):
-            records.append({"kind": "scale", "data": f"{n_rows:,} rows", **r})
+            records.append({"kind": "scale", "data": data, **r})
             print(f"  {r}", flush=True)
-    task = {"step": "models", "path": str(paths["parquet"]), "models": models,
-            "sample_users": int(os.environ.get("BENCH_SCALE_SAMPLE_USERS", 0)) or None}
-    for r in run_child(task, timeout=7200, progress=progress):
-        records.append({"kind": "scale", "data": f"{n_rows:,} rows", **r})
-        print(f"  {r}", flush=True)
+    for name in [s for s in steps if s in MODEL_STEPS]:
+        specs, rank, metrics = MODEL_STEPS[name]
+        task = {"step": "models", "path": str(parquet or paths["parquet"]),
+                "models": (models or {}).get(name, specs), "rank": rank, "metrics": metrics,
+                "sample_users": int(os.environ.get("BENCH_SCALE_SAMPLE_USERS", 0)) or None}
+        for r in run_child(task, timeout=7200, progress=progress):
+            records.append({"kind": "scale", "data": data, **r})
+            print(f"  {r}", flush=True)
     records.append({"kind": "machine_load", "loadavg": os.getloadavg()})
     return records
 
@@ -262,10 +292,15 @@ def scale_100m(n_rows: int, folder: Path, models: list[str]) -> list[Record]:
 def scale100m(ctx: Context) -> list[Record]:
     n_rows = 20_000 if ctx.tiny else int(os.environ.get("BENCH_SCALE_ROWS", 100_000_000))
     folder = Path(os.environ.get("BENCH_SCALE_DIR", tempfile.gettempdir())) / f"bench-{n_rows}"
-    models = os.environ.get(  # one epoch each; the last model ranks and recommends
-        "BENCH_SCALE_MODELS", "sgd n_epochs=1 shuffle=blocked;sgd n_epochs=1 n_threads=2"
-    ).split(";")
-    return scale_100m(n_rows, folder, models)
+    steps = os.environ.get("BENCH_SCALE_STEPS", "loads,sgd,ials,als").split(",")
+    parquet = os.environ.get("BENCH_SCALE_PARQUET")
+    models = None
+    if os.environ.get("BENCH_SCALE_MODELS"):  # other sgd settings (one process, ";"-separated)
+        models = {"sgd": os.environ["BENCH_SCALE_MODELS"].split(";")}
+    if ctx.tiny:  # the smoke test: one iteration each
+        models = {"sgd": ["sgd n_epochs=1"], "ials": ["ials n_iterations=1"],
+                  "als": ["als n_iterations=1"]}  # fmt: skip
+    return scale_100m(n_rows, folder, steps, Path(parquet) if parquet else None, models)
 
 
 #: Suites that run only when named (too long for ``make bench``).

@@ -1,8 +1,11 @@
 """The model plugins' own benchmark scripts as suites, run only when named
 (``python -m benchmarks.run torch als``): each runs in a subprocess (quick options unless
-``--full``), and its exit status, duration and the end of its output are recorded. Their
-figures stay in the sections of docs/benchmarks.md those scripts' owners write; a script that
-writes JSON records (``--json``) has them kept under ``records``.
+``--full``), and its exit status, duration and the end of its output are recorded in a
+``script`` record. A script that writes JSON (``--json``) with a ``records`` list has those
+records added to the suite's own (rendered by `benchmarks.report`: ``ratio_speed``,
+``tutorial_speed``, ``anchor``, ...); other JSON is kept under the script record's
+``records``. The full torch run leaves out 10M ratings (several minutes per model on 2
+cores): run ``python -m benchmarks.bench_torch`` alone for those.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from benchmarks.suites import ROOT, Context, Record, suite
 
 #: suite name -> (module, quick options, full options, takes --json)
 SCRIPTS: dict[str, tuple[str, list[str], list[str], bool]] = {
-    "torch": ("benchmarks.bench_torch", ["--quick"], [], True),
-    "als": ("benchmarks.bench_als", ["--repeats", "1", "--synthetic", "100000"], [], False),
+    "torch": ("benchmarks.bench_torch", ["--quick"], ["--skip-10m"], True),
+    "als": ("benchmarks.bench_als", ["--repeats", "1", "--synthetic", "100000"], [], True),
 }
 
 
@@ -39,8 +42,11 @@ def run_script(name: str, ctx: Context) -> list[Record]:
             "seconds": time.perf_counter() - started,
             "output_tail": (done.stdout + done.stderr).strip().splitlines()[-3:],
         }  # fmt: skip
-        if out.exists():
-            record["records"] = json.loads(out.read_text())
+        found = json.loads(out.read_text()) if out.exists() else None
+    if isinstance(found, dict) and isinstance(found.get("records"), list):
+        return [record, *found["records"]]
+    if found is not None:
+        record["records"] = found
     return [record]
 
 
