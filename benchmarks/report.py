@@ -291,12 +291,14 @@ def write_report(results: Path, out: Path) -> None:
         "",
     ]
     missing: dict[str, str] = {}
-    for payload in payloads:
+    installed = {ref["library"] for p in payloads for ref in p["machine"].get("references", [])
+                 if ref["version"]}  # fmt: skip
+    for payload in payloads:  # missing from every suite's run (the first reason given)
         for r in payload["records"]:
-            if r.get("kind") == "missing":
+            if r.get("kind") == "missing" and r["library"] not in installed:
                 missing.setdefault(r["library"], r["why"])
-        for ref in payload["machine"]["references"]:
-            if not ref["version"]:
+        for ref in payload["machine"].get("references", []):
+            if not ref["version"] and ref["library"] not in installed:
                 missing.setdefault(ref["library"], ref.get("why", "not installed"))
     if missing:
         lines += ["**Reference libraries that are missing** (their rows are absent below):", ""]

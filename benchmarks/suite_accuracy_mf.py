@@ -48,7 +48,8 @@ def plan(ctx: Context) -> list[tuple[str, list[tuple[str, str, str, Factory]], l
     """(our model, live references (label, setting, note, factory), ANCHORS.md labels)."""
     models: list[tuple[str, list[tuple[str, str, str, Factory]], list[str]]] = [
         ("ials", [
-            ("implicit ALS", "same parameters", "64 factors, alpha 1, reg 0.1, 15 iterations",
+            ("implicit ALS", "same parameters", "64 factors, alpha 1, reg 0.1, 15 iterations; "
+             "confidence alpha r (ours 1 + alpha r)",
              lambda tr, sc: refs.implicit_als(tr, sc, factors=64, alpha=1.0,
                                               regularization=0.1, iterations=15)),
         ], ["implicit ALS"]),

@@ -5,7 +5,7 @@ iterations, recommend for every user and the full-catalogue ranking evaluation o
 ``scale`` (full mode: 10M rows; quick: 1M) times our CSV load against ``pyarrow.csv.read_csv``
 of the same file, alternated in one process, and measures peak memory of CSV and Parquet
 loads in fresh processes. ``scale100m`` (run on its own: ``python -m benchmarks.run
-scale100m``; about 45 minutes on 2 cores) does every step at ``BENCH_SCALE_ROWS`` (default
+scale100m``; about half an hour on 2 cores) does every step at ``BENCH_SCALE_ROWS`` (default
 100M) in child processes that give up when the machine's available memory drops under 6 GiB:
 the loads, then one process per model group (``BENCH_SCALE_STEPS``, default
 ``loads,sgd,ials,als``; ``BENCH_SCALE_PARQUET`` names an existing Parquet file to use instead
@@ -269,7 +269,7 @@ def scale_100m(
         print(f"  wrote the files in {time.perf_counter() - started:.0f} s", flush=True)
     records: list[Record] = []
     progress = folder / "progress.jsonl"
-    data = f"{n_rows:,} rows"
+    data = f"{n_rows:,} rows" + (f" ({parquet.name})" if parquet else "")
     formats = os.environ.get("BENCH_SCALE_LOADS", "parquet,csv").split(",")
     for fmt in [f for f in formats if f and "loads" in steps]:
         task = {"step": "load", "path": str(paths[fmt]), "format": fmt}

@@ -18,7 +18,7 @@ def test_quick_suite_runs_on_tiny_data_and_generates_the_page(tmp_path: Path) ->
     results, page = tmp_path / "results", tmp_path / "benchmarks.md"
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--tiny", "--repeat", "1",
-         "--results", str(results), "--docs", str(page), "accuracy", "speed"],
+         "--results", str(results), "--docs", str(page), "accuracy", "accuracy_mf", "speed"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
@@ -37,6 +37,10 @@ def test_quick_suite_runs_on_tiny_data_and_generates_the_page(tmp_path: Path) ->
     text = page.read_text()
     assert text.startswith("# Benchmarks") and "GENERATED" in text
     assert "## Suite `accuracy`" in text and "## Suite `speed`" in text
+    assert "suite `accuracy_mf`" in text
+    plugged = json.loads((results / "accuracy_mf.json").read_text())["records"]
+    assert {r["model"] for r in plugged if r["library"] == "workbench"} == {"ials", "nmf"}
+    assert all(0 <= r["ndcg@10"] <= 1 for r in plugged)
 
 
 def test_report_renders_records_of_a_plugged_in_suite(tmp_path: Path) -> None:
@@ -47,14 +51,14 @@ def test_report_renders_records_of_a_plugged_in_suite(tmp_path: Path) -> None:
     machine = {"cpu": "cpu", "cores": 2, "memory_gb": 1.0, "platform": "p", "python": "3",
                "versions": {"numpy": "2"}, "references": [
                    {"library": "implicit", "version": None, "why": "not installed"}]}
-    (results / "als.json").write_text(json.dumps({
-        "suite": "als", "mode": "quick", "when": "now", "seconds": 1.0, "machine": machine,
+    (results / "plugged.json").write_text(json.dumps({
+        "suite": "plugged", "mode": "quick", "when": "now", "seconds": 1.0, "machine": machine,
         "records": [{"kind": "als_iterations", "model": "als", "seconds_per_iteration": 0.5}],
     }))  # fmt: skip
     page = tmp_path / "b.md"
     write_report(results, page)
     text = page.read_text()
-    assert "## Suite `als`" in text and "seconds_per_iteration" in text and "0.5000" in text
+    assert "## Suite `plugged`" in text and "seconds_per_iteration" in text and "0.5000" in text
     assert "implicit: not installed" in text
 
 
