@@ -1,12 +1,14 @@
 """The benchmark suite: ``python -m benchmarks.run [--full] [SUITE ...]`` (``make bench``,
 ``make bench-full``).
 
-Runs the registered suites (`benchmarks.suites`: accuracy, speed, scale, and any
-``benchmarks/suite_*.py`` another plugin adds), writes each suite's records to
-``benchmarks/results/<suite>.json`` with the machine and library versions, and regenerates
+Runs the registered suites (`benchmarks.suites`: accuracy, accuracy_mf, speed, als, torch,
+sgd_scaling, scale, and any ``benchmarks/suite_*.py`` another plugin adds), writes each
+suite's records to ``benchmarks/results/<suite>.json`` with the machine and library
+versions, and regenerates
 ``docs/benchmarks.md`` from every JSON file there. Quick mode (the default) takes minutes;
 ``--full`` all five folds, 1M/10M-rating speed runs and a 10M-row loading run. ``scale100m``
-runs only when named. The reference libraries are the optional dependency group ``bench``
+runs only when named (``--append`` adds a run of some of its steps to the stored results,
+see `benchmarks.suite_scale`). The reference libraries are the optional dependency group ``bench``
 (``pip install -e ".[bench]"``); one that is missing is reported, not hidden.
 
 Older single-purpose scripts (bench_loading, bench_evaluation, bench_sgd, anchor_folds) still

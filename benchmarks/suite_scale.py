@@ -304,4 +304,4 @@ def scale100m(ctx: Context) -> list[Record]:
 
 
 #: Suites that run only when named (too long for ``make bench``).
-ON_REQUEST = {"scale100m", "torch", "als"}
+ON_REQUEST = {"scale100m"}

@@ -1,5 +1,5 @@
-"""The model plugins' own benchmark scripts as suites, run only when named
-(``python -m benchmarks.run torch als``): each runs in a subprocess (quick options unless
+"""The model plugins' own benchmark scripts as suites (``python -m benchmarks.run torch als``;
+part of ``make bench``): each runs in a subprocess (quick options unless
 ``--full``), and its exit status, duration and the end of its output are recorded in a
 ``script`` record. A script that writes JSON (``--json``) with a ``records`` list has those
 records added to the suite's own (rendered by `benchmarks.report`: ``ratio_speed``,
