@@ -1,12 +1,14 @@
 """Non-negative matrix factorisation as plain functions on sparse matrices.
 
-- **Zero-filled** (`fit_zero_filled`): scikit-learn's ``non_negative_factorization`` on the
-  users x items matrix with missing entries as zeros, run one iteration per call (warm
-  start, ``init="custom"``) so every iteration is reported; with ``tol=0`` the factors equal
-  one scikit-learn call with the same ``max_iter``. Loss: ``|X - WH|_F^2 / |X|_F^2``
-  (relative squared error, computed without a dense matrix). Stops when an iteration lowers
-  the loss by less than ``tol`` times the loss. Fold-in (`zero_filled_fold_in`) is
-  scikit-learn's ``update_H=False`` step.
+- **Zero-filled** (`fit_zero_filled`): scikit-learn's NMF of the users x items matrix with
+  missing entries as zeros, every iteration reported: scikit-learn initialises and runs
+  iteration 1; solver ``cd`` then runs scikit-learn's coordinate descent here, the same
+  operations in the same order (`cd_half_step`), so with ``tol=0`` the factors equal one
+  scikit-learn call with the same ``max_iter`` bitwise (at equal BLAS threads); solver ``mu``
+  warm-starts one scikit-learn call per iteration. Loss: ``|X - WH|_F^2 / |X|_F^2``
+  (relative squared error, without a dense matrix; for ``cd`` from the iteration's own
+  products). Stops when an iteration lowers the loss by less than ``tol`` times the loss.
+  Fold-in (`zero_filled_fold_in`) is scikit-learn's ``update_H=False`` step.
 - **Observed entries** (`fit_observed`): ``r ~ p_u . q_i`` with p, q >= 0 fitted on the
   observed ratings only, by multiplicative updates (as Surprise's NMF) or by projected
   coordinate descent (alternating non-negative least squares); penalty ``n_u reg |p_u|^2``.
