@@ -82,15 +82,36 @@ def fit_implicit(
     return Fit(seconds, np.asarray(model.user_factors), np.asarray(model.item_factors))
 
 
-def quality(fit: Fit, train: Interactions, test: Interactions, batch: int) -> dict[str, float]:
-    """nDCG@10 and recall@10 of one factor set (all test rows relevant)."""
+METRICS = ("ndcg@10", "recall@10")
+
+
+def quality(
+    fit: Fit, train: Interactions, test: Interactions, batch: int, groups: np.ndarray
+) -> dict[str, np.ndarray]:
+    """nDCG@10 and recall@10 of one factor set (all test rows relevant), as the means over
+    each group of test users (``groups``: a group number per user index, -1 for none), so
+    two factor sets scored on the same groups give a paired standard error."""
     X, Y = fit.user_factors, fit.item_factors
 
     def scores(users: np.ndarray) -> np.ndarray:
         return X[users] @ Y.T
 
-    got = evalkit.ranking_metrics(scores, train, test, threshold=-np.inf, batch=batch)
-    return {"ndcg@10": got["ndcg@10"], "recall@10": got["recall@10"]}
+    out: dict[str, list[float]] = {m: [] for m in METRICS}
+    for g in range(groups.max() + 1):
+        part = test.subset(groups[test.user] == g)
+        got = evalkit.ranking_metrics(scores, train, part, threshold=-np.inf, batch=batch)
+        for m in METRICS:
+            out[m].append(got[m])
+    return {m: np.asarray(v) for m, v in out.items()}
+
+
+def _mean_se(values: np.ndarray, sizes: np.ndarray) -> tuple[float, float]:
+    """User-weighted mean of group means and its standard error (between-group spread)."""
+    mean = float(np.average(values, weights=sizes))
+    if len(values) < 2:
+        return mean, float("nan")
+    var = np.sum(sizes**2 * (values - mean) ** 2) / (len(values) - 1) * len(values)
+    return mean, float(np.sqrt(var) / sizes.sum())
 
 
 def compare(
@@ -106,11 +127,13 @@ def compare(
     fraction: float = 0.2,
     sample_users: int | None = None,
     batch: int = 256,
+    n_groups: int = 20,
     seed: int = 0,
 ) -> list[dict[str, float | str]]:
     """Fit both ``repeats`` times (ours, implicit, ours, ...), print seconds per iteration of
     each fit and the quality of the first fit of each (the fits are deterministic), and the
-    most-popular ranking's quality on the same users for context."""
+    most-popular ranking's quality on the same users for context. Standard errors: from
+    ``n_groups`` random groups of the scored users (for ours - implicit, paired by group)."""
     from workbench_als import solvers
 
     mask, n_test_users = holdout(data, fraction, seed)
@@ -119,7 +142,11 @@ def compare(
         users = np.unique(test.user)
         picked = np.random.default_rng(seed + 1).choice(users, sample_users, replace=False)
         test = test.subset(np.isin(test.user, picked), name="test sample")
-    n_scored = len(np.unique(test.user))
+    scored = np.unique(test.user)
+    n_scored = len(scored)
+    groups = np.full(data.n_users, -1)
+    groups[scored] = np.random.default_rng(seed + 2).permutation(n_scored) % n_groups
+    sizes = np.bincount(groups[scored], minlength=n_groups).astype(np.float64)
     conf = solvers.with_confidence(solvers.clean_csr(train.csr()), 1.0, confidence, 1.0)
     print(f"ials vs implicit  {name}: train {conf.nnz:,d} interactions "
           f"({data.n_users:,d} users x {data.n_items:,d} items), test {len(test):,d} "
@@ -128,7 +155,7 @@ def compare(
           f"{'log(1 + r)' if confidence == 'log' else 'r'}, {threads} threads", flush=True)
     for fitter in (fit_ours, fit_implicit):  # warm-up (numba, thread pools), not timed
         fitter(conf[:200], 8, 1, reg, threads)
-    rows: list[dict[str, float | str]] = []
+    per_group: dict[str, dict[str, np.ndarray]] = {}
     times: dict[str, list[float]] = {"ours": [], "implicit": []}
     for rep in range(repeats):
         for lib, fitter in (("ours", fit_ours), ("implicit", fit_implicit)):
@@ -138,22 +165,30 @@ def compare(
             line = f"ials vs implicit  {name} rep {rep}: {lib:8s} {seconds:.4f} s/it"
             if rep == 0:
                 started = time.perf_counter()
-                q = quality(fit, train, test, batch)
-                rows.append({"library": lib, **q})
-                line += (f"  nDCG@10 {q['ndcg@10']:.4f}  recall@10 {q['recall@10']:.4f}"
-                         f"  (scored in {time.perf_counter() - started:.0f} s)")
+                per_group[lib] = quality(fit, train, test, batch, groups)
+                line += "".join(
+                    f"  {m} {_mean_se(per_group[lib][m], sizes)[0]:.4f}" for m in METRICS
+                ) + f"  (scored in {time.perf_counter() - started:.0f} s)"
             print(line, flush=True)
-    for row in rows:
-        row["seconds_per_iteration"] = float(np.median(times[str(row["library"])]))
     # context: most popular items (training counts), scored by the same function
     counts = np.bincount(train.item, minlength=data.n_items).astype(np.float32)
-    pop = quality(Fit(np.nan, np.ones((data.n_users, 1), np.float32), counts[:, None]),
-                  train, test, batch)
-    rows.append({"library": "popularity", **pop, "seconds_per_iteration": np.nan})
-    print(f"ials vs implicit  {name}: most popular (context): nDCG@10 {pop['ndcg@10']:.4f}  "
-          f"recall@10 {pop['recall@10']:.4f}", flush=True)
+    popular = Fit(np.nan, np.ones((data.n_users, 1), np.float32), counts[:, None])
+    per_group["popularity"] = quality(popular, train, test, batch, groups)
+    rows: list[dict[str, float | str]] = []
+    for lib, got in per_group.items():
+        row: dict[str, float | str] = {"library": lib}
+        for m in METRICS:
+            row[m], row[f"{m} se"] = _mean_se(got[m], sizes)
+        row["seconds_per_iteration"] = float(np.median(times[lib])) if lib in times else np.nan
+        rows.append(row)
     ratios = np.array(times["ours"]) / np.array(times["implicit"])
-    print(f"ials vs implicit  {name}: median time ratio {np.median(ratios):.2f}; nDCG@10 "
-          f"ours {rows[0]['ndcg@10']:.4f} implicit {rows[1]['ndcg@10']:.4f}; recall@10 "
-          f"ours {rows[0]['recall@10']:.4f} implicit {rows[1]['recall@10']:.4f}", flush=True)
+    diff = {m: _mean_se(per_group["ours"][m] - per_group["implicit"][m], sizes) for m in METRICS}
+    print(f"ials vs implicit  {name}: median time ratio {np.median(ratios):.2f} "
+          f"(ours {rows[0]['seconds_per_iteration']:.4f} s/it, implicit "
+          f"{rows[1]['seconds_per_iteration']:.4f} s/it)", flush=True)
+    for row in rows:
+        print(f"ials vs implicit  {name}: {row['library']:10s} " + "  ".join(
+            f"{m} {row[m]:.4f} (se {row[m + ' se']:.4f})" for m in METRICS), flush=True)
+    print(f"ials vs implicit  {name}: ours - implicit (paired over {n_groups} user groups): "
+          + "  ".join(f"{m} {d:+.4f} (se {se:.4f})" for m, (d, se) in diff.items()), flush=True)
     return rows
