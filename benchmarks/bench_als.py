@@ -5,12 +5,17 @@
   on Last.fm plays and on a synthetic set of ``--synthetic`` interactions.
 - explicit ALS (``als``) vs LensKit's BiasedMF (when lenskit is installed), ML-100k.
 - zero-filled NMF (``nmf``) vs one direct scikit-learn ``NMF.fit_transform`` call (ML-100k).
+- ``--only implicit-ndcg``: ``ials`` vs ``implicit`` at equal settings, time per iteration and
+  nDCG@10 / recall@10 of the same fits on a seeded per-user holdout (`benchmarks.als_ndcg`):
+  Last.fm plays (all test users) and ``--ndcg-synthetic`` interactions (``--ndcg-iterations``
+  iterations, ``--ndcg-sample`` test users); not in the default set (it takes minutes).
 
 Prints one line per measurement and the median ratio (ours / reference; < 1: faster), and
 with ``--json`` writes them as records (``kind`` "ratio_speed", see `benchmarks.report`)::
 
     .venv/bin/python -m benchmarks.bench_als [--repeats 3] [--synthetic 1000000] [--threads 2]
         [--json out.json]
+    .venv/bin/python -m benchmarks.bench_als --only implicit-ndcg [--ndcg-synthetic 10000000]
 
 ``python -m benchmarks.run als [--full]`` runs it as a suite (results/als.json, rendered in
 docs/benchmarks.md).
@@ -30,6 +35,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from benchmarks.anchor_folds import data_dir
+from workbench.data import Interactions
 
 #: Issue 13's speed targets: (ours / reference) at most this.
 TARGETS = {"implicit": 1.5, "explicit": 1.0, "nmf": 1.0}
@@ -71,6 +77,34 @@ def synthetic(n: int, seed: int = 0) -> sp.csr_matrix:
     m.sum_duplicates()
     m.data = np.minimum(m.data, 5).astype(np.float32)
     return m
+
+
+def as_interactions(matrix: sp.csr_matrix, name: str) -> Interactions:
+    """The stored entries of a users x items matrix as implicit interactions."""
+    coo = matrix.tocoo()
+    return Interactions.from_arrays(coo.row, coo.col, coo.data, kind="implicit", name=name)
+
+
+def bench_implicit_ndcg(args: argparse.Namespace) -> list[dict]:
+    """`benchmarks.als_ndcg.compare` on Last.fm plays (log confidence, as the speed runs) and
+    on the synthetic set (linear confidence); records of kind "equal_settings"."""
+    from benchmarks.als_ndcg import compare
+
+    common = {"factors": args.factors, "threads": args.threads, "repeats": args.repeats}
+    out = []
+    rows = compare("lastfm", as_interactions(lastfm_plays(), "lastfm"), confidence="log",
+                   iterations=args.iterations, **common)  # fmt: skip
+    out += [{"kind": "equal_settings", "data": "Last.fm plays", "iterations": args.iterations,
+             "test_users": "all", **row} for row in rows]  # fmt: skip
+    n = args.ndcg_synthetic
+    name = f"synth-{n // 1_000_000}M" if n >= 1_000_000 else f"synth-{n // 1000}k"
+    rows = compare(name, as_interactions(synthetic(n), "synthetic"), confidence="linear",
+                   iterations=args.ndcg_iterations, sample_users=args.ndcg_sample, batch=64,
+                   **common)  # fmt: skip
+    out += [{"kind": "equal_settings", "data": f"synthetic {name}",
+             "iterations": args.ndcg_iterations, "test_users": args.ndcg_sample, **row}
+            for row in rows]  # fmt: skip
+    return out
 
 
 def per_iteration_implicit(conf: sp.csr_matrix, factors: int, iters: int, threads: int):
@@ -241,6 +275,8 @@ def records(args: argparse.Namespace) -> list[dict]:
             out.append(bench_explicit(synth, synthetic(args.synthetic), args))
     if "nmf" in only:
         out += bench_nmf(ml100k(), args)
+    if "implicit-ndcg" in only:
+        out += bench_implicit_ndcg(args)
     return out
 
 
@@ -251,7 +287,12 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--synthetic", type=int, default=1_000_000)
-    parser.add_argument("--only", choices=["implicit", "nmf", "explicit"], action="append")
+    parser.add_argument("--ndcg-synthetic", type=int, default=10_000_000)
+    parser.add_argument("--ndcg-iterations", type=int, default=3)
+    parser.add_argument("--ndcg-sample", type=int, default=5000)
+    parser.add_argument(
+        "--only", choices=["implicit", "nmf", "explicit", "implicit-ndcg"], action="append"
+    )
     parser.add_argument("--json", help="write the records here")
     args = parser.parse_args()
     found = records(args)

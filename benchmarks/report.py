@@ -202,6 +202,23 @@ def scale_table(records: list[dict]) -> list[str]:
                    "max RSS GiB", "notes"], rows)  # fmt: skip
 
 
+def equal_settings_table(records: list[dict]) -> list[str]:
+    """ials and implicit trained alike: time per iteration and quality of the same fits."""
+    rows = []
+    for r in records:
+        spi = r.get("seconds_per_iteration")
+        ratio = r.get("ratio")
+        rows.append([
+            r["data"], str(r["iterations"]), str(r["test_users"]), r["library"],
+            "" if spi is None or spi != spi else _seconds(spi),
+            "" if ratio is None else f"**{ratio:.2f}**",
+            *(f"{r[m]:+.4f} ({r[m + ' se']:.4f})" if "paired" in r["library"]
+              else f"{r[m]:.4f} ({r[m + ' se']:.4f})" for m in ("ndcg@10", "recall@10")),
+        ])  # fmt: skip
+    return _table(["data", "iterations", "test users", "library", "s / iteration (median)",
+                   "ours / implicit", "nDCG@10 (se)", "recall@10 (se)"], rows)  # fmt: skip
+
+
 def generic_table(records: list[dict]) -> list[str]:
     keys = list(dict.fromkeys(k for r in records for k in r if k not in ("kind", "records")))
     return _table(keys, [[r.get(k) if not isinstance(r.get(k), dict)
@@ -217,6 +234,8 @@ RENDER = {
     "ratio_speed": ("Speed: seconds per iteration, alternated runs (ours / reference)",
                     ratio_speed_table),
     "end_to_end": ("End to end, each with its own stopping rule", end_to_end_table),
+    "equal_settings": ("`ials` and `implicit` at equal settings: time and quality of the same "
+                       "fits", equal_settings_table),
     "tutorial_speed": ("Speed against the tutorial loop (anchor fold 0's training part)",
                        tutorial_speed_table),
     "anchor": ("Accuracy on the ML-100k anchor folds (5-fold means)", anchor_table),

@@ -22,7 +22,9 @@ from benchmarks.suites import ROOT, Context, Record, suite
 #: suite name -> (module, quick options, full options, takes --json)
 SCRIPTS: dict[str, tuple[str, list[str], list[str], bool]] = {
     "torch": ("benchmarks.bench_torch", ["--quick"], ["--skip-10m"], True),
-    "als": ("benchmarks.bench_als", ["--repeats", "1", "--synthetic", "100000"], [], True),
+    "als": ("benchmarks.bench_als", ["--repeats", "1", "--synthetic", "100000"],
+            ["--only", "implicit", "--only", "explicit", "--only", "nmf",
+             "--only", "implicit-ndcg"], True),
 }
 
 

@@ -162,3 +162,11 @@ def test_fixtures_are_valid_for_the_report_kinds() -> None:
     for path in FIXTURES.glob("*.json"):
         kinds = {r["kind"] for r in json.loads(path.read_text())["records"]}
         assert kinds <= set(RENDER) | LINES, (path.name, kinds - set(RENDER) - LINES)
+
+
+def test_equal_settings_rows_show_time_ratio_and_paired_difference(page: str) -> None:
+    rows = [x for x in page.splitlines() if x.startswith("| Last.fm plays |")]
+    cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows]
+    assert [c[3] for c in cells] == ["ours", "implicit", "ours - implicit (paired)"]
+    assert cells[0][4:8] == ["0.055", "**0.45**", "0.2253 (0.0049)", "0.1903 (0.0043)"]
+    assert cells[2][6] == "+0.0020 (0.0020)" and cells[2][4] == ""

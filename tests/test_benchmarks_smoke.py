@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,3 +75,34 @@ def test_generated_section_keeps_hand_written_sections(tmp_path: Path) -> None:
     assert "second" in text and "first" not in text
     assert text.index("Intro.") < text.index(BEGIN) < text.index("## Time-aware models")
     assert text.endswith("Theirs.\n")
+
+
+def test_als_ndcg_holdout_is_seeded_and_per_user() -> None:
+    from benchmarks.als_ndcg import holdout
+    from workbench.testing import low_rank_ratings
+
+    data = low_rank_ratings(kind="implicit", seed=3)
+    mask, n_test_users = holdout(data, 0.25, seed=1)
+    counts = np.bincount(data.user, minlength=data.n_users)
+    held = np.bincount(data.user[mask], minlength=data.n_users)
+    want = np.where(counts >= 2, np.maximum(1, np.rint(0.25 * counts)), 0)
+    np.testing.assert_array_equal(held, want)
+    assert n_test_users == int((counts >= 2).sum())
+    np.testing.assert_array_equal(mask, holdout(data, 0.25, seed=1)[0])
+    assert not np.array_equal(mask, holdout(data, 0.25, seed=2)[0])
+
+
+def test_als_ndcg_compare_scores_both_libraries_on_tiny_data() -> None:
+    pytest.importorskip("implicit.cpu.als")
+    from benchmarks.als_ndcg import compare
+    from workbench.testing import low_rank_ratings
+
+    rows = compare("tiny", low_rank_ratings(kind="implicit", seed=4), confidence="linear",
+                   factors=4, iterations=3, repeats=1, threads=1)
+    assert [r["library"] for r in rows] == [
+        "ours", "implicit", "popularity", "ours - implicit (paired)"
+    ]
+    assert all(0 <= r["ndcg@10"] <= 1 and 0 <= r["recall@10"] <= 1 for r in rows[:3])
+    assert rows[0]["seconds_per_iteration"] > 0 and rows[1]["seconds_per_iteration"] > 0
+    assert rows[3]["ndcg@10"] == pytest.approx(rows[0]["ndcg@10"] - rows[1]["ndcg@10"])
+    assert rows[0]["ratio"] > 0

@@ -42,20 +42,95 @@ class TestObservedNMFMultiplicativeContract(ModelContract):
                            reg_item=0.06, **params)
 
 
-@pytest.mark.parametrize("solver", ["cd", "mu"])
-def test_zero_filled_equals_one_scikit_learn_call(solver: str) -> None:
+@pytest.mark.parametrize(
+    "solver, params",
+    [("cd", {"alpha_W": 0.01}), ("cd", {"alpha_W": 0.01, "alpha_H": 0.003, "l1_ratio": 0.4}),
+     ("cd", {"init": "random"}), ("mu", {"alpha_W": 0.01})],
+)
+def test_zero_filled_equals_one_scikit_learn_call(solver: str, params: dict) -> None:
+    """The model's factors at tol=0 are one scikit-learn call's, bitwise (scikit-learn on one
+    BLAS thread, as the model runs it: its own results move with the BLAS threads)."""
     from sklearn.decomposition import non_negative_factorization
+    from threadpoolctl import threadpool_limits
 
     data = low_rank_ratings(seed=2)
     X = data.csr().astype(np.float32)
-    model = NMF(n_components=4, max_iter=25, tol=0, solver=solver, alpha_W=0.01, seed=3)
+    model = NMF(n_components=4, max_iter=25, tol=0, solver=solver, seed=3, **params)
     model.fit(data)
-    W, H, n_iter = non_negative_factorization(
-        X, n_components=4, max_iter=25, tol=0, solver=solver, alpha_W=0.01, random_state=3
-    )
+    with threadpool_limits(1, "blas"):
+        W, H, n_iter = non_negative_factorization(
+            X, n_components=4, max_iter=25, tol=0, solver=solver, random_state=3, **params
+        )
     assert model.n_iter_ == 25
-    np.testing.assert_allclose(model.user_factors_, W, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(model.item_factors_, H.T, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(model.user_factors_, W)
+    np.testing.assert_array_equal(model.item_factors_, H.T)
+
+
+def _random_sparse(n: int, m: int, density: float, seed: int, dtype) -> sp.csr_matrix:
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, m, density=density, random_state=rng, dtype=np.float64, format="csr")
+    X.data = rng.integers(1, 6, X.nnz).astype(np.float64) * rng.random(X.nnz)
+    return X.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("l1, l2", [(0.0, 0.0), (0.3, 0.0), (0.0, 0.7), (0.2, 1.5)])
+def test_cd_half_step_is_scikit_learns_update(dtype, l1: float, l2: float) -> None:
+    """One W step (and one H step, through X^T) against scikit-learn's own
+    `_update_coordinate_descent`, bitwise, with l1/l2 terms, on random sparse data."""
+    from sklearn.decomposition._nmf import _update_coordinate_descent
+
+    X = _random_sparse(40, 30, 0.2, seed=int(10 * l1 + l2), dtype=dtype)
+    rng = np.random.default_rng(1)
+    W = rng.random((40, 6)).astype(dtype)
+    Ht = rng.random((30, 6)).astype(dtype)
+    W[rng.random(W.shape) < 0.2] = 0.0  # zeros, as the projection leaves them
+    ours_W, ref_W = W.copy(), W.copy()
+    XHt = solvers.cd_half_step(X, ours_W, Ht, l1, l2)
+    _update_coordinate_descent(X, ref_W, Ht, l1, l2, False, None)
+    np.testing.assert_array_equal(ours_W, ref_W)
+    np.testing.assert_array_equal(XHt, X @ Ht)  # returned before the l1 term
+    ours_H, ref_H = Ht.copy(), Ht.copy()
+    gram = np.dot(ours_W.T, ours_W)
+    solvers.cd_half_step(X.T, ours_H, ours_W, l1, l2, gram)
+    _update_coordinate_descent(X.T, ref_H, ref_W, l1, l2, False, None)
+    np.testing.assert_array_equal(ours_H, ref_H)
+    np.testing.assert_array_equal(gram, np.dot(ours_W.T, ours_W))  # the caller's not touched
+    assert (ours_W >= 0).all() and (ours_H >= 0).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fit_zero_filled_equals_scikit_learn_on_random_sparse_data(dtype) -> None:
+    from sklearn.decomposition import non_negative_factorization
+    from threadpoolctl import threadpool_limits
+
+    X = _random_sparse(50, 35, 0.15, seed=7, dtype=dtype)
+    kwargs = {"alpha_W": 0.002, "alpha_H": 0.001, "l1_ratio": 0.5}
+    cfg = solvers.ZeroFilledConfig(n_components=5, max_iter=40, tol=0.0, seed=4, **kwargs)
+    with threadpool_limits(1, "blas"):
+        W, H, losses = solvers.fit_zero_filled(X, cfg)
+        W_ref, H_ref, _ = non_negative_factorization(
+            X, n_components=5, max_iter=40, tol=0.0, random_state=4, **kwargs
+        )
+    assert len(losses) == 40 and W.dtype == dtype
+    np.testing.assert_array_equal(W, W_ref)
+    np.testing.assert_array_equal(H, H_ref)
+
+
+def test_gram_relative_error_matches_dense() -> None:
+    rng = np.random.default_rng(5)
+    dense = (rng.random((7, 9)) < 0.4) * rng.random((7, 9)) * 4
+    X = sp.csr_matrix(dense)
+    W, H = rng.random((7, 3)), rng.random((3, 9))
+    Ht = np.ascontiguousarray(H.T)
+    got = solvers.gram_relative_error(
+        float(np.sum(dense**2)), X.T @ W, Ht, W.T @ W, H @ H.T
+    )
+    want = np.sum((dense - W @ H) ** 2) / np.sum(dense**2)
+    assert got == pytest.approx(want, rel=1e-12)
+    assert solvers.relative_error(X, W, H, float(np.sum(dense**2))) == pytest.approx(
+        want, rel=1e-12
+    )
 
 
 def test_fold_in_equals_scikit_learn_update_h_false() -> None:

@@ -120,3 +120,24 @@ def observed_cross(indptr, indices, values, W, Ht):  # pragma: no cover - compil
             s += values[idx] * est
         total += s
     return total
+
+
+@njit(cache=True)
+def cd_update(W, HHt, XHt):  # pragma: no cover - compiled
+    """One pass of scikit-learn's coordinate descent over ``W`` (in place): its
+    ``_update_cdnmf_fast`` with ``shuffle=False``, the same float operations in the same
+    order (component by component, rows inside), without fastmath (no reordering, no fused
+    multiply-add), so the factors are bitwise scikit-learn's. Serial like scikit-learn's:
+    consecutive rows are independent, which keeps the core busy, and a parallel region
+    between the small products only waits for its threads on a busy machine."""
+    n, k = W.shape
+    for t in range(k):
+        hess = HHt[t, t]
+        for i in range(n):
+            # gradient = (W HHt - XHt)[i, t]
+            grad = -XHt[i, t]
+            for r in range(k):
+                grad += HHt[t, r] * W[i, r]
+            if hess != 0:
+                step = W[i, t] - grad / hess
+                W[i, t] = 0.0 if step < 0.0 else step  # max(step, 0.), as Cython

@@ -1,12 +1,14 @@
 """Non-negative matrix factorisation as plain functions on sparse matrices.
 
-- **Zero-filled** (`fit_zero_filled`): scikit-learn's ``non_negative_factorization`` on the
-  users x items matrix with missing entries as zeros, run one iteration per call (warm
-  start, ``init="custom"``) so every iteration is reported; with ``tol=0`` the factors equal
-  one scikit-learn call with the same ``max_iter``. Loss: ``|X - WH|_F^2 / |X|_F^2``
-  (relative squared error, computed without a dense matrix). Stops when an iteration lowers
-  the loss by less than ``tol`` times the loss. Fold-in (`zero_filled_fold_in`) is
-  scikit-learn's ``update_H=False`` step.
+- **Zero-filled** (`fit_zero_filled`): scikit-learn's NMF of the users x items matrix with
+  missing entries as zeros, every iteration reported: scikit-learn initialises and runs
+  iteration 1; solver ``cd`` then runs scikit-learn's coordinate descent here, the same
+  operations in the same order (`cd_half_step`), so with ``tol=0`` the factors equal one
+  scikit-learn call with the same ``max_iter`` bitwise (at equal BLAS threads); solver ``mu``
+  warm-starts one scikit-learn call per iteration. Loss: ``|X - WH|_F^2 / |X|_F^2``
+  (relative squared error, without a dense matrix; for ``cd`` from the iteration's own
+  products). Stops when an iteration lowers the loss by less than ``tol`` times the loss.
+  Fold-in (`zero_filled_fold_in`) is scikit-learn's ``update_H=False`` step.
 - **Observed entries** (`fit_observed`): ``r ~ p_u . q_i`` with p, q >= 0 fitted on the
   observed ratings only, by multiplicative updates (as Surprise's NMF) or by projected
   coordinate descent (alternating non-negative least squares); penalty ``n_u reg |p_u|^2``.
@@ -91,10 +93,61 @@ def relative_error(X: sp.csr_matrix, W: np.ndarray, H: np.ndarray, norm_x: float
     return max(norm_x - 2.0 * cross + quad, 0.0) / max(norm_x, 1e-300)
 
 
+def gram_relative_error(
+    norm_x: float, XtW: np.ndarray, Ht: np.ndarray, WtW: np.ndarray, HHt: np.ndarray
+) -> float:
+    """``|X - WH|_F^2 / |X|_F^2`` from products an iteration has already computed:
+    ``|X|^2 - 2 tr(W^T X H^T) + tr(W^T W H H^T)``, with ``XtW = X^T W`` (items x k),
+    ``Ht = H^T``, ``WtW = W^T W`` and ``HHt = H H^T``; sums in float64."""
+    cross = float(np.dot(XtW.ravel().astype(np.float64), Ht.ravel().astype(np.float64)))
+    quad = float(np.sum(WtW.astype(np.float64) * HHt.astype(np.float64)))
+    return max(norm_x - 2.0 * cross + quad, 0.0) / max(norm_x, 1e-300)
+
+
+def regularization(cfg: ZeroFilledConfig, shape: tuple[int, int]) -> tuple[float, ...]:
+    """(l1_W, l1_H, l2_W, l2_H): scikit-learn's ``_compute_regularization``, the same
+    expressions (so the same floats)."""
+    n_samples, n_features = shape
+    alpha_W = cfg.alpha_W
+    alpha_H = cfg.alpha_W if cfg.alpha_H == "same" else cfg.alpha_H
+    return (
+        n_features * alpha_W * cfg.l1_ratio,
+        n_samples * alpha_H * cfg.l1_ratio,
+        n_features * alpha_W * (1.0 - cfg.l1_ratio),
+        n_samples * alpha_H * (1.0 - cfg.l1_ratio),
+    )
+
+
+def cd_half_step(
+    X: sp.spmatrix, W: np.ndarray, Ht: np.ndarray, l1_reg: float, l2_reg: float,
+    HHt: np.ndarray | None = None,
+) -> np.ndarray:
+    """Update ``W`` in place by one pass of scikit-learn's ``_update_coordinate_descent``
+    (``shuffle=False``): the same products (``HHt = Ht^T Ht`` by numpy, ``XHt = X Ht`` by
+    scipy), the same l1/l2 terms, and its per-component update (`_kernels.cd_update`).
+    ``HHt``: ``Ht^T Ht`` when the caller has it already (not modified). Returns ``XHt``
+    before the l1 term (for the loss)."""
+    k = Ht.shape[1]
+    HHt = np.dot(Ht.T, Ht) if HHt is None else HHt.copy()
+    XHt = X @ Ht
+    if l2_reg != 0.0:
+        HHt.flat[:: k + 1] += l2_reg
+    rhs = XHt - l1_reg if l1_reg != 0.0 else XHt
+    _kernels().cd_update(W, HHt, rhs)
+    return XHt
+
+
 def fit_zero_filled(
     X: sp.csr_matrix, cfg: ZeroFilledConfig, callback: IterationCallback | None = None
 ) -> tuple[np.ndarray, np.ndarray, list[float]]:
-    """(W users x k, H k x items, losses): scikit-learn NMF, one reported iteration at a time."""
+    """(W users x k, H k x items, losses): scikit-learn's NMF, reporting every iteration.
+
+    Iteration 1 is one ``non_negative_factorization(max_iter=1)`` call (scikit-learn's
+    initialisation and first pass). After it, solver ``cd`` runs scikit-learn's coordinate
+    descent here (`cd_half_step`: the same operations in the same order, so with ``tol=0``
+    the factors equal one scikit-learn call with the same ``max_iter``, bitwise), and the loss
+    reuses that iteration's products (`gram_relative_error`); solver ``mu`` warm-starts one
+    scikit-learn call per iteration (``init="custom"``)."""
     from sklearn.decomposition import non_negative_factorization
     from sklearn.exceptions import ConvergenceWarning
 
@@ -105,27 +158,40 @@ def fit_zero_filled(
         )
     norm_x = float(np.dot(X.data.astype(np.float64), X.data))
     kwargs = _sklearn_kwargs(cfg)
+    l1_W, l1_H, l2_W, l2_H = regularization(cfg, X.shape)
+    Xt = X.T  # what scikit-learn multiplies in its H step (a CSC view)
     losses: list[float] = []
-    W = H = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        started = time.perf_counter()
+        W, H, _ = non_negative_factorization(X, init=cfg.init, max_iter=1, tol=0.0, **kwargs)
+        Ht = np.ascontiguousarray(H.T)
+        if cfg.solver == "cd":  # the products of iteration 1's end, as later iterations
+            WtW, XtW, HHt = np.dot(W.T, W), Xt @ W, np.dot(Ht.T, Ht)
         for it in range(1, cfg.max_iter + 1):
-            started = time.perf_counter()
-            if W is None:
-                W, H, _ = non_negative_factorization(
-                    X, init=cfg.init, max_iter=1, tol=0.0, **kwargs
-                )
+            if it > 1:
+                started = time.perf_counter()
+            if cfg.solver == "cd":
+                if it > 1:
+                    cd_half_step(X, W, Ht, l1_W, l2_W, HHt)
+                    WtW = np.dot(W.T, W)
+                    XtW = cd_half_step(Xt, Ht, W, l1_H, l2_H, WtW)
+                    HHt = np.dot(Ht.T, Ht)  # for the loss and the next W step
+                loss = gram_relative_error(norm_x, XtW, Ht, WtW, HHt)
             else:
-                W, H, _ = non_negative_factorization(
-                    X, W, H, init="custom", max_iter=1, tol=0.0, **kwargs
-                )
-            loss = relative_error(X, W, H, norm_x)
+                if it > 1:
+                    W, H, _ = non_negative_factorization(
+                        X, W, H, init="custom", max_iter=1, tol=0.0, **kwargs
+                    )
+                loss = relative_error(X, W, H, norm_x)
             _stop(loss, it, "the data must be finite and non-negative")
             losses.append(loss)
             if callback is not None:
                 callback(it, loss, time.perf_counter() - started)
             if cfg.tol > 0 and len(losses) > 1 and losses[-2] - loss < cfg.tol * loss:
                 break
+    if cfg.solver == "cd":
+        H = Ht.T
     return np.ascontiguousarray(W), np.ascontiguousarray(H), losses
 
 
