@@ -25,6 +25,8 @@ def test_compiled_duplicate_check_agrees_with_unique() -> None:
         i = rng.integers(0, n_items, n).astype(np.int32)
         repeated = len(np.unique(u.astype(np.int64) * n_items + i)) < n
         assert has_duplicate_pair(u, i, n_users, n_items) == repeated
+        # users taken in ranges of a few rows each (one pass over the rows per range)
+        assert has_duplicate_pair(u, i, n_users, n_items, int(rng.integers(1, 9))) == repeated
 
 
 @pytest.mark.parametrize("policy", ["last", "first", "mean", "sum"])

@@ -11,7 +11,7 @@ item of the dataset; users/items with no train data are *cold*.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import cached_property
 from typing import Any, Literal
@@ -366,18 +366,68 @@ class Interactions:
                 ts = ts_num.to_numpy(dtype=np.int64)
         users, ucode = IdMap.factorize(df[user].to_numpy())
         items, icode = IdMap.factorize(df[item].to_numpy())
+        return cls.from_codes(
+            ucode,
+            icode,
+            vals,
+            users=users,
+            items=items,
+            timestamps=ts,
+            kind=kind,
+            rating_scale=rating_scale,
+            duplicates=duplicates,
+            name=name,
+            source=source,
+            item_metadata=item_metadata,
+            row_offset=row_offset,
+            labels=(user, item),
+            id_at=lambda col, row: str(df[col].iloc[row]),
+        )
+
+    @classmethod
+    def from_codes(
+        cls,
+        ucode: np.ndarray,
+        icode: np.ndarray,
+        values: np.ndarray,
+        *,
+        users: IdMap,
+        items: IdMap,
+        timestamps: np.ndarray | None = None,
+        kind: Kind = "explicit",
+        rating_scale: tuple[float, float] | None = None,
+        duplicates: DuplicatePolicy | None = None,
+        name: str = "data",
+        source: str | None = None,
+        item_metadata: pd.DataFrame | None = None,
+        row_offset: int = 1,
+        labels: tuple[str, str] = ("user", "item"),
+        id_at: Callable[[str, int], str] | None = None,
+    ) -> Interactions:
+        """From checked columns: int32 codes into ``users``/``items`` (as `IdMap.factorize`
+        gives them), finite values (float64, or float32 where that is exact for duplicates
+        merged by mean or sum), int64 timestamps. Repeated pairs are merged by
+        ``duplicates`` as in `from_pandas`; ``id_at(label, row)`` is how messages show the
+        external id of ``labels``' user or item column at a 0-based row (default: from the
+        id maps)."""
+        where = source or name
+        user, item = labels
+        if id_at is None:
+            originals = {user: (users, ucode), item: (items, icode)}
+
+            def id_at(col: str, row: int) -> str:
+                ids, codes = originals[col]
+                return str(ids.id_of(codes[row])[0])
+
         policy = duplicates or ("last" if kind == "explicit" else "sum")
         ucode, icode, vals, ts, merged, repeat = _merge_duplicates(
-            ucode, icode, vals, ts, len(items), policy, where, row_offset, df, user, item
-        )
+            ucode, icode, values, timestamps, len(items), policy, where, row_offset, id_at,
+            user, item,
+        )  # fmt: skip
         first_repeat = (
             None
             if repeat < 0
-            else {
-                "row": repeat,
-                "user": str(df[user].iloc[repeat]),
-                "item": str(df[item].iloc[repeat]),
-            }
+            else {"row": repeat, "user": id_at(user, repeat), "item": id_at(item, repeat)}
         )
         inferred = kind == "explicit" and rating_scale is None
         if inferred:  # from the values as stored (float32), so every value is inside it
@@ -531,10 +581,9 @@ class Interactions:
 
     def _compute_fingerprint(self) -> str:
         h = hashlib.sha256()
-        for arr in (self.user, self.item, self.value):
-            h.update(np.ascontiguousarray(arr).tobytes())
-        if self.timestamp is not None:
-            h.update(self.timestamp.tobytes())
+        for arr in (self.user, self.item, self.value, self.timestamp):
+            if arr is not None:  # the arrays' own bytes (contiguous): no copy
+                h.update(memoryview(np.ascontiguousarray(arr)).cast("B"))
         for m in (self.users, self.items):
             h.update(str(len(m)).encode())
             h.update("\x1f".join(map(str, m.ids[:1000])).encode())
@@ -593,11 +642,13 @@ _FAST_CHECK_ROWS = 1_000_000
 
 
 def _any_duplicate_pair(u: np.ndarray, i: np.ndarray, n_items: int) -> bool:
-    """Whether a (user, item) pair repeats (a compiled O(n) check; numba loads lazily)."""
+    """Whether a (user, item) pair repeats (a compiled O(n) check; numba loads lazily),
+    holding at most an eighth of the rows' numbers at once (half a byte a row)."""
     from workbench._data_kernels import has_duplicate_pair
 
     n_users = int(u.max()) + 1 if len(u) else 0
-    return bool(has_duplicate_pair(u, i, n_users, max(n_items, 1)))
+    max_rows = max(_FAST_CHECK_ROWS, len(u) // 8)
+    return bool(has_duplicate_pair(u, i, n_users, max(n_items, 1), max_rows))
 
 
 def _merge_duplicates(
@@ -609,7 +660,7 @@ def _merge_duplicates(
     policy: str,
     where: str,
     row_offset: int,
-    df: pd.DataFrame,
+    id_at: Callable[[str, int], str],
     user_col: str,
     item_col: str,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, int, int]:
@@ -636,8 +687,8 @@ def _merge_duplicates(
         raise RowError(
             where,
             row,
-            f"duplicate rating of {item_col} {str(df[item_col].iloc[row])!r} by {user_col} "
-            f"{str(df[user_col].iloc[row])!r} (choose a duplicates policy: last, first, mean "
+            f"duplicate rating of {item_col} {id_at(item_col, row)!r} by {user_col} "
+            f"{id_at(user_col, row)!r} (choose a duplicates policy: last, first, mean "
             "or sum)",
             row_offset,
         )

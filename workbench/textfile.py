@@ -9,9 +9,11 @@ content in the error.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -375,6 +377,120 @@ def read_columns(
 
 class _ParseFailure(Exception):
     pass
+
+
+class NotBatchable(Exception):
+    """The batch-wise read does not take this input the way the whole-file read does
+    (callers read the whole file instead, which also words any error)."""
+
+
+#: Bytes of whole lines parsed at a time by `read_column_batches`.
+BATCH_BYTES = 1 << 25
+#: Text encodings whose lines can be cut at any newline byte.
+_BYTE_ENCODINGS = {"utf-8", "iso8859-1", "ascii"}
+
+
+def read_column_batches(
+    layout: Layout,
+    positions: Sequence[int],
+    *,
+    string_columns: Sequence[int] = (),
+    batch_bytes: int | None = None,
+) -> Iterator[dict[int, pa.ChunkedArray]]:
+    """The columns at ``positions``, ``batch_bytes`` of whole lines at a time, as
+    `read_columns` reads them from the whole file: the same reader and options, and every
+    batch after the first parsed with the column types of the first. A value that does
+    not fit those types (where the whole-file read would widen the column), a quoted value
+    spanning lines, a timestamp or date column, or a multi-byte encoding raise
+    `NotBatchable`; so does any parsing problem, left to `read_columns` to word."""
+    ref, sep = layout.ref, layout.sep
+    single = len(sep) == 1
+    try:
+        encoding = codecs.lookup(layout.encoding).name
+    except LookupError:
+        raise NotBatchable(f"encoding {layout.encoding!r}") from None
+    if encoding not in _BYTE_ENCODINGS:
+        raise NotBatchable(f"encoding {layout.encoding!r}")
+    names = [f"c{j}" for j in range(layout.n_fields)]
+    wanted = sorted(set(positions))
+    quoted = sep in (",", ";")
+    parse_opts = pacsv.ParseOptions(
+        delimiter=sep if single else _UNIT_SEP,
+        quote_char='"' if quoted else False,
+        invalid_row_handler=lambda row: "error",
+    )
+    types: dict[str, pa.DataType] = {names[j]: pa.string() for j in string_columns}
+    if single and ref.member is None and ref.compression() is None:
+        source: Any = open(ref.path, "rb")  # noqa: SIM115 - closed below
+    else:
+        source = io.BufferedReader(LineStream([ref], None if single else _transform(sep)))
+    with source:
+        skip = layout.leading_blank + int(layout.header)
+        blocks = _line_blocks(source, batch_bytes or BATCH_BYTES, first_lines=skip + 1)
+        for k, block in enumerate(blocks):
+            if quoted and block.obj.find(b'"', 0, len(block)) >= 0:
+                _check_quotes(block)
+            read_opts = pacsv.ReadOptions(
+                column_names=names,
+                skip_rows=skip if k == 0 else 0,
+                encoding=layout.encoding,
+                block_size=1 << 22,
+            )
+            convert_opts = pacsv.ConvertOptions(
+                include_columns=[names[j] for j in wanted],
+                column_types=types,
+                strings_can_be_null=False,
+            )
+            try:
+                table = pacsv.read_csv(
+                    pa.BufferReader(block),
+                    read_options=read_opts,
+                    parse_options=parse_opts,
+                    convert_options=convert_opts,
+                )
+            except (pa.ArrowException, ValueError) as exc:
+                raise NotBatchable(str(exc)) from None
+            if k == 0:
+                types = {f.name: f.type for f in table.schema}
+                for t in types.values():
+                    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
+                        raise NotBatchable(f"a {t} column (its unit may widen later)")
+            del block
+            yield {j: table.column(names[j]) for j in wanted}
+
+
+def _line_blocks(source: Any, size: int, first_lines: int = 1) -> Iterator[memoryview]:
+    """Blocks of about ``size`` bytes from ``source``, each cut after its last newline,
+    the first holding at least ``first_lines`` lines (read straight into a new buffer
+    each time: no copy of a block)."""
+    rest = b""
+    need = first_lines
+    while True:
+        buf = bytearray(len(rest) + size)
+        buf[: len(rest)] = rest
+        got = source.readinto(memoryview(buf)[len(rest) :]) or 0
+        filled = len(rest) + got
+        if got == 0:
+            if rest:
+                yield memoryview(buf)[:filled]
+            return
+        cut = buf.rfind(b"\n", 0, filled) + 1
+        if cut == 0 or (need > 1 and buf.count(b"\n", 0, cut) < need):
+            rest = bytes(buf[:filled])  # too few lines yet: read on (the block grows)
+            continue
+        need = 0
+        rest = bytes(buf[cut:filled])
+        yield memoryview(buf)[:cut]
+
+
+def _check_quotes(block: memoryview) -> None:
+    """`NotBatchable` if a quoted value may hold a line break (an odd number of quotes
+    before some line break): where such a value is cut would change the rows."""
+    raw = np.frombuffer(block, dtype=np.uint8)
+    quotes = np.flatnonzero(raw == ord('"'))
+    breaks = np.flatnonzero((raw == ord("\n")) | (raw == ord("\r")))
+    if (np.searchsorted(quotes, breaks) & 1).any():
+        raise NotBatchable("a quoted value may span lines")
 
 
 # -- converting columns ---------------------------------------------------------------------------

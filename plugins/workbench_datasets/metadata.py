@@ -122,3 +122,19 @@ def read_item_file(
         if normalise_name(layout.names[genre_pos]) == "class":  # RecBole token_seq: space-separated
             genres = np.array([g.replace(" ", "|") for g in genres], dtype=object)
     return _frame(ids, titles, genres)
+
+
+def align_metadata(meta: pd.DataFrame, data_ids: pd.Series) -> pd.DataFrame:
+    """Item metadata indexed like the data's item ids (ints, or strings where the data has them)."""
+    if pd.api.types.is_integer_dtype(data_ids.dtype):
+        if not pd.api.types.is_integer_dtype(meta.index.dtype):
+            numeric = pd.to_numeric(pd.Series(meta.index), errors="coerce")
+            keep = numeric.notna().to_numpy()
+            meta = meta[keep]
+            meta.index = numeric[keep].astype(np.int64).to_numpy()
+    else:
+        meta = meta.copy()
+        meta.index = meta.index.astype(str)
+    meta = meta[~meta.index.duplicated(keep="last")]
+    meta.index.name = "item"
+    return meta

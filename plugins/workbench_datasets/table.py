@@ -32,6 +32,8 @@ from workbench.textfile import (
     sniff,
     timestamp_column,
 )
+from workbench_datasets.batchwise import is_parquet, read_batchwise
+from workbench_datasets.metadata import align_metadata
 
 #: Rows up to which the first repeated pair is located by line (a slow, line-by-line scan).
 _LOCATE_LIMIT = 1_000_000
@@ -76,10 +78,6 @@ def _read_parquet(ref: FileRef) -> tuple[Layout, pa.Table]:
     return layout, table
 
 
-def is_parquet(ref: FileRef) -> bool:
-    return ref.read_head(4) == b"PAR1"
-
-
 def load_table(
     ref: FileRef,
     *,
@@ -95,7 +93,42 @@ def load_table(
     name: str | None = None,
     item_metadata: pd.DataFrame | None = None,
 ) -> Interactions:
-    """Read ``ref`` (delimited text, compressed or not, or Parquet) into `Interactions`."""
+    """Read ``ref`` (delimited text, compressed or not, or Parquet) into `Interactions`.
+
+    Batch by batch where `read_batchwise` takes the file (the same result, in about the
+    memory of the result); otherwise, or on any problem, the whole file at once, which
+    words the problem with its line."""
+    options = dict(
+        sep=sep, header=header, columns=columns, roles=roles, kind=kind,
+        rating_scale=rating_scale, duplicates=duplicates, string_ids=string_ids,
+        encoding=encoding, name=name, item_metadata=item_metadata,
+    )  # fmt: skip
+    try:
+        data, layout, found = read_batchwise(ref, **options)
+    except MemoryError:
+        raise
+    except Exception:  # noqa: BLE001 - not taken batch-wise, or wrong: the whole-file read
+        return read_whole(ref, **options)  # tells which line and why
+    return _finish(data, layout, found, ref)
+
+
+def read_whole(
+    ref: FileRef,
+    *,
+    sep: str | None = None,
+    header: bool | None = None,
+    columns: str | Sequence[str] | None = None,
+    roles: Mapping[str, Any] | None = None,
+    kind: str = "auto",
+    rating_scale: tuple[float, float] | None = None,
+    duplicates: str | None = None,
+    string_ids: bool = False,
+    encoding: str | None = None,
+    name: str | None = None,
+    item_metadata: pd.DataFrame | None = None,
+) -> Interactions:
+    """`load_table` reading the whole file at once (every column, then converted one by
+    one): any input, and the exact error message for any problem."""
     roles = dict(roles or {})
     parquet_table = None
     if is_parquet(ref):
@@ -167,14 +200,22 @@ def load_table(
             role = "rating" if found.kind == "explicit" else "weight"
             detail = f"{role} {detail.removeprefix('value ')}"
         raise row_error(layout, exc.row, detail) from None
-    repeat = data.meta.get("first_duplicate")
-    if repeat is not None and not layout.parquet and repeat["row"] < _LOCATE_LIMIT:
-        repeat["line"] = line_of_row(layout, repeat["row"])[0]
-    data.meta["columns"] = {role: found.names[p] for role, p in pos.items()}
     folds = None
     if fold is not None:
         labels = align_rows(data, df["user"].to_numpy(), df["item"].to_numpy(), fold, ref)
         folds = FoldColumn(found.names[pos["fold"]], labels)
+    return _finish(data, layout, found, ref, folds)
+
+
+def _finish(
+    data: Interactions, layout: Layout, found: Roles, ref: FileRef, folds: FoldColumn | None = None
+) -> Interactions:
+    """What both reads add: the line of the first repeated pair, the columns used, and
+    where the data came from."""
+    repeat = data.meta.get("first_duplicate")
+    if repeat is not None and not layout.parquet and repeat["row"] < _LOCATE_LIMIT:
+        repeat["line"] = line_of_row(layout, repeat["row"])[0]
+    data.meta["columns"] = {role: found.names[p] for role, p in found.positions.items()}
     return data.with_provenance(path=ref.path, member=ref.member, folds=folds)
 
 
@@ -213,22 +254,6 @@ def _take(arrays: dict[int, Any], position: int) -> Any:
     soon as the numpy result exists, so at most one column is held twice (peak memory)."""
     pa.default_memory_pool().release_unused()
     return arrays.pop(position)
-
-
-def align_metadata(meta: pd.DataFrame, data_ids: pd.Series) -> pd.DataFrame:
-    """Item metadata indexed like the data's item ids (ints, or strings where the data has them)."""
-    if pd.api.types.is_integer_dtype(data_ids.dtype):
-        if not pd.api.types.is_integer_dtype(meta.index.dtype):
-            numeric = pd.to_numeric(pd.Series(meta.index), errors="coerce")
-            keep = numeric.notna().to_numpy()
-            meta = meta[keep]
-            meta.index = numeric[keep].astype(np.int64).to_numpy()
-    else:
-        meta = meta.copy()
-        meta.index = meta.index.astype(str)
-    meta = meta[~meta.index.duplicated(keep="last")]
-    meta.index.name = "item"
-    return meta
 
 
 def align_rows(

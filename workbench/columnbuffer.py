@@ -1,0 +1,66 @@
+"""A numeric column that grows batch by batch, held in a few large blocks.
+
+Large blocks are separate memory mappings: freed, they go back to the system at once (a
+list of many small per-batch arrays would stay in the allocator's heap). The blocks are
+joined once at the end, each freed as soon as it is copied, so the column exists about
+once, not twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+#: Rows of the first block (later blocks double, up to `MAX_BLOCK_ROWS`).
+FIRST_BLOCK_ROWS = 1 << 16
+MAX_BLOCK_ROWS = 1 << 24
+
+
+class ColumnBuffer:
+    """Append numpy batches (cast to ``dtype``); `parts` for edits in place; `finish`."""
+
+    def __init__(self, dtype: Any):
+        self.dtype = np.dtype(dtype)
+        self._blocks: list[np.ndarray] = []
+        self._used = 0  # rows filled in the last block
+        self._rows = 0
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def append(self, values: np.ndarray) -> None:
+        """Copy ``values`` in (cast like ``out[...] = values``)."""
+        done = 0
+        while done < len(values):
+            if not self._blocks or self._used == len(self._blocks[-1]):
+                size = FIRST_BLOCK_ROWS if not self._blocks else len(self._blocks[-1]) * 2
+                size = max(size, min(len(values) - done, MAX_BLOCK_ROWS))
+                self._blocks.append(np.empty(min(size, MAX_BLOCK_ROWS), dtype=self.dtype))
+                self._used = 0
+            block = self._blocks[-1]
+            take = min(len(values) - done, len(block) - self._used)
+            block[self._used : self._used + take] = values[done : done + take]
+            self._used += take
+            done += take
+        self._rows += len(values)
+
+    def parts(self) -> Iterator[np.ndarray]:
+        """The filled part of each block, in order (views: edit them in place)."""
+        for k, block in enumerate(self._blocks):
+            yield block if k < len(self._blocks) - 1 else block[: self._used]
+
+    def finish(self) -> np.ndarray:
+        """All rows as one array; the buffer is emptied (each block freed once copied)."""
+        out = np.empty(self._rows, dtype=self.dtype)
+        start = 0
+        blocks, self._blocks = self._blocks, []
+        while blocks:
+            block = blocks.pop(0)
+            take = len(block) if blocks else self._used
+            out[start : start + take] = block[:take]
+            start += take
+            del block
+        self._rows = self._used = 0
+        return out
