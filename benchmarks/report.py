@@ -18,7 +18,10 @@ from typing import Any
 from benchmarks.suites import ROOT
 
 NOTES = ROOT / "benchmarks" / "notes"
-ORDER = ["accuracy", "accuracy_mf", "speed", "als", "torch", "sgd_scaling", "scale", "scale100m"]
+ORDER = [
+    "accuracy", "accuracy_mf", "speed", "als", "torch", "sgd_scaling", "scale", "scale100m",
+    "load100m",
+]  # fmt: skip
 #: Headings of the suites that have one (the others: "Suite `name`").
 TITLES = {
     "accuracy_mf": "Accuracy of the ALS, NMF and PyTorch models",

@@ -11,6 +11,8 @@ the loads, then one process per model group (``BENCH_SCALE_STEPS``, default
 ``loads,sgd,ials,als``; ``BENCH_SCALE_PARQUET`` names an existing Parquet file to use instead
 of writing one). The ``sgd`` and ``ials`` processes also recommend for every user and evaluate
 the full-catalogue ranking with their last model; ``als`` only fits.
+``load100m`` (on its own too; a few minutes) repeats only the 100M loads, on files from the
+chunked synthetic generator.
 """
 
 from __future__ import annotations
@@ -303,5 +305,61 @@ def scale100m(ctx: Context) -> list[Record]:
     return scale_100m(n_rows, folder, steps, Path(parquet) if parquet else None, models)
 
 
+def write_synthetic(folder: Path, n_rows: int) -> dict[str, Path]:
+    """``synth<rows>.parquet`` and ``.csv`` (``synth100m`` at 100M rows) from the chunked
+    synthetic generator, Netflix-shaped at 100M (480,189 users x 17,770 items; seed 0):
+    userId, movieId, rating (float64), timestamp (int64 seconds), rows by user. Kept in
+    ``folder`` and reused (other jobs may read them)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from workbench.loading import load_dataset
+
+    tag = "100m" if n_rows == 100_000_000 else str(n_rows)
+    paths = {"parquet": folder / f"synth{tag}.parquet", "csv": folder / f"synth{tag}.csv"}
+    if all(p.exists() for p in paths.values()):
+        return paths
+    folder.mkdir(parents=True, exist_ok=True)
+    n_users = max(2_000, int(480_189 * n_rows / 100_000_000))
+    n_items = max(50, int(17_770 * min(1.0, (n_rows / 100_000_000) ** 0.5)))
+    data = load_dataset("synthetic", n_users=n_users, n_items=n_items,
+                        n_interactions=n_rows, seed=0)  # fmt: skip
+    table = pa.table({
+        "userId": data.users.id_of(data.user), "movieId": data.items.id_of(data.item),
+        "rating": data.value.astype(np.float64), "timestamp": data.timestamp,
+    })  # fmt: skip
+    del data
+    for fmt, path in paths.items():
+        part = path.with_name(path.name + ".part")
+        if fmt == "parquet":
+            pq.write_table(table, part)
+        else:
+            pacsv.write_csv(table, part, pacsv.WriteOptions(quoting_style="none"))
+        part.replace(path)
+    return paths
+
+
+@suite("load100m")
+def load100m(ctx: Context) -> list[Record]:
+    """Time and peak memory of loading 100M rows (``BENCH_SCALE_ROWS``) from Parquet and CSV,
+    each in fresh processes, formats alternated, ``ctx.repeat`` times each; the files come
+    from the chunked synthetic generator into ``BENCH_SCALE_DIR`` (kept for reuse)."""
+    n_rows = 20_000 if ctx.tiny else int(os.environ.get("BENCH_SCALE_ROWS", 100_000_000))
+    folder = Path(os.environ.get("BENCH_SCALE_DIR", tempfile.gettempdir()))
+    started = time.perf_counter()
+    paths = write_synthetic(folder, n_rows)
+    print(f"  files ready in {time.perf_counter() - started:.0f} s", flush=True)
+    records: list[Record] = []
+    for _ in range(ctx.repeat):
+        for fmt in ("parquet", "csv"):
+            task = {"step": "load", "path": str(paths[fmt]), "format": fmt}
+            for r in run_child(task):
+                records.append({"kind": "scale", "data": f"{n_rows:,} rows (synthetic)", **r})
+                print(f"  {r}", flush=True)
+    records.append({"kind": "machine_load", "loadavg": os.getloadavg()})
+    return records
+
+
 #: Suites that run only when named (too long for ``make bench``).
-ON_REQUEST = {"scale100m"}
+ON_REQUEST = {"scale100m", "load100m"}

@@ -313,3 +313,21 @@ def test_fuzz_batchwise_equals_whole_read(
         assert a == b
     else:
         assert_same(a, b)
+
+
+def test_column_buffer_blocks_parts_and_finish() -> None:
+    rng = np.random.default_rng(7)
+    for expect in (0, 5, 40, 1000):
+        buffer = columnbuffer.ColumnBuffer(np.int32, expect=expect)
+        batches = [rng.integers(-50, 50, int(rng.integers(0, 9))) for _ in range(12)]
+        for batch in batches:
+            buffer.append(batch)
+        whole = np.concatenate(batches).astype(np.int32)
+        assert len(buffer) == len(whole)
+        np.testing.assert_array_equal(np.concatenate(list(buffer.parts())), whole)
+        for part in buffer.parts():  # edits in place reach the result
+            part *= 2
+        out = buffer.finish()
+        assert out.dtype == np.int32 and out.flags.owndata
+        np.testing.assert_array_equal(out, whole * 2)
+        assert len(buffer) == 0 and len(buffer.finish()) == 0

@@ -1,9 +1,10 @@
 """A numeric column that grows batch by batch, held in a few large blocks.
 
 Large blocks are separate memory mappings: freed, they go back to the system at once (a
-list of many small per-batch arrays would stay in the allocator's heap). The blocks are
-joined once at the end, each freed as soon as it is copied, so the column exists about
-once, not twice.
+list of many small per-batch arrays would stay in the allocator's heap), and the pages of
+a block never written to take no memory. The blocks are joined once at the end, each freed
+as soon as it is copied, so the column exists about once, not twice; a single block (the
+expected row count given up front, and not exceeded) is only cut to length, in place.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ MAX_BLOCK_ROWS = 1 << 24
 class ColumnBuffer:
     """Append numpy batches (cast to ``dtype``); `parts` for edits in place; `finish`."""
 
-    def __init__(self, dtype: Any):
+    def __init__(self, dtype: Any, expect: int = 0):
         self.dtype = np.dtype(dtype)
+        self.expect = expect  #: rows of the first block, when known or estimated
         self._blocks: list[np.ndarray] = []
         self._used = 0  # rows filled in the last block
         self._rows = 0
@@ -35,9 +37,12 @@ class ColumnBuffer:
         done = 0
         while done < len(values):
             if not self._blocks or self._used == len(self._blocks[-1]):
-                size = FIRST_BLOCK_ROWS if not self._blocks else len(self._blocks[-1]) * 2
+                if self._blocks:
+                    size = min(len(self._blocks[-1]) * 2, MAX_BLOCK_ROWS)
+                else:
+                    size = self.expect or FIRST_BLOCK_ROWS
                 size = max(size, min(len(values) - done, MAX_BLOCK_ROWS))
-                self._blocks.append(np.empty(min(size, MAX_BLOCK_ROWS), dtype=self.dtype))
+                self._blocks.append(np.empty(size, dtype=self.dtype))
                 self._used = 0
             block = self._blocks[-1]
             take = min(len(values) - done, len(block) - self._used)
@@ -53,9 +58,17 @@ class ColumnBuffer:
 
     def finish(self) -> np.ndarray:
         """All rows as one array; the buffer is emptied (each block freed once copied)."""
+        blocks, self._blocks = self._blocks, []
+        if len(blocks) == 1:
+            block = blocks.pop()
+            rows, self._rows, self._used = self._rows, 0, 0
+            try:
+                block.resize(rows)  # in place: the unused tail was never touched
+            except ValueError:  # something else refers to the block: cut a copy
+                return block[:rows].copy()
+            return block
         out = np.empty(self._rows, dtype=self.dtype)
         start = 0
-        blocks, self._blocks = self._blocks, []
         while blocks:
             block = blocks.pop(0)
             take = len(block) if blocks else self._used

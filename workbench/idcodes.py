@@ -28,13 +28,14 @@ class IdCodes:
     """Collects one id column batch by batch; `finish` gives the id map and the codes."""
 
     def __init__(self) -> None:
-        self._codes = ColumnBuffer(np.int32)  # raw ids (while ``_raw``) or first-seen codes
+        #: The codes (raw ids while they are kept as they come), in large blocks.
+        self.buffer = ColumnBuffer(np.int32)
         self._raw = True
         self._seen: dict = {}  # id -> first-appearance code (once not raw)
         self._text: bool | None = None
 
     def __len__(self) -> int:
-        return len(self._codes)
+        return len(self.buffer)
 
     def add_ints(self, values: np.ndarray) -> None:
         """A batch of integer ids (any integer dtype whose values fit int64)."""
@@ -42,13 +43,13 @@ class IdCodes:
         if self._raw and len(values):
             lo, hi = int(values.min()), int(values.max())
             if lo >= _INT32.min and hi <= _INT32.max:
-                self._codes.append(values)
+                self.buffer.append(values)
                 return
             self._to_codes()
         if self._raw:
             return  # an empty batch
         codes, uniques = pd.factorize(values.astype(np.int64, copy=False))
-        self._codes.append(self._first_seen(codes, uniques))
+        self.buffer.append(self._first_seen(codes, uniques))
 
     def add_coded(self, codes: np.ndarray, uniques: np.ndarray, *, text: bool) -> None:
         """A batch given as codes into its own ``uniques`` (distinct ids: Python str for
@@ -56,17 +57,17 @@ class IdCodes:
         self._kind(text=text)
         if self._raw:
             self._to_codes()
-        self._codes.append(self._first_seen(codes, uniques))
+        self.buffer.append(self._first_seen(codes, uniques))
 
     def finish(self) -> tuple[IdMap, np.ndarray, Callable[[int], object]]:
         """The id map, the int32 codes of every row (in order) and ``code -> id`` as the
         whole-column conversion gives it (for messages). The buffer is emptied."""
         if self._raw:
-            codes = self._codes.finish()
+            codes = self.buffer.finish()
             dense = _dense_ranks(codes)
             if dense is not None:
                 return IdMap(dense), codes, dense.__getitem__
-            self._codes.append(codes)
+            self.buffer.append(codes)
             del codes
             self._to_codes()
         first_seen = list(self._seen)
@@ -76,7 +77,7 @@ class IdCodes:
         else:
             ranks, uniques = pd.factorize(np.array(first_seen, dtype=np.int64), sort=True)
         ranks = ranks.astype(np.int32)
-        codes = self._codes.finish()
+        codes = self.buffer.finish()
         for start in range(0, len(codes), _STEP):
             part = codes[start : start + _STEP]
             part[:] = ranks[part]
@@ -93,7 +94,7 @@ class IdCodes:
         """Leave raw mode: the raw int32 ids kept so far become first-appearance codes
         (in place)."""
         self._raw = False
-        for raw in self._codes.parts():
+        for raw in self.buffer.parts():
             for start in range(0, len(raw), _STEP):
                 part = raw[start : start + _STEP]
                 codes, uniques = pd.factorize(part.astype(np.int64))

@@ -428,7 +428,7 @@ def read_column_batches(
         skip = layout.leading_blank + int(layout.header)
         blocks = _line_blocks(source, batch_bytes or BATCH_BYTES, first_lines=skip + 1)
         for k, block in enumerate(blocks):
-            if quoted and block.obj.find(b'"', 0, len(block)) >= 0:
+            if quoted and np.any(np.frombuffer(block, dtype=np.uint8) == ord('"')):
                 _check_quotes(block)
             read_opts = pacsv.ReadOptions(
                 column_names=names,
@@ -455,32 +455,47 @@ def read_column_batches(
                 for t in types.values():
                     if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
                         raise NotBatchable(f"a {t} column (its unit may widen later)")
+            size = len(block)
             del block
-            yield {j: table.column(names[j]) for j in wanted}
+            yield {j: table.column(names[j]) for j in wanted}, size
 
 
 def _line_blocks(source: Any, size: int, first_lines: int = 1) -> Iterator[memoryview]:
     """Blocks of about ``size`` bytes from ``source``, each cut after its last newline,
-    the first holding at least ``first_lines`` lines (read straight into a new buffer
-    each time: no copy of a block)."""
+    the first holding at least ``first_lines`` lines (read straight into a new, unfilled
+    buffer each time: no copy of a block)."""
     rest = b""
     need = first_lines
     while True:
-        buf = bytearray(len(rest) + size)
-        buf[: len(rest)] = rest
-        got = source.readinto(memoryview(buf)[len(rest) :]) or 0
+        buf = np.empty(len(rest) + size, dtype=np.uint8)
+        view = memoryview(buf)
+        view[: len(rest)] = rest
+        got = source.readinto(view[len(rest) :]) or 0
         filled = len(rest) + got
         if got == 0:
             if rest:
-                yield memoryview(buf)[:filled]
+                yield view[:filled]
             return
-        cut = buf.rfind(b"\n", 0, filled) + 1
-        if cut == 0 or (need > 1 and buf.count(b"\n", 0, cut) < need):
-            rest = bytes(buf[:filled])  # too few lines yet: read on (the block grows)
+        cut = _after_last_newline(view, filled)
+        if cut == 0 or (need > 1 and int(np.count_nonzero(buf[:cut] == 10)) < need):
+            rest = bytes(view[:filled])  # too few lines yet: read on (the block grows)
             continue
         need = 0
-        rest = bytes(buf[cut:filled])
-        yield memoryview(buf)[:cut]
+        rest = bytes(view[cut:filled])
+        yield view[:cut]
+
+
+def _after_last_newline(view: memoryview, end: int) -> int:
+    """The position after the last newline in ``view[:end]`` (0: none)."""
+    span = 1 << 16
+    while True:
+        start = max(0, end - span)
+        found = bytes(view[start:end]).rfind(b"\n")
+        if found >= 0:
+            return start + found + 1
+        if start == 0:
+            return 0
+        span *= 4
 
 
 def _check_quotes(block: memoryview) -> None:

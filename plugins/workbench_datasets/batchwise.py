@@ -86,14 +86,19 @@ def read_batchwise(
         string_ids,
     )
     if parquet:
-        batches = _parquet_batches(parquet_file, pos, batch_rows or BATCH_ROWS)
+        sink.expect(parquet_file.metadata.num_rows)
+        for batch in _parquet_batches(parquet_file, pos, batch_rows or BATCH_ROWS):
+            sink.add({role: batch[p] for role, p in pos.items()})
     else:
         ids = [pos["user"], pos["item"]] if string_ids else []
+        size = ref.path.stat().st_size if ref.member is None and not ref.compression() else 0
         batches = read_column_batches(
             layout, list(pos.values()), string_columns=ids, batch_bytes=batch_bytes
         )
-    for batch in batches:
-        sink.add({role: batch[p] for role, p in pos.items()})
+        for k, (batch, text_bytes) in enumerate(batches):
+            if k == 0 and size and text_bytes:  # rows in the file, by the first batch's
+                sink.expect(int(len(batch[pos["user"]]) * size / text_bytes * 1.03) + 1024)
+            sink.add({role: batch[p] for role, p in pos.items()})
     pa.default_memory_pool().release_unused()
     if sink.n_rows == 0:
         raise NotBatchable("no data rows")
@@ -161,6 +166,14 @@ class _Columns:
         self.values = ColumnBuffer(np.float32)  # float64 once a value is not exact in float32
         self.stamps = ColumnBuffer(np.int64)
         self.n_rows = 0
+
+    def expect(self, rows: int) -> None:
+        """Size the columns' first blocks for about ``rows`` rows (before any batch)."""
+        for buffer in (*self._buffers(), self.values, self.stamps):
+            buffer.expect = rows
+
+    def _buffers(self) -> list[ColumnBuffer]:
+        return [codes.buffer for codes in self.ids.values()]
 
     def add(self, batch: Mapping[str, Any]) -> None:
         n = len(batch["user"])
