@@ -331,3 +331,15 @@ def test_column_buffer_blocks_parts_and_finish() -> None:
         assert out.dtype == np.int32 and out.flags.owndata
         np.testing.assert_array_equal(out, whole * 2)
         assert len(buffer) == 0 and len(buffer.finish()) == 0
+
+
+def test_batches_of_many_parsed_blocks(tmp_path: Path, monkeypatch) -> None:
+    # each batch holds several of pyarrow's blocks (chunked columns taken chunk by chunk)
+    monkeypatch.setattr(textfile, "PARSE_BLOCK_BYTES", 64)
+    monkeypatch.setattr(textfile, "BATCH_BYTES", 700)
+    rng = np.random.default_rng(11)
+    lines = [f"{rng.integers(0, 40)},i{rng.integers(0, 25)},{rng.integers(1, 6)},{k}"
+             for k in range(400)]  # fmt: skip
+    path = write(tmp_path / "blocks.csv", "user,item,rating,timestamp\n" + "\n".join(lines))
+    data = check(path, duplicates="mean")
+    assert data.items.is_string and not data.users.is_string

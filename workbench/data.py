@@ -643,11 +643,11 @@ _FAST_CHECK_ROWS = 1_000_000
 
 def _any_duplicate_pair(u: np.ndarray, i: np.ndarray, n_items: int) -> bool:
     """Whether a (user, item) pair repeats (a compiled O(n) check; numba loads lazily),
-    holding at most an eighth of the rows' numbers at once (half a byte a row)."""
+    holding at most half the rows' numbers at once (2 bytes a row, two passes)."""
     from workbench._data_kernels import has_duplicate_pair
 
     n_users = int(u.max()) + 1 if len(u) else 0
-    max_rows = max(_FAST_CHECK_ROWS, len(u) // 8)
+    max_rows = max(_FAST_CHECK_ROWS, (len(u) + 1) // 2)
     return bool(has_duplicate_pair(u, i, n_users, max(n_items, 1), max_rows))
 
 

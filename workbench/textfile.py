@@ -332,7 +332,7 @@ def read_columns(
             column_names=names,
             skip_rows=layout.leading_blank + int(layout.header),
             encoding=encoding,
-            block_size=1 << 22,
+            block_size=PARSE_BLOCK_BYTES,
         )
         parse_opts = pacsv.ParseOptions(
             delimiter=sep if single else _UNIT_SEP,
@@ -384,6 +384,8 @@ class NotBatchable(Exception):
     (callers read the whole file instead, which also words any error)."""
 
 
+#: Bytes of text pyarrow's CSV reader parses as one block (each a chunk of the columns).
+PARSE_BLOCK_BYTES = 1 << 22
 #: Bytes of whole lines parsed at a time by `read_column_batches`.
 BATCH_BYTES = 1 << 25
 #: Text encodings whose lines can be cut at any newline byte.
@@ -434,7 +436,7 @@ def read_column_batches(
                 column_names=names,
                 skip_rows=skip if k == 0 else 0,
                 encoding=layout.encoding,
-                block_size=1 << 22,
+                block_size=PARSE_BLOCK_BYTES,
             )
             convert_opts = pacsv.ConvertOptions(
                 include_columns=[names[j] for j in wanted],

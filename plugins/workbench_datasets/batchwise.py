@@ -13,6 +13,7 @@ every error.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -87,7 +88,7 @@ def read_batchwise(
     )
     if parquet:
         sink.expect(parquet_file.metadata.num_rows)
-        for batch in _parquet_batches(parquet_file, pos, batch_rows or BATCH_ROWS):
+        for batch in _prefetched(_parquet_batches(parquet_file, pos, batch_rows or BATCH_ROWS)):
             sink.add({role: batch[p] for role, p in pos.items()})
     else:
         ids = [pos["user"], pos["item"]] if string_ids else []
@@ -95,7 +96,7 @@ def read_batchwise(
         batches = read_column_batches(
             layout, list(pos.values()), string_columns=ids, batch_bytes=batch_bytes
         )
-        for k, (batch, text_bytes) in enumerate(batches):
+        for k, (batch, text_bytes) in enumerate(_prefetched(batches)):
             if k == 0 and size and text_bytes:  # rows in the file, by the first batch's
                 sink.expect(int(len(batch[pos["user"]]) * size / text_bytes * 1.03) + 1024)
             sink.add({role: batch[p] for role, p in pos.items()})
@@ -112,6 +113,23 @@ def read_batchwise(
         row_offset=1 + int(layout.header),
     )
     return data, layout, found
+
+
+_END = object()
+
+
+def _prefetched(items: Iterator[Any]) -> Iterator[Any]:
+    """``items``, each next one read in a worker thread while the caller converts the
+    current one (pyarrow's parsing and decoding release the GIL)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="workbench-read") as pool:
+        pending = pool.submit(next, items, _END)
+        while True:
+            item = pending.result()
+            if item is _END:
+                return
+            pending = pool.submit(next, items, _END)
+            yield item
+            del item
 
 
 def _open_parquet(ref: FileRef) -> tuple[Layout, Any]:
@@ -176,6 +194,18 @@ class _Columns:
         return [codes.buffer for codes in self.ids.values()]
 
     def add(self, batch: Mapping[str, Any]) -> None:
+        """A batch of columns by role (arrow arrays, or chunked arrays taken chunk by
+        chunk where their chunks line up: no copy to join them)."""
+        columns = list(batch.values())
+        if isinstance(columns[0], pa.ChunkedArray):
+            lengths = [[len(c) for c in column.chunks] for column in columns]
+            if all(x == lengths[0] for x in lengths):
+                for k in range(len(lengths[0])):
+                    self._add({role: column.chunk(k) for role, column in batch.items()})
+                return
+        self._add(batch)
+
+    def _add(self, batch: Mapping[str, Any]) -> None:
         n = len(batch["user"])
         for role in ("user", "item"):
             self._add_ids(self.ids[role], batch[role])
@@ -210,7 +240,7 @@ class _Columns:
 
     def _add_values(self, column: Any) -> None:
         values = _numbers(column).astype(np.float64, copy=False)
-        if not np.isfinite(values).all() or (np.abs(values) > _FLOAT32_MAX).any():
+        if not (np.abs(values) <= _FLOAT32_MAX).all():  # also false for NaN
             raise NotBatchable("a missing, infinite or too large value")
         if self.rating_scale is not None:
             lo, hi = self.rating_scale
@@ -218,9 +248,11 @@ class _Columns:
                 raise NotBatchable("a rating outside the scale")
         elif self.value_role == "weight" and (values < 0).any():
             raise NotBatchable("a negative weight")
-        if self.values.dtype == np.float32 and not np.array_equal(
-            values.astype(np.float32), values
-        ):
+        if self.values.dtype == np.float32:
+            stored = values.astype(np.float32)
+            if np.array_equal(stored, values):
+                self.values.append(stored)
+                return
             # a value float32 cannot hold: keep float64 (merging repeats by mean or sum
             # adds the values as read); the values so far are exact in float64
             wide = ColumnBuffer(np.float64)
