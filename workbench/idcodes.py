@@ -3,9 +3,10 @@ whole column: ids sorted (numbers by value, text as pandas sorts it), codes thei
 
 Integer ids that fit 32 bits are kept as they come (4 bytes a row, the size of the codes)
 and turned into ranks in place at the end through a presence table over their range. Other
-ids (text, wider integers, a range much wider than the row count) get first-appearance
-codes batch by batch from a dictionary of the ids seen so far, remapped to ranks at the
-end. Either way no batch is held in 64 bits beyond its own conversion.
+ids (text, wider integers, a range much wider than the row count) are coded batch by batch
+into each batch's own distinct ids; at the end all those distinct ids are ranked at once
+and every batch's codes become ranks. Either way no batch is held in 64 bits beyond its own
+conversion (the distinct ids of every batch are: for such ids, at most the rows).
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ class IdCodes:
         #: The codes (raw ids while they are kept as they come), in large blocks.
         self.buffer = ColumnBuffer(np.int32)
         self._raw = True
-        self._seen: dict = {}  # id -> first-appearance code (once not raw)
         self._text: bool | None = None
+        # once not raw, the rows come in pieces, each coded into its own distinct ids
+        self._uniques: list[np.ndarray] = []
+        self._rows: list[int] = []
 
     def __len__(self) -> int:
         return len(self.buffer)
@@ -49,7 +52,7 @@ class IdCodes:
         if self._raw:
             return  # an empty batch
         codes, uniques = pd.factorize(values.astype(np.int64, copy=False))
-        self.buffer.append(self._first_seen(codes, uniques))
+        self._piece(codes, uniques)
 
     def add_coded(self, codes: np.ndarray, uniques: np.ndarray, *, text: bool) -> None:
         """A batch given as codes into its own ``uniques`` (distinct ids: Python str for
@@ -57,7 +60,7 @@ class IdCodes:
         self._kind(text=text)
         if self._raw:
             self._to_codes()
-        self.buffer.append(self._first_seen(codes, uniques))
+        self._piece(codes, uniques)
 
     def finish(self) -> tuple[IdMap, np.ndarray, Callable[[int], object]]:
         """The id map, the int32 codes of every row (in order) and ``code -> id`` as the
@@ -70,17 +73,25 @@ class IdCodes:
             self.buffer.append(codes)
             del codes
             self._to_codes()
-        first_seen = list(self._seen)
-        self._seen = {}
+        # every piece's distinct ids, ranked at once: the pieces' codes become ranks
+        empty = np.zeros(0, dtype=object if self._text else np.int64)
+        distinct = np.concatenate(self._uniques) if self._uniques else empty
+        sizes = [len(u) for u in self._uniques]
+        self._uniques = []
         if self._text:
-            ranks, uniques = pd.factorize(pd.Series(np.array(first_seen, dtype=object)), sort=True)
+            ranks, uniques = pd.factorize(pd.Series(distinct), sort=True)  # as for the whole column
         else:
-            ranks, uniques = pd.factorize(np.array(first_seen, dtype=np.int64), sort=True)
+            ranks, uniques = pd.factorize(distinct, sort=True)
+        del distinct
         ranks = ranks.astype(np.int32)
         codes = self.buffer.finish()
-        for start in range(0, len(codes), _STEP):
-            part = codes[start : start + _STEP]
-            part[:] = ranks[part]
+        row = first = 0
+        for rows, size in zip(self._rows, sizes, strict=True):
+            for start in range(row, row + rows, _STEP):
+                part = codes[start : min(start + _STEP, row + rows)]
+                part[:] = ranks[part.astype(np.int64) + first]
+            row, first = row + rows, first + size
+        self._rows = []
         return IdMap(uniques), codes, uniques.__getitem__
 
     # -- internals --------------------------------------------------------------------------
@@ -91,23 +102,21 @@ class IdCodes:
             raise ValueError("an id column changed between text and numbers")
 
     def _to_codes(self) -> None:
-        """Leave raw mode: the raw int32 ids kept so far become first-appearance codes
-        (in place)."""
+        """Leave raw mode: the raw int32 ids kept so far become pieces of codes (in
+        place)."""
         self._raw = False
         for raw in self.buffer.parts():
             for start in range(0, len(raw), _STEP):
                 part = raw[start : start + _STEP]
                 codes, uniques = pd.factorize(part.astype(np.int64))
-                part[:] = self._first_seen(codes, uniques)
+                part[:] = codes
+                self._uniques.append(uniques)
+                self._rows.append(len(part))
 
-    def _first_seen(self, codes: np.ndarray, uniques: Any) -> np.ndarray:
-        """Codes into a batch's ``uniques`` -> first-appearance codes over all batches."""
-        seen = self._seen
-        ids = uniques.tolist() if isinstance(uniques, np.ndarray) else list(uniques)
-        mapping = np.fromiter(
-            (seen.setdefault(v, len(seen)) for v in ids), dtype=np.int32, count=len(ids)
-        )
-        return mapping[codes] if len(mapping) else np.zeros(len(codes), dtype=np.int32)
+    def _piece(self, codes: np.ndarray, uniques: Any) -> None:
+        self.buffer.append(codes)
+        self._uniques.append(np.asarray(uniques))
+        self._rows.append(len(codes))
 
 
 def _dense_ranks(values: np.ndarray) -> np.ndarray | None:
