@@ -78,6 +78,7 @@ def main() -> None:
     parser.add_argument("--n-iter", type=int, default=40, help="TPE candidates per search")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--nested", action="store_true", help="also the nested estimate")
+    parser.add_argument("--skip-plain", action="store_true", help="only the nested estimate")
     parser.add_argument("--inner", default="kfold n_folds=3", help="the nested inner split")
     parser.add_argument("--run-dir", type=Path, help="keep (and resume) the run folders here")
     parser.add_argument("--json", type=Path, help="write the outcome here")
@@ -85,11 +86,12 @@ def main() -> None:
     sub = (lambda name: args.run_dir / name) if args.run_dir else (lambda name: None)
     out: dict[str, Any] = {"model": args.model, "space": args.space, "metric": args.metric,
                            "n_iter": args.n_iter, "seed": args.seed}  # fmt: skip
-    out["plain"] = plain(args.model, args.space, args.metric, args.n_iter, args.seed,
-                         sub("plain"))  # fmt: skip
-    print(f"plain : best {args.metric} {out['plain']['best']:.5f} "
-          f"{out['plain']['best_params']}", flush=True)  # fmt: skip
-    if args.nested:
+    if not args.skip_plain:
+        out["plain"] = plain(args.model, args.space, args.metric, args.n_iter, args.seed,
+                             sub("plain"))  # fmt: skip
+        print(f"plain : best {args.metric} {out['plain']['best']:.5f} "
+              f"{out['plain']['best_params']}", flush=True)  # fmt: skip
+    if args.nested or args.skip_plain:
         out["nested"] = nested(args.model, args.space, args.metric, args.n_iter, args.seed,
                                args.inner, sub("nested"))  # fmt: skip
         print(f"nested: outer {args.metric} {out['nested']['outer']:.5f} "
