@@ -1,7 +1,8 @@
 """Built-in plugin: alternating least squares (numba kernels, one batched call per half-step).
 
 - ``als`` (aliases ``explicit-als``, ``biased-als``): biased MF of explicit ratings with
-  weighted-lambda regularisation (Zhou et al. 2008); predicts ratings.
+  count-weighted regularisation (weighted lambda, Zhou et al. 2008, or softer); predicts
+  ratings.
 - ``ials`` (aliases ``implicit-als``, ``wmf``): confidence-weighted ALS for implicit feedback
   (Hu, Koren and Volinsky 2008), conjugate gradient or Cholesky; ranks items.
 
