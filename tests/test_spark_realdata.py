@@ -101,7 +101,10 @@ def test_spark_als_next_to_the_builtin_als(splits):
         get_registry().get("model", "als")
     except UnknownNameError:
         pytest.skip("the built-in 'als' is not registered yet (plugin workbench_als)")
-    als = "als biased=false " + " ".join(f"{k}={v}" for k, v in SETTINGS.items())
+    # Spark's ALS scales regParam by each row's count (weighted lambda): the same penalty
+    als = "als biased=false reg_exponent=1 reg_offset=0 " + " ".join(
+        f"{k}={v}" for k, v in SETTINGS.items()
+    )
     results = wb.compare(splits[0].train, splits, [SPARK, als], ["rmse", "ndcg@10"])
     spark, builtin = _mean(results, "spark-als"), _mean(results, "als")
     assert abs(spark - builtin) < NOISE, (spark, builtin)

@@ -78,9 +78,9 @@ class ALS(RatingFactorModel):
     """Biased MF by alternating least squares with count-weighted regularisation (weighted
     lambda, Zhou et al. 2008, at ``reg_exponent=1, reg_offset=0``; the defaults shrink users
     and items with few ratings more): each half-step solves every user's (item's) ridge
-    regression (conjugate gradient, or exactly by Cholesky), in one batched numba call. Fold-in: the exact user
-    half-step with items frozen (a user with no ratings gets zero factors and bias: mu +
-    b_i)."""
+    regression (conjugate gradient, or exactly by Cholesky), in one batched numba call.
+    Fold-in: the exact user half-step with items frozen (a user with no ratings gets zero
+    factors and bias: mu + b_i)."""
 
     name = "als"
     Params = ALSParams
