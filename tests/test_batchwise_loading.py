@@ -60,7 +60,7 @@ def both(path: Path, strict: bool = True, **options: Any) -> tuple[Any, Any]:
     """(batch-wise result or error text, whole-file result or error text)."""
     ref = resolve_path(str(path))
     out = []
-    for read in (batchwise_only if strict else table.load_table, table.read_whole):
+    for read in (batchwise_only if strict else table.load_table, whole_only):
         try:
             out.append(read(ref, **options))
         except WorkbenchError as exc:
@@ -70,8 +70,13 @@ def both(path: Path, strict: bool = True, **options: Any) -> tuple[Any, Any]:
 
 def batchwise_only(ref: Any, **options: Any) -> Interactions:
     """`load_table` that must take the batch-wise path."""
-    data, layout, found = batchwise.read_batchwise(ref, **options)
+    data, layout, found = batchwise.read_batchwise(ref, batchwise.TableOptions(**options))
     return table._finish(data, layout, found, ref)
+
+
+def whole_only(ref: Any, **options: Any) -> Interactions:
+    """`load_table` reading the whole file at once."""
+    return table.read_whole(ref, batchwise.TableOptions(**options))
 
 
 def check(path: Path, strict: bool = True, **options: Any) -> Any:
@@ -142,7 +147,7 @@ def test_ids_beyond_32_and_64_bits(tmp_path: Path) -> None:
     data = check(path, strict=False, header=False)
     assert data.users.is_string
     with pytest.raises(batchwise.NotBatchable):
-        batchwise.read_batchwise(resolve_path(str(path)), header=False)
+        batchwise.read_batchwise(resolve_path(str(path)), batchwise.TableOptions(header=False))
 
 
 @pytest.mark.parametrize("policy", ["last", "first", "mean", "sum", "error"])
@@ -243,7 +248,7 @@ def test_item_metadata_and_provenance_through_load_dataset(tmp_path: Path, monke
         f"{k % 6},{k % 9},{k % 5 + 1}\n" for k in range(40)))  # fmt: skip
     meta = pd.DataFrame({"title": ["a", "b"], "genres": ["x", "y"]}, index=["3", "4"])
     ref = resolve_path(str(path))
-    assert_same(batchwise_only(ref, item_metadata=meta), table.read_whole(ref, item_metadata=meta))
+    assert_same(batchwise_only(ref, item_metadata=meta), whole_only(ref, item_metadata=meta))
     whole = load_dataset({"name": "tabular", "path": str(path)})
 
     def refuse(*args: Any, **kwargs: Any) -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,25 @@ BATCH_ROWS = 1 << 20
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _INT64_MAX = np.iinfo(np.int64).max
 
-__all__ = ["BATCH_ROWS", "NotBatchable", "is_parquet", "read_batchwise"]
+__all__ = ["BATCH_ROWS", "NotBatchable", "TableOptions", "is_parquet", "read_batchwise"]
+
+
+@dataclass(frozen=True, eq=False)
+class TableOptions:
+    """How a table file is read: the `tabular` dataset's reading parameters, given alike
+    to the batch-wise and the whole-file read."""
+
+    sep: str | None = None
+    header: bool | None = None
+    columns: str | Sequence[str] | None = None
+    roles: Mapping[str, Any] | None = None
+    kind: str = "auto"
+    rating_scale: tuple[float, float] | None = None
+    duplicates: str | None = None
+    string_ids: bool = False
+    encoding: str | None = None
+    name: str | None = None
+    item_metadata: pd.DataFrame | None = None
 
 
 def is_parquet(ref: FileRef) -> bool:
@@ -48,18 +67,8 @@ def is_parquet(ref: FileRef) -> bool:
 
 def read_batchwise(
     ref: FileRef,
+    options: TableOptions | None = None,
     *,
-    sep: str | None = None,
-    header: bool | None = None,
-    columns: str | Sequence[str] | None = None,
-    roles: Mapping[str, Any] | None = None,
-    kind: str = "auto",
-    rating_scale: tuple[float, float] | None = None,
-    duplicates: str | None = None,
-    string_ids: bool = False,
-    encoding: str | None = None,
-    name: str | None = None,
-    item_metadata: pd.DataFrame | None = None,
     batch_bytes: int | None = None,
     batch_rows: int | None = None,
 ) -> tuple[Interactions, Layout, Roles]:
@@ -67,13 +76,14 @@ def read_batchwise(
     ``batch_rows`` Parquet rows at a time (default `workbench.textfile.BATCH_BYTES`,
     `BATCH_ROWS`). `NotBatchable` where it does not apply; any other exception also means
     "read the whole file" to the caller."""
-    roles = dict(roles or {})
+    options = options or TableOptions()
+    roles = dict(options.roles or {})
     parquet = is_parquet(ref)
     if parquet:
         layout, parquet_file = _open_parquet(ref)
     else:
-        layout = sniff(ref, sep=sep, header=header, encoding=encoding)
-    found = resolve_roles(layout, roles, kind=kind, columns=columns)
+        layout = sniff(ref, sep=options.sep, header=options.header, encoding=options.encoding)
+    found = resolve_roles(layout, roles, kind=options.kind, columns=options.columns)
     pos = found.positions
     if "fold" in pos:
         raise NotBatchable("a fold column")
@@ -83,15 +93,15 @@ def read_batchwise(
     sink = _Columns(
         value_role,
         "timestamp" in pos,
-        rating_scale if found.kind == "explicit" else None,
-        string_ids,
+        options.rating_scale if found.kind == "explicit" else None,
+        options.string_ids,
     )
     if parquet:
         sink.expect(parquet_file.metadata.num_rows)
         for batch in _prefetched(_parquet_batches(parquet_file, pos, batch_rows or BATCH_ROWS)):
             sink.add({role: batch[p] for role, p in pos.items()})
     else:
-        ids = [pos["user"], pos["item"]] if string_ids else []
+        ids = [pos["user"], pos["item"]] if options.string_ids else []
         size = ref.path.stat().st_size if ref.member is None and not ref.compression() else 0
         batches = read_column_batches(
             layout, list(pos.values()), string_columns=ids, batch_bytes=batch_bytes
@@ -105,11 +115,11 @@ def read_batchwise(
         raise NotBatchable("no data rows")
     data = sink.interactions(
         kind=found.kind,
-        rating_scale=rating_scale if found.kind == "explicit" else None,
-        duplicates=duplicates,
-        name=name or ref.name,
+        rating_scale=options.rating_scale if found.kind == "explicit" else None,
+        duplicates=options.duplicates,
+        name=options.name or ref.name,
         source=ref.display,
-        item_metadata=item_metadata,
+        item_metadata=options.item_metadata,
         row_offset=1 + int(layout.header),
     )
     return data, layout, found

@@ -32,7 +32,7 @@ from workbench.textfile import (
     sniff,
     timestamp_column,
 )
-from workbench_datasets.batchwise import is_parquet, read_batchwise
+from workbench_datasets.batchwise import TableOptions, is_parquet, read_batchwise
 from workbench_datasets.metadata import align_metadata
 
 #: Rows up to which the first repeated pair is located by line (a slow, line-by-line scan).
@@ -98,54 +98,44 @@ def load_table(
     Batch by batch where `read_batchwise` takes the file (the same result, in about the
     memory of the result); otherwise, or on any problem, the whole file at once, which
     words the problem with its line."""
-    options = dict(
+    options = TableOptions(
         sep=sep, header=header, columns=columns, roles=roles, kind=kind,
         rating_scale=rating_scale, duplicates=duplicates, string_ids=string_ids,
         encoding=encoding, name=name, item_metadata=item_metadata,
     )  # fmt: skip
     try:
-        data, layout, found = read_batchwise(ref, **options)
+        data, layout, found = read_batchwise(ref, options)
     except MemoryError:
         raise
     except Exception:  # noqa: BLE001 - not taken batch-wise, or wrong: the whole-file read
-        return read_whole(ref, **options)  # tells which line and why
+        return read_whole(ref, options)  # tells which line and why
     return _finish(data, layout, found, ref)
 
 
 def read_whole(
     ref: FileRef,
-    *,
-    sep: str | None = None,
-    header: bool | None = None,
-    columns: str | Sequence[str] | None = None,
-    roles: Mapping[str, Any] | None = None,
-    kind: str = "auto",
-    rating_scale: tuple[float, float] | None = None,
-    duplicates: str | None = None,
-    string_ids: bool = False,
-    encoding: str | None = None,
-    name: str | None = None,
-    item_metadata: pd.DataFrame | None = None,
+    options: TableOptions | None = None,
 ) -> Interactions:
     """`load_table` reading the whole file at once (every column, then converted one by
     one): any input, and the exact error message for any problem."""
-    roles = dict(roles or {})
+    options = options or TableOptions()
+    roles = dict(options.roles or {})
     parquet_table = None
     if is_parquet(ref):
         layout, parquet_table = _read_parquet(ref)
     else:
-        layout = sniff(ref, sep=sep, header=header, encoding=encoding)
-    found = resolve_roles(layout, roles, kind=kind, columns=columns)
+        layout = sniff(ref, sep=options.sep, header=options.header, encoding=options.encoding)
+    found = resolve_roles(layout, roles, kind=options.kind, columns=options.columns)
     pos = found.positions
     if parquet_table is not None:
         arrays = {p: parquet_table.column(p) for p in set(pos.values())}
         n_rows = parquet_table.num_rows
         parquet_table = None  # the columns are freed one by one as they are converted
-        if string_ids:
+        if options.string_ids:
             for role in ("user", "item"):
                 arrays[pos[role]] = arrays[pos[role]].cast(pa.string())
     else:
-        ids = [pos["user"], pos["item"]] if string_ids else []
+        ids = [pos["user"], pos["item"]] if options.string_ids else []
         arrays, n_rows = read_columns(layout, list(pos.values()), string_columns=ids)
     if n_rows == 0:
         what = "only a header line" if layout.header else "no data rows"
@@ -163,8 +153,8 @@ def read_whole(
     value_col = None
     if found.kind == "explicit":
         values = numeric_column(layout, _take(arrays, pos["rating"]), "rating")
-        if rating_scale is not None:
-            lo, hi = rating_scale
+        if options.rating_scale is not None:
+            lo, hi = options.rating_scale
             out = (values < lo) | (values > hi)
             if out.any():
                 row = int(np.flatnonzero(out)[0])
@@ -192,8 +182,9 @@ def read_whole(
     del frame
     try:
         data = _from_frame(
-            df, layout, ref, found, value_col, ts_col, rating_scale, duplicates, name, item_metadata
-        )
+            df, layout, ref, found, value_col, ts_col, options.rating_scale,
+            options.duplicates, options.name, options.item_metadata,
+        )  # fmt: skip
     except RowError as exc:  # name the line (and quote it) like every other reading error
         detail = exc.detail
         if detail.startswith("value "):  # the frame's column: say which one it is
