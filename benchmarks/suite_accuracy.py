@@ -166,15 +166,23 @@ def accuracy(ctx: Context) -> list[Record]:
         records.append({**base, "library": "workbench", "setting": "defaults", **scores})
         print(f"  {spec:28s} workbench  rmse {scores['rmse']:.4f}  "
               f"ndcg@10 {scores['ndcg@10']:.4f}  fit {scores['fit_s']:.2f} s", flush=True)
-        for label, setting, note, factory in references:
-            try:
-                theirs = reference(factory, split_list)
-            except refs.Missing as exc:
-                records.append({"kind": "missing", "library": label, "why": str(exc)})
-                continue
-            records.append(
-                {**base, "library": label, "setting": setting, "note": note, **theirs}
-            )
-            print(f"  {'':28s} {label} ({setting})  rmse {theirs['rmse']:.4f}  "
-                  f"ndcg@10 {theirs['ndcg@10']:.4f}  fit {theirs['fit_s']:.2f} s", flush=True)
+        records += reference_records(references, split_list, base, indent=28)
     return records
+
+
+def reference_records(
+    references: list, split_list: list[Split], base: dict[str, Any], indent: int
+) -> list[Record]:
+    """One accuracy record per (label, setting, note, factory) reference, or a "missing"
+    record where its library does not import; each printed under our row."""
+    out: list[Record] = []
+    for label, setting, note, factory in references:
+        try:
+            theirs = reference(factory, split_list)
+        except refs.Missing as exc:
+            out.append({"kind": "missing", "library": label, "why": str(exc)})
+            continue
+        out.append({**base, "library": label, "setting": setting, "note": note, **theirs})
+        print(f"  {'':{indent}s} {label} ({setting})  rmse {theirs['rmse']:.4f}  "
+              f"ndcg@10 {theirs['ndcg@10']:.4f}  fit {theirs['fit_s']:.2f} s", flush=True)
+    return out

@@ -14,7 +14,7 @@ from typing import Any
 
 from benchmarks import refs
 from benchmarks.evalkit import METRICS
-from benchmarks.suite_accuracy import _tiny_spec, ours, reference, splits
+from benchmarks.suite_accuracy import _tiny_spec, ours, reference_records, splits
 from benchmarks.suites import Context, Record, suite
 
 #: Figures quoted from ANCHORS.md (../shared/docs/ANCHORS.md: the libraries' own runs on the
@@ -104,15 +104,6 @@ def accuracy_mf(ctx: Context) -> list[Record]:
                         "note": note})  # fmt: skip
         print(f"  {spec:14s} workbench  rmse {scores['rmse']:.4f}  "
               f"ndcg@10 {scores['ndcg@10']:.4f}  fit {scores['fit_s']:.2f} s", flush=True)
-        for label, setting, note, factory in references:
-            try:
-                theirs = reference(factory, split_list)
-            except refs.Missing as exc:
-                records.append({"kind": "missing", "library": label, "why": str(exc)})
-                continue
-            records.append({**base, "library": label, "setting": setting, "note": note,
-                            **theirs})  # fmt: skip
-            print(f"  {'':14s} {label} ({setting})  ndcg@10 {theirs['ndcg@10']:.4f}  "
-                  f"fit {theirs['fit_s']:.2f} s", flush=True)
+        records += reference_records(references, split_list, base, indent=14)
         records += [anchor_record(base, label) for label in anchors]
     return records
