@@ -58,19 +58,7 @@ def anchor_data(*, attributes: bool = False) -> tuple[Interactions, np.ndarray]:
 
 def anchor_splits(*, attributes: bool = False) -> list[Split]:
     """The five anchor folds of MovieLens-100k as workbench splits (shared id maps)."""
-    if attributes:
-        data, folds = anchor_data(attributes=True)
-        return [
-            Split(train=data.subset(folds != f), test=data.subset(folds == f), fold=int(f))
-            for f in np.unique(folds)
-        ]
-    root = data_dir() / "ml-100k"
-    frame = pd.read_csv(root / "u.data", sep="\t", names=["user", "item", "rating", "ts"])
-    folds = np.load(root / "anchor_folds.npy", allow_pickle=False)
-    data = Interactions.from_pandas(
-        frame, user="user", item="item", value="rating", timestamp="ts",
-        kind="explicit", rating_scale=(1, 5), name="ml-100k",
-    )
+    data, folds = anchor_data(attributes=attributes)
     return [
         Split(train=data.subset(folds != f), test=data.subset(folds == f), fold=int(f))
         for f in np.unique(folds)

@@ -5,12 +5,23 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import typer
 from rich.console import Console
 
 from workbench.jsonvalues import dumps
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+#: ``--backend`` and ``--scheduler`` of the commands that run (model, fold) tasks.
+BACKEND_OPTION = typer.Option(
+    "local",
+    "--backend",
+    help="Where parallel tasks run: local processes, or a dask / ray cluster (--scheduler).",
+)
+SCHEDULER_OPTION = typer.Option(
+    None, "--scheduler", help="Cluster scheduler address, e.g. tcp://127.0.0.1:8786 (dask)."
+)
 
 
 def example(*commands: str) -> str:

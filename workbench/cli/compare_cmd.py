@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from workbench.cli.common import example, print_json
+from workbench.cli.common import BACKEND_OPTION, SCHEDULER_OPTION, example, print_json
 from workbench.cli.workflow import (
     build_exporters,
     check_writable,
@@ -91,14 +91,8 @@ def compare(
     jobs: int | None = typer.Option(
         None, "--jobs", "-j", help="Parallel (model, fold) tasks; -1: every core (default: 1)."
     ),
-    backend: str = typer.Option(
-        "local",
-        "--backend",
-        help="Where parallel tasks run: local processes, or a dask / ray cluster (--scheduler).",
-    ),
-    scheduler: str | None = typer.Option(
-        None, "--scheduler", help="Cluster scheduler address, e.g. tcp://127.0.0.1:8786 (dask)."
-    ),
+    backend: str = BACKEND_OPTION,
+    scheduler: str | None = SCHEDULER_OPTION,
     run_dir: Path | None = typer.Option(
         None, "--run-dir", help="Run folder (default: runs/compare-DATE-TIME)."
     ),

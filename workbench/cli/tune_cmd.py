@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from workbench.cli.common import console, example, print_json
+from workbench.cli.common import BACKEND_OPTION, SCHEDULER_OPTION, console, example, print_json
 from workbench.cli.workflow import (
     check_writable,
     config_value,
@@ -67,14 +67,8 @@ def tune(
         False, "--strategies", help="List the search strategies and whether they can run here."
     ),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Parallel tasks (default: 1)."),
-    backend: str = typer.Option(
-        "local",
-        "--backend",
-        help="Where parallel tasks run: local processes, or a dask / ray cluster (--scheduler).",
-    ),
-    scheduler: str | None = typer.Option(
-        None, "--scheduler", help="Cluster scheduler address, e.g. tcp://127.0.0.1:8786 (dask)."
-    ),
+    backend: str = BACKEND_OPTION,
+    scheduler: str | None = SCHEDULER_OPTION,
     run_dir: Path | None = typer.Option(
         None, "--run-dir", help="Run folder (default: runs/tune-DATE-TIME)."
     ),
@@ -131,47 +125,42 @@ def tune(
         report_data(dataset, quiet=quiet or as_json)
         folder = Path(folder_value) if folder_value is not None else default_run_dir("tune")
         check_writable(folder, "run folder")
+
+        def search_args() -> tuple[tuple[Any, ...], dict[str, Any]]:
+            """The arguments a plain and a nested search share (read inside their ``try``,
+            so a bad value is reported like any other search error)."""
+            positional = (
+                dataset,
+                config_value(doc, "split", split),  # None: the plugins' search split
+                model_spec,
+                dims,
+                config_value(doc, "metric", metric),  # None: the default for the data
+            )
+            options = {
+                "search": config_value(doc, "search", search, "grid"),
+                "n_iter": int(config_value(doc, "n_iter", n_iter, 10)),
+                "seed": int(config_value(doc, "seed", seed, 0)),
+                "jobs": n_jobs,
+                "run_dir": folder,
+                "resume": resume,
+                "progress": progress,
+                "protocol": config_value(doc, "protocol", None),
+            }
+            return positional, options
+
         if outer is not None:
             from workbench.nested import nested_tune
 
             try:
-                nested = nested_tune(
-                    dataset,
-                    config_value(doc, "split", split),  # None: the plugins' search split
-                    model_spec,
-                    dims,
-                    config_value(doc, "metric", metric),  # None: the default for the data
-                    outer=outer,
-                    search=config_value(doc, "search", search, "grid"),
-                    n_iter=int(config_value(doc, "n_iter", n_iter, 10)),
-                    seed=int(config_value(doc, "seed", seed, 0)),
-                    jobs=n_jobs,
-                    run_dir=folder,
-                    resume=resume,
-                    progress=progress,
-                    protocol=config_value(doc, "protocol", None),
-                )
+                args, options = search_args()
+                nested = nested_tune(*args, outer=outer, **options)
             except KeyboardInterrupt:
                 interrupted(folder)
             _report_nested(nested, folder, quiet, as_json, print_frame, note)
             return
         try:
-            outcome = run_tune(
-                dataset,
-                config_value(doc, "split", split),  # None: the plugins' search split
-                model_spec,
-                dims,
-                config_value(doc, "metric", metric),  # None: the default metric for the data
-                search=config_value(doc, "search", search, "grid"),
-                n_iter=int(config_value(doc, "n_iter", n_iter, 10)),
-                seed=int(config_value(doc, "seed", seed, 0)),
-                jobs=n_jobs,
-                run_dir=folder,
-                resume=resume,
-                progress=progress,
-                protocol=config_value(doc, "protocol", None),
-                backend=where,
-            )
+            args, options = search_args()
+            outcome = run_tune(*args, backend=where, **options)
         except ParamError as exc:
             if doc is None:
                 raise
