@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from workbench_datasets import batchwise, table
 
 import workbench.columnbuffer as columnbuffer
+import workbench.numeric_text as numeric_text
 import workbench.textfile as textfile
 from workbench.data import IdMap, Interactions
 from workbench.errors import WorkbenchError
@@ -26,8 +27,12 @@ from workbench.files import resolve_path
 from workbench.idcodes import IdCodes
 
 
-@pytest.fixture(autouse=True)
-def tiny_batches(monkeypatch):
+@pytest.fixture(autouse=True, params=["numeric", "pyarrow"])
+def tiny_batches(request, monkeypatch):
+    """Tiny batches, text parsed by the compiled numeric reader where it applies, or always
+    by pyarrow's (both must give the whole-file read's result)."""
+    if request.param == "pyarrow":
+        monkeypatch.setattr(numeric_text, "applies", lambda layout: False)
     monkeypatch.setattr(textfile, "BATCH_BYTES", 40)
     monkeypatch.setattr(batchwise, "BATCH_ROWS", 3)
     monkeypatch.setattr(columnbuffer, "FIRST_BLOCK_ROWS", 2)

@@ -11,7 +11,7 @@ from workbench_sgd.base import Ratings
 from workbench_sgd.biased import BiasedMF
 
 import workbench.data as data_module
-from workbench._data_kernels import has_duplicate_pair
+from workbench._data_kernels import SMALL_ITEMS, has_duplicate_pair
 from workbench.data import Interactions
 from workbench.errors import DataError
 from workbench.testing import ModelContract, holdout, low_rank_ratings
@@ -25,8 +25,25 @@ def test_compiled_duplicate_check_agrees_with_unique() -> None:
         i = rng.integers(0, n_items, n).astype(np.int32)
         repeated = len(np.unique(u.astype(np.int64) * n_items + i)) < n
         assert has_duplicate_pair(u, i, n_users, n_items) == repeated
-        # users taken in ranges of a few rows each (one pass over the rows per range)
+        # the users cut into 1-8 ranges, checked in parallel
         assert has_duplicate_pair(u, i, n_users, n_items, int(rng.integers(1, 9))) == repeated
+
+
+@pytest.mark.parametrize("n_items", [SMALL_ITEMS, SMALL_ITEMS + 1, 200_000])
+def test_compiled_duplicate_check_with_wide_item_codes(n_items: int) -> None:
+    """Item codes up to 16 bits go into 2-byte buckets, wider ones into 4-byte ones: a
+    repeat of the largest code is found either way, and codes equal modulo 2^16 are not
+    taken for a repeat."""
+    rng = np.random.default_rng(3)
+    n_users = 50
+    keys = rng.permutation(np.unique(rng.integers(0, n_users * n_items, 5_000)))
+    extra = sorted({n_items - 1, (n_items - 1) % SMALL_ITEMS, 1})  # distinct items
+    u = np.append(keys // n_items, [n_users] * len(extra)).astype(np.int32)
+    i = np.append(keys % n_items, extra).astype(np.int32)
+    for parts in (1, 2, 4):
+        assert not has_duplicate_pair(u, i, n_users + 1, n_items, parts)
+        again = np.append(u, n_users).astype(np.int32), np.append(i, n_items - 1).astype(np.int32)
+        assert has_duplicate_pair(*again, n_users + 1, n_items, parts)
 
 
 @pytest.mark.parametrize("policy", ["last", "first", "mean", "sum"])

@@ -643,12 +643,18 @@ _FAST_CHECK_ROWS = 1_000_000
 
 def _any_duplicate_pair(u: np.ndarray, i: np.ndarray, n_items: int) -> bool:
     """Whether a (user, item) pair repeats (a compiled O(n) check; numba loads lazily),
-    holding at most half the rows' numbers at once (2 bytes a row, two passes)."""
-    from workbench._data_kernels import has_duplicate_pair
+    holding 2 bytes a row: the codes of the side with at most 2^16 distinct values bucketed
+    by the other side in one pass, or, when neither side is that small, 4-byte codes in two
+    passes over half the users each."""
+    from workbench._data_kernels import SMALL_ITEMS, has_duplicate_pair
 
     n_users = int(u.max()) + 1 if len(u) else 0
-    max_rows = max(_FAST_CHECK_ROWS, (len(u) + 1) // 2)
-    return bool(has_duplicate_pair(u, i, n_users, max(n_items, 1), max_rows))
+    n_items = max(n_items, 1)
+    if n_items <= SMALL_ITEMS:
+        return bool(has_duplicate_pair(u, i, n_users, n_items, 1))
+    if n_users <= SMALL_ITEMS:
+        return bool(has_duplicate_pair(i, u, n_items, n_users, 1))
+    return bool(has_duplicate_pair(u, i, n_users, n_items, 2))
 
 
 def _merge_duplicates(

@@ -6,10 +6,10 @@
 >>> splitter = make_splitter("kfold n_folds=5 seed=1")
 
 A spec is parsed once (`dataset_spec`); the loaded `Interactions` carry it in their
-`~workbench.provenance.Provenance` with their fingerprint, so a run records how to load them
-again without a side channel. Which dataset is used when none is named, and which one reads
-a bare file path, is declared by plugins (``register(..., default=True)`` and
-``default="files"``), not named here.
+`~workbench.provenance.Provenance`, so a run records how to load them again without a side
+channel (their fingerprint, `Interactions.fingerprint`, is computed when a run first asks).
+Which dataset is used when none is named, and which one reads a bare file path, is declared
+by plugins (``register(..., default=True)`` and ``default="files"``), not named here.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def load_dataset(
     spec: str | Mapping[str, Any] | Dataset | Interactions | None = None, **options: Any
 ) -> Interactions:
     """Load the interactions a dataset spec names (None: the default dataset; `Interactions`
-    pass through). The result's ``provenance`` records the spec and the fingerprint."""
+    pass through). The result's ``provenance`` records the spec."""
     if isinstance(spec, Interactions):
         return spec
     if isinstance(spec, Dataset):
@@ -102,7 +102,7 @@ def load_dataset(
         parsed = dataset_spec(spec, **options)
         data = parsed.build().load()
         request = _request(spec, parsed, options)
-    return data.with_provenance(spec=request, fingerprint=data.fingerprint())
+    return data.with_provenance(spec=request)
 
 
 def make_splitter(

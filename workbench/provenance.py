@@ -1,9 +1,10 @@
 """Where a dataset's interactions came from, as typed data on `Interactions.provenance`.
 
 A dataset plugin fills what only it knows (the file or folder it read, a fold-id column);
-the core loader adds the dataset spec the data was loaded from and its fingerprint, once.
+the core loader adds the dataset spec the data was loaded from. The data's fingerprint is
+`Interactions.fingerprint`, computed on first use (a run's metadata) and cached.
 Derived data (a subset, data re-expressed in another id space) keeps only the location:
-the spec, fingerprint and per-row fold labels describe the data as loaded, not a part of it.
+the spec and per-row fold labels describe the data as loaded, not a part of it.
 """
 
 from __future__ import annotations
@@ -34,14 +35,12 @@ class Provenance:
 
     - ``spec``: the dataset spec they were loaded from (a spec string or a mapping with a
       ``name``, as JSON), so a run can load them again; None for data built in code.
-    - ``fingerprint``: `Interactions.fingerprint` of the data as loaded (with ``spec``).
     - ``path``: the file, folder or zip archive read (``member``: the file inside an archive),
       where files that come with the data are found (e.g. MovieLens' ``u1.base``/``u1.test``).
     - ``folds``: a predefined fold-id column, read with the data (``tabular fold=COLUMN``).
     """
 
     spec: Any = None
-    fingerprint: str | None = None
     path: Path | None = None
     member: str | None = None
     folds: FoldColumn | None = None

@@ -428,7 +428,7 @@ def read_column_batches(
         source = io.BufferedReader(LineStream([ref], None if single else _transform(sep)))
     with source:
         skip = layout.leading_blank + int(layout.header)
-        blocks = _line_blocks(source, batch_bytes or BATCH_BYTES, first_lines=skip + 1)
+        blocks = line_blocks(source, batch_bytes or BATCH_BYTES, first_lines=skip + 1)
         for k, block in enumerate(blocks):
             if quoted and np.any(np.frombuffer(block, dtype=np.uint8) == ord('"')):
                 _check_quotes(block)
@@ -462,7 +462,7 @@ def read_column_batches(
             yield {j: table.column(names[j]) for j in wanted}, size
 
 
-def _line_blocks(source: Any, size: int, first_lines: int = 1) -> Iterator[memoryview]:
+def line_blocks(source: Any, size: int, first_lines: int = 1) -> Iterator[memoryview]:
     """Blocks of about ``size`` bytes from ``source``, each cut after its last newline,
     the first holding at least ``first_lines`` lines (read straight into a new, unfilled
     buffer each time: no copy of a block)."""

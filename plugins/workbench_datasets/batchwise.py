@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from workbench import numeric_text
 from workbench.columnbuffer import ColumnBuffer
 from workbench.data import Interactions
 from workbench.files import FileRef
@@ -101,15 +102,16 @@ def read_batchwise(
         for batch in _prefetched(_parquet_batches(parquet_file, pos, batch_rows or BATCH_ROWS)):
             sink.add({role: batch[p] for role, p in pos.items()})
     else:
-        ids = [pos["user"], pos["item"]] if options.string_ids else []
         size = ref.path.stat().st_size if ref.member is None and not ref.compression() else 0
-        batches = read_column_batches(
-            layout, list(pos.values()), string_columns=ids, batch_bytes=batch_bytes
-        )
-        for k, (batch, text_bytes) in enumerate(_prefetched(batches)):
-            if k == 0 and size and text_bytes:  # rows in the file, by the first batch's
-                sink.expect(int(len(batch[pos["user"]]) * size / text_bytes * 1.03) + 1024)
-            sink.add({role: batch[p] for role, p in pos.items()})
+        try:
+            _fill_from_text(sink, pos, _numeric_batches(layout, pos, options, batch_bytes), size)
+        except NotBatchable:  # not plain numbers (or not a plain file): pyarrow parses it
+            sink = sink.empty()
+            ids = [pos["user"], pos["item"]] if options.string_ids else []
+            batches = read_column_batches(
+                layout, list(pos.values()), string_columns=ids, batch_bytes=batch_bytes
+            )
+            _fill_from_text(sink, pos, _prefetched(batches), size)
     pa.default_memory_pool().release_unused()
     if sink.n_rows == 0:
         raise NotBatchable("no data rows")
@@ -123,6 +125,32 @@ def read_batchwise(
         row_offset=1 + int(layout.header),
     )
     return data, layout, found
+
+
+def _numeric_batches(
+    layout: Layout, pos: Mapping[str, int], options: TableOptions, batch_bytes: int | None
+) -> Iterator[tuple[dict[int, Any], int]]:
+    """The columns by `workbench.numeric_text` (numbers only: integer ids and timestamps,
+    decimal values), as arrow arrays over its numpy output (no copy)."""
+    if options.string_ids or not numeric_text.applies(layout):
+        raise NotBatchable("text ids, or not a plain file")
+    kinds = {p: "decimal" if role in ("rating", "weight") else "integer" for role, p in pos.items()}
+    for columns, size in numeric_text.read_numeric_batches(layout, kinds, batch_bytes=batch_bytes):
+        yield {p: pa.array(values) for p, values in columns.items()}, size
+
+
+def _fill_from_text(
+    sink: _Columns,
+    pos: Mapping[str, int],
+    batches: Iterator[tuple[dict[int, Any], int]],
+    size: int,
+) -> None:
+    """Every batch of text columns (by position) into ``sink`` (by role), its columns
+    sized for the file's ``size`` bytes by the first batch."""
+    for k, (batch, text_bytes) in enumerate(batches):
+        if k == 0 and size and text_bytes:  # rows in the file, by the first batch's
+            sink.expect(int(len(batch[pos["user"]]) * size / text_bytes * 1.03) + 1024)
+        sink.add({role: batch[p] for role, p in pos.items()})
 
 
 _END = object()
@@ -194,6 +222,10 @@ class _Columns:
         self.values = ColumnBuffer(np.float32)  # float64 once a value is not exact in float32
         self.stamps = ColumnBuffer(np.int64)
         self.n_rows = 0
+
+    def empty(self) -> _Columns:
+        """A new, empty sink with the same settings."""
+        return _Columns(self.value_role, self.has_timestamp, self.rating_scale, self.string_ids)
 
     def expect(self, rows: int) -> None:
         """Size the columns' first blocks for about ``rows`` rows (before any batch)."""
