@@ -26,7 +26,16 @@ def parse(text: bytes, n_chunks: int = 1, kinds=KINDS, slots=SLOTS):
     buf = np.frombuffer(text, dtype=np.uint8)
     n_ints = int((kinds == kernels.INTEGER).sum())
     n_floats = int((kinds == kernels.DECIMAL).sum())
-    return kernels.parse_block(buf, len(buf), ord(","), kinds, slots, n_ints, n_floats, n_chunks)
+    capacity = buf.tobytes().count(b"\n") + 1
+    ints, floats = np.empty((n_ints, capacity), np.int64), np.empty((n_floats, capacity))
+    rows, bad = kernels.parse_block(buf, len(buf), ord(","), kinds, slots, ints, floats, n_chunks)
+    return ints[:, :rows], floats[:, :rows], rows, bad
+
+
+def test_too_small_buffers_are_asked_to_grow() -> None:
+    buf = np.frombuffer(b"1,2,3,4\n5,6,7,8\n9,9,9,9\n", dtype=np.uint8)
+    ints, floats = np.empty((3, 2), np.int64), np.empty((1, 2))
+    assert kernels.parse_block(buf, len(buf), ord(","), KINDS, SLOTS, ints, floats, 2) == (3, -2)
 
 
 def test_known_answers() -> None:

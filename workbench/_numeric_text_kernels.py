@@ -167,11 +167,12 @@ def chunk_bounds(buf: np.ndarray, n: int, n_chunks: int) -> np.ndarray:
 @njit(cache=True, parallel=True)
 def parse_block(
     buf: np.ndarray, n: int, sep: int, kinds: np.ndarray, slots: np.ndarray,
-    n_ints: int, n_floats: int, n_chunks: int,
-) -> tuple[np.ndarray, np.ndarray, int, int]:  # fmt: skip
-    """Every line of ``buf[:n]`` (whole lines), chunks parsed in parallel: (ints as
-    n_ints x rows int64, floats as n_floats x rows float64, rows, position of the first
-    problem or -1)."""
+    ints: np.ndarray, floats: np.ndarray, n_chunks: int,
+) -> tuple[int, int]:  # fmt: skip
+    """Every line of ``buf[:n]`` (whole lines) into the first columns of ``ints``
+    (n_ints x capacity, int64) and ``floats`` (n_floats x capacity, float64), chunks parsed
+    in parallel: (rows, -1); (rows needed, -2) when the capacity is too small, nothing
+    parsed; (0, position) at the first problem."""
     bounds = chunk_bounds(buf, n, n_chunks)
     most = np.empty(n_chunks + 1, dtype=np.int64)  # rows each chunk may hold, then offsets
     most[0] = 0
@@ -179,8 +180,9 @@ def parse_block(
         most[k + 1] = _count_lines(buf, bounds[k], bounds[k + 1])
     for k in range(n_chunks):
         most[k + 1] += most[k]
-    ints = np.empty((n_ints, most[n_chunks]), dtype=np.int64)
-    floats = np.empty((n_floats, most[n_chunks]), dtype=np.float64)
+    if most[n_chunks] > ints.shape[1] or most[n_chunks] > floats.shape[1]:
+        return most[n_chunks], -2
+    n_ints, n_floats = ints.shape[0], floats.shape[0]
     got = np.zeros(n_chunks, dtype=np.int64)
     bad = np.full(n_chunks, -1, dtype=np.int64)
     for k in prange(n_chunks):
@@ -191,7 +193,7 @@ def parse_block(
         bad[k] = bad_k
     for k in range(n_chunks):
         if bad[k] >= 0:
-            return ints[:, :0], floats[:, :0], 0, bad[k]
+            return 0, bad[k]
     rows = 0
     for k in range(n_chunks):  # close the gaps of chunks with empty lines (in order)
         if rows != most[k]:
@@ -201,4 +203,4 @@ def parse_block(
                 for s in range(n_floats):
                     floats[s, rows + j] = floats[s, most[k] + j]
         rows += got[k]
-    return ints[:, :rows], floats[:, :rows], rows, -1
+    return rows, -1

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 import numpy as np
 
@@ -53,8 +52,9 @@ def read_numeric_batches(
 ) -> Iterator[tuple[dict[int, np.ndarray], int]]:
     """The columns at the positions in ``kinds`` (``"integer"``: int64, ``"decimal"``:
     float64), ``batch_bytes`` of whole lines at a time, with the number of bytes each batch
-    came from; the other columns are stepped over. `NotBatchable` (naming the line of the
-    batch, roughly) where the text is not plain numbers (see the module)."""
+    came from; the other columns are stepped over. A batch's arrays are views of buffers
+    the next batch is parsed into: convert or copy them before asking for the next.
+    `NotBatchable` where the text is not plain numbers (see the module)."""
     from workbench import _numeric_text_kernels as k
 
     if not applies(layout):
@@ -70,22 +70,36 @@ def read_numeric_batches(
         count[kind] += 1
     sep = ord(layout.sep)
     skip = layout.leading_blank + int(layout.header)
+    # the parsed columns of every block go into the same two arrays (grown when a block
+    # has more lines): no memory taken and given back per block
+    ints = np.empty((count["integer"], 0), dtype=np.int64)
+    floats = np.empty((count["decimal"], 0), dtype=np.float64)
     with open(layout.ref.path, "rb") as source:
         for block in line_blocks(source, batch_bytes or textfile.BATCH_BYTES, first_lines=skip + 1):
-            buf = np.frombuffer(block, dtype=np.uint8)
-            start = _after_lines(buf, skip)
+            data = np.frombuffer(block, dtype=np.uint8)
+            data = data[_after_lines(data, skip) :]
             skip = 0
-            data = buf[start:]
-            ints, floats, _, bad = k.parse_block(
-                data, len(data), sep, field_kinds, slots, count["integer"],
-                count["decimal"], _CHUNKS,
-            )  # fmt: skip
+            rows, bad = k.parse_block(
+                data, len(data), sep, field_kinds, slots, ints, floats, _CHUNKS
+            )
+            if bad == -2:  # grown with room to spare: blocks differ a little in lines
+                capacity = rows + rows // 8
+                ints = np.empty((count["integer"], capacity), dtype=np.int64)
+                floats = np.empty((count["decimal"], capacity), dtype=np.float64)
+                rows, bad = k.parse_block(
+                    data, len(data), sep, field_kinds, slots, ints, floats, _CHUNKS
+                )
             if bad >= 0:
                 raise NotBatchable(f"not a plain number near byte {bad} of a block")
-            out: dict[int, Any] = {}
-            for pos, kind in kinds.items():
-                out[pos] = (ints if kind == "integer" else floats)[slots[pos]]
-            yield out, len(block)
+            size = len(block)
+            del block, data
+            yield (
+                {
+                    pos: (ints if kind == "integer" else floats)[slots[pos], :rows]
+                    for pos, kind in kinds.items()
+                },
+                size,
+            )
 
 
 def _after_lines(buf: np.ndarray, n: int) -> int:

@@ -136,7 +136,10 @@ def _numeric_batches(
         raise NotBatchable("text ids, or not a plain file")
     kinds = {p: "decimal" if role in ("rating", "weight") else "integer" for role, p in pos.items()}
     for columns, size in numeric_text.read_numeric_batches(layout, kinds, batch_bytes=batch_bytes):
-        yield {p: pa.array(values) for p, values in columns.items()}, size
+        batch = {p: pa.array(values) for p, values in columns.items()}
+        del columns
+        yield batch, size
+        del batch  # before the next block is parsed
 
 
 def _fill_from_text(
@@ -151,6 +154,7 @@ def _fill_from_text(
         if k == 0 and size and text_bytes:  # rows in the file, by the first batch's
             sink.expect(int(len(batch[pos["user"]]) * size / text_bytes * 1.03) + 1024)
         sink.add({role: batch[p] for role, p in pos.items()})
+        del batch  # before the next one is read
 
 
 _END = object()
