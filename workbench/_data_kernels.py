@@ -10,8 +10,9 @@ SMALL_ITEMS = 1 << 16
 
 
 @njit(cache=True)
-def _user_starts(user: np.ndarray, n_users: int) -> np.ndarray:
-    """Where each user's rows start once bucketed by user (length ``n_users + 1``)."""
+def bucket_starts(user: np.ndarray, n_users: int) -> np.ndarray:
+    """Where each user's rows start once bucketed by user, in a counting sort (length
+    ``n_users + 1``; the last is the number of rows)."""
     start = np.zeros(n_users + 1, dtype=np.int64)
     for t in range(user.shape[0]):
         start[user[t] + 1] += 1
@@ -57,7 +58,7 @@ def has_duplicate_pair(
     that many ranges of about equal rows, checked one after another (one pass over the rows
     each, a bucket of a part's rows at a time).
     """
-    start = _user_starts(user, n_users)
+    start = bucket_starts(user, n_users)
     n = user.shape[0]
     n_parts = max(1, min(n_parts, n_users))
     lo = 0

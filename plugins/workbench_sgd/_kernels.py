@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from workbench._data_kernels import bucket_starts
+
 #: Lanes of the reductions: one AVX-512 register of float32 (two AVX2 registers).
 LANES = 16
 
@@ -202,11 +204,7 @@ def mf_epoch_hogwild(
 @njit(cache=True)
 def by_user_order(users: np.ndarray, n_users: int) -> np.ndarray:
     """Row numbers sorted by user, rows of a user in their original order (a counting sort)."""
-    start = np.zeros(n_users + 1, dtype=np.int64)
-    for t in range(users.shape[0]):
-        start[users[t] + 1] += 1
-    for u in range(n_users):
-        start[u + 1] += start[u]
+    start = bucket_starts(users, n_users)
     order = np.empty(users.shape[0], dtype=np.int64)
     for t in range(users.shape[0]):
         u = users[t]
