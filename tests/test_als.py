@@ -27,6 +27,18 @@ class TestUnbiasedALSContract(ModelContract):
         return ALS(n_factors=6, n_iterations=8, reg=0.1, biased=False, **params)
 
 
+class TestVariationalALSContract(ModelContract):
+    def make_model(self, **params: Any) -> ALS:
+        return ALS(n_factors=6, n_iterations=8, method="vb", **params)
+
+
+class TestVariationalALSDiagonalContract(ModelContract):
+    def make_model(self, **params: Any) -> ALS:
+        return ALS(
+            n_factors=6, n_iterations=8, method="vb", vb_user_covariance="diagonal", **params
+        )
+
+
 class TestImplicitALSContract(ModelContract):
     def make_model(self, **params: Any) -> ImplicitALS:
         return ImplicitALS(n_factors=6, n_iterations=6, **params)
@@ -166,6 +178,148 @@ def test_fold_in_uses_the_same_penalty_as_training() -> None:
             model.reg, model.reg_bias, True, reg_exponent=exponent, reg_offset=offset,
         )  # fmt: skip
         assert np.abs(other - model.user_factors_[users]).max() > 0.01
+
+
+def dense_vb_reference(dense, mu, M, S, precision, prior_mean, tau):
+    """Independent reference of the variational row update (Lim and Teh 2007), dense numpy:
+    for each row the posterior mean, covariance and expected squared error of its entries,
+    the error variance written out term by term (not from the normal equations)."""
+    g = M.shape[1]
+    f = g - 1
+    means, covs, sses = [], [], []
+    for u in range(dense.shape[0]):
+        obs = np.flatnonzero(dense[u])
+        A, rhs = np.diag(precision), precision * prior_mean
+        for j in obs:
+            t, mq, mc = dense[u, j] - mu, M[j, :f], M[j, f]
+            exx = np.zeros((g, g))
+            exx[:f, :f] = np.outer(mq, mq) + S[j][:f, :f]
+            exx[:f, f] = exx[f, :f] = mq
+            exx[f, f] = 1.0
+            A = A + tau * exx
+            rhs = rhs + tau * np.r_[(t - mc) * mq - S[j][:f, f], t - mc]
+        cov = np.linalg.inv(A)
+        mean = cov @ rhs
+        mp, mb, spp, spb = mean[:f], mean[f], cov[:f, :f], cov[:f, f]
+        sse = 0.0
+        for j in obs:
+            t, mq, mc = dense[u, j] - mu, M[j, :f], M[j, f]
+            sqq, sqc, scc = S[j][:f, :f], S[j][:f, f], S[j][f, f]
+            err = t - (mp @ mq + mb + mc)
+            var = (mp @ sqq @ mp + mq @ spp @ mq + np.trace(spp @ sqq) + cov[f, f] + scc
+                   + 2 * mq @ spb + 2 * mp @ sqc)  # fmt: skip
+            sse += err * err + var
+        means.append(mean)
+        covs.append(cov)
+        sses.append(sse)
+    return np.array(means), np.array(covs), np.array(sses)
+
+
+@pytest.mark.parametrize("other_full", [True, False], ids=["other-full", "other-diagonal"])
+@pytest.mark.parametrize("full", [True, False], ids=["full", "diagonal"])
+def test_vb_half_step_matches_a_dense_reference(other_full: bool, full: bool) -> None:
+    rng = np.random.default_rng(0)
+    dense = small_matrix(3, n=14, m=9)
+    dense[4] = 0.0  # a row without ratings gets the prior
+    g = 4
+    M = rng.normal(0, 0.5, (9, g))
+    B = rng.normal(0, 0.3, (9, g, g))
+    S = B @ B.transpose(0, 2, 1) + 0.05 * np.eye(g)
+    if not other_full:
+        S = S * np.eye(g)
+    S = S.astype(np.float32).astype(np.float64)
+    precision, prior_mean = rng.uniform(0.5, 3, g), rng.normal(0, 0.2, g)
+    low = np.tril_indices(g)
+    packed = S[:, low[0], low[1]] if other_full else S[:, np.arange(g), np.arange(g)]
+    ratings = solvers.as_csr(sp.csr_matrix(dense))
+    targets = (ratings.data - np.float32(3.1)).astype(np.float32)
+    mean, cov, sse = solvers.vb_half_step(
+        ratings, targets, M, packed.astype(np.float32), other_full, prior_mean, precision, 1.7,
+        full=full,
+    )  # fmt: skip
+    ref_mean, ref_cov, ref_sse = dense_vb_reference(dense, 3.1, M, S, precision, prior_mean, 1.7)
+    np.testing.assert_allclose(mean, ref_mean, atol=1e-6)
+    np.testing.assert_allclose(sse, ref_sse, rtol=1e-6, atol=1e-6)
+    want = ref_cov[:, low[0], low[1]] if full else ref_cov[:, np.arange(g), np.arange(g)]
+    np.testing.assert_allclose(cov, want, atol=1e-6)
+    np.testing.assert_allclose(mean[4], prior_mean)
+    assert sse[4] == 0.0
+
+
+def test_vb_step_without_uncertainty_is_the_ridge_step() -> None:
+    # with the other side known exactly (zero covariances) and a zero-mean prior, the
+    # posterior mean is the MAP ridge solution with reg = prior precision / noise precision
+    dense = small_matrix(7)
+    ratings = solvers.as_csr(sp.csr_matrix(dense))
+    rng = np.random.default_rng(8)
+    Y = rng.normal(0, 0.5, (dense.shape[1], 4)).astype(np.float32)
+    bi = rng.normal(0, 0.3, dense.shape[1]).astype(np.float32)
+    X, bu = solvers.explicit_half_step(
+        ratings, 3.0, bi, Y, 0.1, 0.02, True, reg_exponent=0.0, reg_offset=0.0
+    )
+    tau = 2.0
+    precision = tau * np.array([0.1] * 4 + [0.02])
+    other = np.column_stack([Y, bi]).astype(np.float64)
+    targets = (ratings.data - np.float32(3.0)).astype(np.float32)
+    mean, _, _ = solvers.vb_half_step(
+        ratings, targets, other, np.zeros((dense.shape[1], 15), np.float32), True,
+        np.zeros(5), precision, tau,
+    )  # fmt: skip
+    np.testing.assert_allclose(mean[:, :4], X, atol=1e-5)
+    np.testing.assert_allclose(mean[:, 4], bu, atol=1e-5)
+
+
+def test_vb_learns_the_noise_level() -> None:
+    # rank-2 ratings plus Gaussian noise of sd 0.5: the learned noise precision is near 4
+    rng = np.random.default_rng(1)
+    n_users, n_items = 150, 120
+    P, Q = rng.normal(0, 0.8, (n_users, 2)), rng.normal(0, 0.8, (n_items, 2))
+    mask = rng.random((n_users, n_items)) < 0.5
+    u, i = np.nonzero(mask)
+    values = 3.0 + np.sum(P[u] * Q[i], axis=1) + rng.normal(0, 0.5, len(u))
+    data = Interactions.from_arrays(u, i, values)
+    model = ALS(n_factors=4, n_iterations=30, method="vb").fit(data)
+    assert model.vb_posterior_.noise_precision == pytest.approx(4.0, rel=0.15)
+    # the two unused dimensions are switched off by their learned priors (automatic
+    # relevance determination): their share of the predictions is tiny
+    share = np.sort(np.abs(model.user_factors_).mean(0) * np.abs(model.item_factors_).mean(0))
+    assert share[2] > 100 * share[1]
+
+
+@pytest.mark.parametrize("covariance", ["full", "diagonal"])
+def test_vb_fold_in_reproduces_the_trained_users(covariance: str, tmp_path) -> None:
+    data = low_rank_ratings(seed=4)
+    model = ALS(
+        n_factors=4, n_iterations=40, method="vb", vb_user_covariance=covariance
+    ).fit(data)
+    users = np.array([0, 1, 2, 3])
+    history = data.subset(np.isin(data.user, users))
+    for fitted in (model, ALS.load(model.save(tmp_path / "vb"))):
+        folded = fitted.fold_in(history)
+        rows = folded.index_of(data.users.id_of(users))
+        # the last user step saw the items of the iteration before: equal up to convergence
+        want = model.user_factors_[users]
+        np.testing.assert_allclose(
+            folded.state["factors"][rows], want, atol=0.01 * np.abs(want).max()
+        )
+        np.testing.assert_allclose(folded.state["bias"][rows], model.user_bias_[users], atol=0.01)
+    # MAP's fold-in on the same items gives other vectors: the VB one is really used
+    other, _ = solvers.explicit_fold_in(
+        data.csr()[users], model.global_mean_, model.item_bias_, model.item_factors_,
+        model.reg, model.reg_bias, True, reg_exponent=model.reg_exponent,
+        reg_offset=model.reg_offset,
+    )  # fmt: skip
+    assert np.abs(other - model.user_factors_[users]).max() > 0.01
+
+
+def test_vb_needs_biases_and_leaves_map_unchanged() -> None:
+    data = low_rank_ratings(seed=2)
+    with pytest.raises(ParamError, match="biased=false needs method='map'"):
+        ALS(n_factors=3, n_iterations=2, method="vb", biased=False).fit(data)
+    plain = ALS(n_factors=3, n_iterations=3).fit(data)
+    assert plain.vb_posterior_ is None
+    same = ALS(n_factors=3, n_iterations=3, method="map", vb_user_covariance="diagonal")
+    np.testing.assert_array_equal(same.fit(data).user_factors_, plain.user_factors_)
 
 
 def test_explicit_cg_training_tracks_cholesky() -> None:
@@ -333,4 +487,7 @@ def test_defaults_reach_the_targets_on_the_anchor_folds(real_data_dir) -> None:
         [evaluate(ImplicitALS().fit(s.train), s, metrics).scores["ndcg@10"] for s in splits]
     )
     assert rmse <= 0.915, f"als defaults: RMSE {rmse:.4f} on 2 anchor folds"
+    vb = ALS(method="vb", n_iterations=40)
+    rmse_vb = np.mean([evaluate(vb.fit(s.train), s, metrics).scores["rmse"] for s in splits])
+    assert rmse_vb <= 0.905, f"als method=vb: RMSE {rmse_vb:.4f} on 2 anchor folds"
     assert ndcg >= 0.279, f"ials defaults: nDCG@10 {ndcg:.4f} on 2 anchor folds"

@@ -247,3 +247,131 @@ def explicit_sse(indptr, indices, values, X, Y, row_bias, col_bias, mu):  # prag
             s += e * e
         total += s
     return total
+
+
+# -- variational Bayes (explicit) ---------------------------------------------------------------
+@njit(cache=True, fastmath=True)
+def _spd_inverse(A, g, inv):  # pragma: no cover - compiled
+    """``inv = A^-1`` for a symmetric positive-definite ``A`` (lower triangle read; float64)
+    by Cholesky, ``A = L L^T``, ``A^-1 = L^-T L^-1``. Returns False when ``A`` is not
+    positive definite."""
+    L = np.zeros((g, g))
+    for j in range(g):
+        s = A[j, j]
+        for k in range(j):
+            s -= L[j, k] * L[j, k]
+        if s <= 0.0:
+            return False
+        d = np.sqrt(s)
+        L[j, j] = d
+        for i in range(j + 1, g):
+            s = A[i, j]
+            for k in range(j):
+                s -= L[i, k] * L[j, k]
+            L[i, j] = s / d
+    Li = np.zeros((g, g))  # L^-1, lower triangular
+    for j in range(g):
+        Li[j, j] = 1.0 / L[j, j]
+        for i in range(j + 1, g):
+            s = 0.0
+            for k in range(j, i):
+                s -= L[i, k] * Li[k, j]
+            Li[i, j] = s / L[i, i]
+    for i in range(g):
+        for j in range(i + 1):
+            s = 0.0
+            for k in range(i, g):
+                s += Li[k, i] * Li[k, j]
+            inv[i, j] = s
+            inv[j, i] = s
+    return True
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def vb_half_step(
+    indptr, indices, targets, other_mean, other_cov, other_full, prior_precision, prior_mean,
+    tau, mean_out, cov_out, out_full, sse_out,
+):  # pragma: no cover - compiled
+    """The variational-Bayes update of every row u (Lim and Teh 2007) against the other
+    side's Gaussian posteriors. Each row's unknowns are ``z = [factors, bias]`` (g = f + 1);
+    an entry j of row u predicts ``targets[j] ≈ x_j · z + c_j`` with ``x_j = [q_j, 1]`` and
+    ``c_j`` the other row's bias, ``[q_j, c_j]`` having mean ``other_mean[j]`` and covariance
+    ``other_cov[j]`` (the packed lower triangle, row by row, when ``other_full``, else its
+    diagonal). With ``G = sum E[x x^T]`` and ``h = sum E[(t - c) x]``:
+    ``cov_out[u] = (diag(prior_precision) + tau G)^-1`` (stored packed or as its diagonal,
+    ``out_full``), ``mean_out[u] = cov_out[u] (prior_precision * prior_mean + tau h)``, and
+    ``sse_out[u]`` the expected sum of squared errors of the row's entries under both
+    posteriors. A row without entries gets the prior. Returns the number of rows whose
+    system was not positive definite (left at the prior)."""
+    n, g = mean_out.shape
+    f = g - 1
+    corner = f * (f + 1) // 2  # packed index of (f, 0): the bias row
+    failed = 0
+    for u in prange(n):
+        G = np.zeros((g, g))
+        h = np.zeros(g)
+        s0 = 0.0
+        for idx in range(indptr[u], indptr[u + 1]):
+            j = indices[idx]
+            m = other_mean[j]
+            cov = other_cov[j]
+            resid = np.float64(targets[idx]) - m[f]
+            var_c = cov[corner + f] if other_full else cov[f]
+            s0 += resid * resid + var_c
+            for a in range(f):
+                h[a] += resid * m[a]
+                for b in range(a + 1):
+                    G[a, b] += m[a] * m[b]
+                G[f, a] += m[a]
+            h[f] += resid
+            G[f, f] += 1.0
+            if other_full:
+                k = 0
+                for a in range(f):
+                    for b in range(a + 1):
+                        G[a, b] += cov[k]
+                        k += 1
+                    h[a] -= cov[corner + a]  # E[c q] = m_c m_q + cov(q, c)
+            else:
+                for a in range(f):
+                    G[a, a] += cov[a]
+        A = np.empty((g, g))
+        rhs = np.empty(g)
+        for a in range(g):
+            for b in range(a + 1):
+                A[a, b] = tau * G[a, b]
+            A[a, a] += prior_precision[a]
+            rhs[a] = prior_precision[a] * prior_mean[a] + tau * h[a]
+        inv = np.empty((g, g))
+        ok = _spd_inverse(A, g, inv)
+        if not ok:
+            failed += 1
+            for a in range(g):
+                inv[a, :] = 0.0
+                inv[a, a] = 1.0 / prior_precision[a]
+                rhs[a] = prior_precision[a] * prior_mean[a]
+        mean = mean_out[u]
+        for a in range(g):
+            s = 0.0
+            for b in range(g):
+                s += inv[a, b] * rhs[b]
+            mean[a] = s
+        out = cov_out[u]
+        if out_full:
+            k = 0
+            for a in range(g):
+                for b in range(a + 1):
+                    out[k] = inv[a, b]
+                    k += 1
+        else:
+            for a in range(g):
+                out[a] = inv[a, a]
+        # E[sum (t - c - x.z)^2] = s0 - 2 h.m + tr(G (m m^T + S)), G symmetric (lower stored)
+        sse = s0
+        for a in range(g):
+            sse -= 2.0 * h[a] * mean[a]
+            for b in range(g):
+                gab = G[a, b] if b <= a else G[b, a]
+                sse += gab * (mean[a] * mean[b] + inv[a, b])
+        sse_out[u] = sse
+    return failed

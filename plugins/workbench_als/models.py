@@ -10,7 +10,7 @@ from pydantic import Field
 
 from workbench.data import Interactions
 from workbench.embedding import RankingFactorModel, RatingFactorModel
-from workbench.errors import DataError
+from workbench.errors import DataError, ParamError
 from workbench.model import EpochInfo, TrainingCallback
 from workbench.params import Params
 from workbench.threads import limited_threads
@@ -70,6 +70,19 @@ class ALSParams(Params):
     )
     cg_steps: int = Field(3, ge=1, description="conjugate-gradient steps per half-step")
     init_std: float = Field(0.1, gt=0, description="standard deviation of the initial factors")
+    method: Literal["map", "vb"] = Field(
+        "map",
+        description="map: the regularised least squares above; vb: variational Bayes (Lim "
+        "and Teh 2007), a Gaussian posterior per user and item whose covariances enter the "
+        "other side's solves, priors and noise re-estimated every iteration (reg, reg_item, "
+        "reg_bias, reg_exponent, reg_offset, solver and cg_steps are not used)",
+    )
+    vb_user_covariance: Literal["full", "diagonal"] = Field(
+        "full",
+        description="method=vb: keep each user's full (f+1)^2 posterior covariance, or only "
+        "its diagonal (f+1 numbers per user, for millions of users; item covariances are "
+        "always full)",
+    )
     n_threads: int | None = N_THREADS
     seed: int = Field(0, ge=0, description="random seed (initial item factors)")
 
@@ -79,11 +92,15 @@ class ALS(RatingFactorModel):
     lambda, Zhou et al. 2008, at ``reg_exponent=1, reg_offset=0``; the defaults shrink users
     and items with few ratings more): each half-step solves every user's (item's) ridge
     regression (conjugate gradient, or exactly by Cholesky), in one batched numba call.
-    Fold-in: the exact user half-step with items frozen (a user with no ratings gets zero
-    factors and bias: mu + b_i)."""
+    With ``method="vb"`` the same alternating per-row solves fit a variational Bayesian
+    posterior instead (Lim and Teh 2007; `solvers.fit_explicit_vb`), with no
+    regularisation to tune. Fold-in: the exact user half-step with items frozen (a user
+    with no ratings gets zero factors and bias: mu + b_i)."""
 
     name = "als"
     Params = ALSParams
+    #: method="vb": the item posteriors, user prior and noise that fold-in needs.
+    vb_posterior_: solvers.VBPosterior | None = None
 
     def has_biases(self) -> bool:
         return self.params.biased
@@ -94,7 +111,8 @@ class ALS(RatingFactorModel):
             n_factors=p.n_factors, n_iterations=p.n_iterations, reg=p.reg,
             reg_item=p.reg_item, reg_bias=p.reg_bias, reg_exponent=p.reg_exponent,
             reg_offset=p.reg_offset, biased=p.biased, solver=p.solver,
-            cg_steps=p.cg_steps, init_std=p.init_std, seed=p.seed,
+            cg_steps=p.cg_steps, init_std=p.init_std, seed=p.seed, method=p.method,
+            vb_user_covariance=p.vb_user_covariance,
         )
 
     def _fit(
@@ -103,15 +121,57 @@ class ALS(RatingFactorModel):
         p = self.params
         ratings = solvers.as_csr(train.csr())
         report = _epoch_reporter(callback, p.n_iterations)
-        with limited_threads(p.n_threads):
-            mu, x, bx, y, by, losses = solvers.fit_explicit(ratings, self._config(), report)
+        self.vb_posterior_ = None
+        if p.method == "vb":
+            if not p.biased:
+                raise ParamError(
+                    f"{self.owner()}: method='vb' learns the biases; biased=false needs "
+                    "method='map'"
+                )
+            with limited_threads(p.n_threads):
+                mu, x, bx, y, by, losses, self.vb_posterior_ = solvers.fit_explicit_vb(
+                    ratings, self._config(), report
+                )
+        else:
+            with limited_threads(p.n_threads):
+                mu, x, bx, y, by, losses = solvers.fit_explicit(
+                    ratings, self._config(), report
+                )
         self.global_mean_ = mu
         self.user_factors_, self.user_bias_ = x, bx
         self.item_factors_, self.item_bias_ = y, by
         self.loss_history_ = np.asarray(losses)
 
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        arrays = super()._state_arrays()
+        post = self.vb_posterior_
+        if self.params.method == "vb" and post is not None:
+            arrays["vb_item_cov"] = post.item_cov
+            arrays["vb_user_prior_mean"] = post.user_prior_mean
+            arrays["vb_user_prior_precision"] = post.user_prior_precision
+            arrays["vb_noise_precision"] = np.asarray(post.noise_precision, dtype=np.float64)
+        return arrays
+
+    def _set_state_arrays(self, arrays: Any) -> None:
+        super()._set_state_arrays(arrays)
+        self.vb_posterior_ = None
+        if self.params.method == "vb":
+            self.vb_posterior_ = solvers.VBPosterior(
+                item_cov=np.asarray(arrays["vb_item_cov"]),
+                user_prior_mean=np.asarray(arrays["vb_user_prior_mean"]),
+                user_prior_precision=np.asarray(arrays["vb_user_prior_precision"]),
+                noise_precision=float(arrays["vb_noise_precision"]),
+            )
+
     def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
         p = self.params
+        if p.method == "vb" and self.vb_posterior_ is not None:
+            with limited_threads(p.n_threads):
+                factors, bias = solvers.explicit_vb_fold_in(
+                    history, self.global_mean_, self.item_factors_, self.item_bias_,
+                    self.vb_posterior_,
+                )
+            return UserState.of(factors=factors, bias=bias)
         with limited_threads(p.n_threads):
             factors, bias = solvers.explicit_fold_in(
                 history, self.global_mean_ if p.biased else 0.0,

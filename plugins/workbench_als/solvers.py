@@ -9,8 +9,15 @@
   each row's penalty is ``n_u (reg |x_u|^2 + reg_bias b_u^2)``; more generally ``(n_u^e +
   offset) (...)`` with ``reg_exponent`` e (1: weighted lambda, 0: plain ridge) and
   ``reg_offset``. Loss: training MSE.
-- `implicit_fold_in` / `explicit_fold_in`: the exact user half-step against frozen items
-  (for implicit ALS the same solve as ``implicit``'s ``recalculate_user``).
+- `fit_explicit_vb`: the same model by variational Bayes (Lim and Teh 2007): every user
+  and item keeps a Gaussian posterior over ``[factors, bias]`` (mean and covariance); each
+  half-step is still one closed-form solve per row, with the other side's covariances added
+  to its normal equations, so rows with few or uncertain neighbours are shrunk more. The
+  priors (a mean and a variance per dimension, per side) and the noise precision are
+  re-estimated every iteration (empirical Bayes), so there is no ``reg`` to tune.
+- `implicit_fold_in` / `explicit_fold_in` / `explicit_vb_fold_in`: the exact user
+  half-step against frozen items (for implicit ALS the same solve as ``implicit``'s
+  ``recalculate_user``).
 
 Every half-step is one numba call over all rows (see `workbench_als._kernels`).
 """
@@ -188,6 +195,8 @@ class ExplicitConfig:
     cg_steps: int = 3
     init_std: float = 0.1
     seed: int = 0
+    method: str = "map"
+    vb_user_covariance: str = "full"
 
 
 def _with_bias_column(Y: np.ndarray) -> np.ndarray:
@@ -336,4 +345,173 @@ def explicit_fold_in(
         as_csr(ratings),
         mu, item_bias.astype(np.float32), np.ascontiguousarray(Y, dtype=np.float32),
         reg, reg_bias, biased, reg_exponent=reg_exponent, reg_offset=reg_offset,
+    )
+
+
+# -- explicit, variational Bayes ---------------------------------------------------------------
+@dataclass(frozen=True)
+class VBPosterior:
+    """What the user half-step of fold-in needs from a `fit_explicit_vb` run: the item
+    posteriors' covariances over ``[factors, bias]`` (packed lower triangles, float32), the
+    user prior (mean and precision per dimension, the bias last) and the noise precision."""
+
+    item_cov: np.ndarray
+    user_prior_mean: np.ndarray
+    user_prior_precision: np.ndarray
+    noise_precision: float
+
+
+def packed_size(g: int) -> int:
+    """Entries of a packed lower triangle of a g x g matrix."""
+    return g * (g + 1) // 2
+
+
+def packed_diagonal(cov: np.ndarray, g: int) -> np.ndarray:
+    """The diagonals (rows x g) of packed lower triangles (rows x g(g+1)/2)."""
+    a = np.arange(g)
+    return cov[:, a * (a + 1) // 2 + a]
+
+
+def _prior_update(
+    mean: np.ndarray, cov: np.ndarray, full: bool, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical-Bayes prior of one side (mean, precision per dimension): the mean and the
+    expected spread of the posteriors of the rows with ratings."""
+    g = mean.shape[1]
+    if not rows.any():
+        return np.zeros(g), np.ones(g)
+    m = mean[rows]
+    var_post = packed_diagonal(cov[rows], g) if full else cov[rows]
+    centre = m.mean(axis=0)
+    var = ((m - centre) ** 2).mean(axis=0) + var_post.astype(np.float64).mean(axis=0)
+    return centre, 1.0 / np.maximum(var, 1e-10)
+
+
+def vb_half_step(
+    ratings: sp.csr_matrix,
+    targets: np.ndarray,
+    other_mean: np.ndarray,
+    other_cov: np.ndarray,
+    other_full: bool,
+    prior_mean: np.ndarray,
+    prior_precision: np.ndarray,
+    tau: float,
+    *,
+    full: bool = True,
+    out: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(means rows x g, covariances rows x g(g+1)/2 packed or rows x g diagonal, expected
+    squared error per row) of the variational update of every row of ``ratings``
+    (`workbench_als._kernels.vb_half_step`; ``targets``: the ratings minus the global mean,
+    aligned with ``ratings.data``). ``out``: the (means, covariances) arrays to overwrite
+    (this side's previous posterior: every row is rewritten, no second copy is held)."""
+    n, g = ratings.shape[0], other_mean.shape[1]
+    if out is None:
+        mean = np.zeros((n, g), dtype=np.float64)
+        cov = np.zeros((n, packed_size(g) if full else g), dtype=np.float32)
+    else:
+        mean, cov = out
+    sse = np.zeros(n, dtype=np.float64)
+    _kernels().vb_half_step(
+        ratings.indptr, ratings.indices, targets, other_mean, other_cov, bool(other_full),
+        np.asarray(prior_precision, np.float64), np.asarray(prior_mean, np.float64),
+        float(tau), mean, cov, bool(full), sse,
+    )  # fmt: skip
+    return mean, cov, sse
+
+
+def fit_explicit_vb(
+    ratings: sp.csr_matrix,
+    cfg: ExplicitConfig,
+    callback: IterationCallback | None = None,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[float], VBPosterior]:
+    """(mu, user factors, user bias, item factors, item bias, losses, posterior) of biased
+    MF by variational Bayes (Lim and Teh 2007): posterior means as the factors, losses the
+    training MSE of those means. Priors start at N(0, 1) per dimension and the noise at the
+    ratings' variance; all three are re-estimated every iteration. Item covariances are
+    kept in full; user covariances in full or (``vb_user_covariance="diagonal"``, for many
+    users) as their diagonal only, which is all the item half-step then uses."""
+    if cfg.vb_user_covariance not in ("full", "diagonal"):
+        raise ParamError(
+            f"vb_user_covariance must be 'full' or 'diagonal', got {cfg.vb_user_covariance!r}"
+        )
+    rng = np.random.default_rng(cfg.seed)
+    n_users, n_items = ratings.shape
+    f, g = cfg.n_factors, cfg.n_factors + 1
+    mu = float(ratings.data.mean(dtype=np.float64)) if ratings.nnz else 0.0
+    user_full = cfg.vb_user_covariance == "full"
+    item_mean = np.zeros((n_items, g), dtype=np.float64)
+    item_mean[:, :f] = rng.normal(0.0, cfg.init_std, (n_items, f)).astype(np.float32)
+    item_cov = np.zeros((n_items, packed_size(g)), dtype=np.float32)
+    user_mean = np.zeros((n_users, g), dtype=np.float64)
+    user_cov = np.zeros((n_users, packed_size(g) if user_full else g), dtype=np.float32)
+    ratings_t = transpose(ratings)
+    targets = (ratings.data - np.float32(mu)).astype(np.float32)
+    targets_t = (ratings_t.data - np.float32(mu)).astype(np.float32)
+    rated_users = np.diff(ratings.indptr) > 0
+    rated_items = np.diff(ratings_t.indptr) > 0
+    variance = float(ratings.data.var(dtype=np.float64)) if ratings.nnz else 1.0
+    tau = 1.0 / max(variance, 1e-3)
+    user_prior = (np.zeros(g), np.ones(g))
+    item_prior = (np.zeros(g), np.ones(g))
+    losses: list[float] = []
+    X = bx = Y = by = None
+    for it in range(1, cfg.n_iterations + 1):
+        started = time.perf_counter()
+        vb_half_step(
+            ratings, targets, item_mean, item_cov, True, *user_prior, tau, full=user_full,
+            out=(user_mean, user_cov),
+        )  # fmt: skip
+        user_prior = _prior_update(user_mean, user_cov, user_full, rated_users)
+        _, _, sse = vb_half_step(
+            ratings_t, targets_t, user_mean, user_cov, user_full, *item_prior, tau, full=True,
+            out=(item_mean, item_cov),
+        )  # fmt: skip
+        item_prior = _prior_update(item_mean, item_cov, True, rated_items)
+        expected = float(sse.sum())
+        if ratings.nnz and expected > 0:
+            tau = ratings.nnz / expected
+        X = np.ascontiguousarray(user_mean[:, :f], dtype=np.float32)
+        bx = np.ascontiguousarray(user_mean[:, f], dtype=np.float32)
+        Y = np.ascontiguousarray(item_mean[:, :f], dtype=np.float32)
+        by = np.ascontiguousarray(item_mean[:, f], dtype=np.float32)
+        loss = explicit_sse(ratings, mu, X, bx, Y, by) / max(ratings.nnz, 1)
+        _finite_or_stop(loss, it, "the ratings must be finite")
+        losses.append(loss)
+        if callback is not None:
+            callback(it, loss, time.perf_counter() - started)
+    posterior = VBPosterior(
+        item_cov=item_cov,
+        user_prior_mean=np.asarray(user_prior[0], np.float64),
+        user_prior_precision=np.asarray(user_prior[1], np.float64),
+        noise_precision=float(tau),
+    )
+    return mu, X, bx, Y, by, losses, posterior
+
+
+def explicit_vb_fold_in(
+    ratings: sp.csr_matrix,
+    mu: float,
+    item_factors: np.ndarray,
+    item_bias: np.ndarray,
+    posterior: VBPosterior,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(factors, biases) of new users: the variational user half-step against the frozen
+    item posteriors (posterior means). A user without ratings gets zeros (a cold user, as
+    in training)."""
+    csr = as_csr(ratings)
+    f = item_factors.shape[1]
+    other_mean = np.empty((item_factors.shape[0], f + 1), dtype=np.float64)
+    other_mean[:, :f] = item_factors
+    other_mean[:, f] = item_bias
+    targets = (csr.data - np.float32(mu)).astype(np.float32)
+    mean, _, _ = vb_half_step(
+        csr, targets, other_mean, np.ascontiguousarray(posterior.item_cov, np.float32), True,
+        posterior.user_prior_mean, posterior.user_prior_precision, posterior.noise_precision,
+        full=False,
+    )  # fmt: skip
+    mean[np.diff(csr.indptr) == 0] = 0.0
+    return (
+        np.ascontiguousarray(mean[:, :f], dtype=np.float32),
+        np.ascontiguousarray(mean[:, f], dtype=np.float32),
     )
