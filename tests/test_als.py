@@ -322,6 +322,16 @@ def test_vb_needs_biases_and_leaves_map_unchanged() -> None:
     np.testing.assert_array_equal(same.fit(data).user_factors_, plain.user_factors_)
 
 
+def test_iterations_default_by_method() -> None:
+    """n_iterations=None: 15 for map, 40 for vb (which converges more slowly); a given
+    number is used for either, and the fit reports that many iterations."""
+    assert ALS().iterations == 15 and ALS(method="vb").iterations == 40
+    assert ALS(method="vb", n_iterations=7).iterations == 7
+    data = low_rank_ratings(seed=3)
+    assert len(ALS(n_factors=2, method="vb").fit(data).loss_history_) == 40
+    assert len(ALS(n_factors=2).fit(data).loss_history_) == 15
+
+
 def test_explicit_cg_training_tracks_cholesky() -> None:
     data = low_rank_ratings(seed=10)
     chol = ALS(n_factors=4, n_iterations=10, solver="cholesky").fit(data)

@@ -33,12 +33,22 @@ def _epoch_reporter(callback: TrainingCallback, n: int):
 
 
 # -- explicit ------------------------------------------------------------------------------------
+#: Iterations of `ALS` by method when ``n_iterations`` is None: variational Bayes converges
+#: more slowly (anchor folds: 0.9052 RMSE at 15 iterations, 0.9000 at 25, 0.8992 at 40).
+DEFAULT_ITERATIONS = {"map": 15, "vb": 40}
+
+
 class ALSParams(Params):
     """Defaults: the regularisation the nested search on MovieLens-100k picked in most of its
     inner searches (training folds only; docs/models.md), with 50 factors."""
 
     n_factors: int = Field(50, ge=1, description="latent factors per user and item")
-    n_iterations: int = Field(15, ge=1, description="ALS iterations (a user and an item step)")
+    n_iterations: int | None = Field(
+        None,
+        ge=1,
+        description="ALS iterations (a user and an item step); None: 15 for method=map, 40 "
+        "for method=vb (which converges more slowly)",
+    )
     reg: float = Field(
         0.85,
         gt=0,
@@ -105,10 +115,18 @@ class ALS(RatingFactorModel):
     def has_biases(self) -> bool:
         return self.params.biased
 
+    @property
+    def iterations(self) -> int:
+        """``n_iterations``, or the method's own default (15 for map, 40 for vb)."""
+        p = self.params
+        if p.n_iterations is not None:
+            return p.n_iterations
+        return DEFAULT_ITERATIONS[p.method]
+
     def _config(self) -> solvers.ExplicitConfig:
         p = self.params
         return solvers.ExplicitConfig(
-            n_factors=p.n_factors, n_iterations=p.n_iterations, reg=p.reg,
+            n_factors=p.n_factors, n_iterations=self.iterations, reg=p.reg,
             reg_item=p.reg_item, reg_bias=p.reg_bias, reg_exponent=p.reg_exponent,
             reg_offset=p.reg_offset, biased=p.biased, solver=p.solver,
             cg_steps=p.cg_steps, init_std=p.init_std, seed=p.seed, method=p.method,
@@ -120,7 +138,7 @@ class ALS(RatingFactorModel):
     ) -> None:
         p = self.params
         ratings = solvers.as_csr(train.csr())
-        report = _epoch_reporter(callback, p.n_iterations)
+        report = _epoch_reporter(callback, self.iterations)
         self.vb_posterior_ = None
         if p.method == "vb":
             if not p.biased:
