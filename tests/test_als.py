@@ -133,16 +133,21 @@ def test_training_user_folded_in_again_gets_nearly_the_same_vector(make) -> None
     np.testing.assert_allclose(got, want, atol=0.05 * np.abs(want).max())
 
 
+def ridge_problem() -> tuple[np.ndarray, sp.csr_matrix, np.ndarray, np.ndarray]:
+    """(dense ratings, the same as CSR, item factors, item biases) of a small half-step."""
+    dense = small_matrix(7)
+    rng = np.random.default_rng(8)
+    Y = rng.normal(0, 0.5, (dense.shape[1], 4)).astype(np.float32)
+    bi = rng.normal(0, 0.3, dense.shape[1]).astype(np.float32)
+    return dense, solvers.as_csr(sp.csr_matrix(dense)), Y, bi
+
+
 @pytest.mark.parametrize(
     ("exponent", "offset"), [(1.0, 0.0), (0.0, 0.0), (0.7, 2.5)], ids=["wlambda", "ridge", "mixed"]
 )
 @pytest.mark.parametrize("solver", ["cholesky", "cg"])
 def test_explicit_half_step_matches_dense_ridge(exponent: float, offset: float, solver: str):
-    dense = small_matrix(7)
-    ratings = solvers.as_csr(sp.csr_matrix(dense))
-    rng = np.random.default_rng(8)
-    Y = rng.normal(0, 0.5, (dense.shape[1], 4)).astype(np.float32)
-    bi = rng.normal(0, 0.3, dense.shape[1]).astype(np.float32)
+    dense, ratings, Y, bi = ridge_problem()
     X, bu = solvers.explicit_half_step(
         ratings, 3.0, bi, Y, 0.1, 0.02, True, solver=solver, cg_steps=5,
         reg_exponent=exponent, reg_offset=offset,
@@ -249,11 +254,7 @@ def test_vb_half_step_matches_a_dense_reference(other_full: bool, full: bool) ->
 def test_vb_step_without_uncertainty_is_the_ridge_step() -> None:
     # with the other side known exactly (zero covariances) and a zero-mean prior, the
     # posterior mean is the MAP ridge solution with reg = prior precision / noise precision
-    dense = small_matrix(7)
-    ratings = solvers.as_csr(sp.csr_matrix(dense))
-    rng = np.random.default_rng(8)
-    Y = rng.normal(0, 0.5, (dense.shape[1], 4)).astype(np.float32)
-    bi = rng.normal(0, 0.3, dense.shape[1]).astype(np.float32)
+    dense, ratings, Y, bi = ridge_problem()
     X, bu = solvers.explicit_half_step(
         ratings, 3.0, bi, Y, 0.1, 0.02, True, reg_exponent=0.0, reg_offset=0.0
     )

@@ -143,8 +143,8 @@ def ridge_cg(
 
 
 @njit(cache=True, fastmath=True)
-def _cholesky_solve(A, b, f):  # pragma: no cover - compiled
-    """Solve A x = b in place (A's lower triangle is overwritten, b becomes x).
+def _cholesky_factor(A, f):  # pragma: no cover - compiled
+    """``A = L L^T`` in place: A's lower triangle becomes L (the upper is not read).
     Returns False when A is not positive definite."""
     for j in range(f):
         s = A[j, j]
@@ -159,6 +159,15 @@ def _cholesky_solve(A, b, f):  # pragma: no cover - compiled
             for k in range(j):
                 s -= A[i, k] * A[j, k]
             A[i, j] = s / d
+    return True
+
+
+@njit(cache=True, fastmath=True)
+def _cholesky_solve(A, b, f):  # pragma: no cover - compiled
+    """Solve A x = b in place (A's lower triangle is overwritten, b becomes x).
+    Returns False when A is not positive definite."""
+    if not _cholesky_factor(A, f):
+        return False
     for j in range(f):
         s = b[j]
         for k in range(j):
@@ -256,19 +265,11 @@ def _spd_inverse(A, g, inv):  # pragma: no cover - compiled
     by Cholesky, ``A = L L^T``, ``A^-1 = L^-T L^-1``. Returns False when ``A`` is not
     positive definite."""
     L = np.zeros((g, g))
-    for j in range(g):
-        s = A[j, j]
-        for k in range(j):
-            s -= L[j, k] * L[j, k]
-        if s <= 0.0:
-            return False
-        d = np.sqrt(s)
-        L[j, j] = d
-        for i in range(j + 1, g):
-            s = A[i, j]
-            for k in range(j):
-                s -= L[i, k] * L[j, k]
-            L[i, j] = s / d
+    for i in range(g):
+        for j in range(i + 1):
+            L[i, j] = A[i, j]
+    if not _cholesky_factor(L, g):
+        return False
     Li = np.zeros((g, g))  # L^-1, lower triangular
     for j in range(g):
         Li[j, j] = 1.0 / L[j, j]
