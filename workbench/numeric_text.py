@@ -2,8 +2,8 @@
 
 Rating and play logs are usually integer ids, a decimal value and an integer timestamp per
 line. For such files this reader parses blocks of whole lines on every core (numba), giving
-each wanted column as int64 or float64, about twice as fast as pyarrow's reader, which
-must also infer types and build arrow tables. It takes only what it parses exactly as
+each wanted column as int64 or float64 with no type inference and no arrow tables (for a
+10M-row file: docs/benchmarks.md, suite `scale`). It takes only what it parses exactly as
 pyarrow does: ASCII digits with a leading minus, a decimal point and an exponent, at most
 15 significant digits in a decimal (then ``m * 10^k`` is rounded once: correctly, as
 pyarrow rounds) and 18 in an integer, LF or CRLF line breaks, empty lines skipped. Anything

@@ -105,7 +105,10 @@ def read_batchwise(
         size = ref.path.stat().st_size if ref.member is None and not ref.compression() else 0
         try:
             _fill_from_text(sink, pos, _numeric_batches(layout, pos, options, batch_bytes), size)
+            numeric = True
         except NotBatchable:  # not plain numbers (or not a plain file): pyarrow parses it
+            numeric = False
+        if not numeric:  # (outside the handler: its traceback no longer holds the rows read)
             sink = sink.empty()
             ids = [pos["user"], pos["item"]] if options.string_ids else []
             batches = read_column_batches(

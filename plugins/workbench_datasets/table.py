@@ -108,6 +108,8 @@ def load_table(
     except MemoryError:
         raise
     except Exception:  # noqa: BLE001 - not taken batch-wise, or wrong: the whole-file read
+        data = None  # (read after the handler: its traceback would keep the rows read so far)
+    if data is None:
         return read_whole(ref, options)  # tells which line and why
     return _finish(data, layout, found, ref)
 
