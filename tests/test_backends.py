@@ -1,4 +1,5 @@
-"""The runner's parallel backends: local processes (default) and a `dask.distributed` cluster.
+"""The runner's parallel backends: local processes (default) and a `dask.distributed` cluster
+(Ray: tests/test_backends_ray.py).
 
 A LocalCluster (2 worker processes, 127.0.0.1 only) is started by the module fixture; the same
 comparison gives the same scores there as in the main process, run folders resume on either,
@@ -14,7 +15,7 @@ import pytest
 
 import workbench as wb
 from workbench.backends import Backend, n_jobs_for, resolve_backend
-from workbench.errors import MissingDependency, ParamError
+from workbench.errors import ClusterError, MissingDependency, ParamError
 from workbench.runner import Progress
 from workbench.testing import low_rank_ratings
 
@@ -42,6 +43,29 @@ def test_missing_cluster_package_is_a_clear_error(monkeypatch):
     )
     with pytest.raises(MissingDependency, match=r"pip install 'recsys-workbench\[ray\]'"):
         resolve_backend("ray", "ray://127.0.0.1:10001")
+
+
+def test_a_bad_or_unreachable_ray_address_is_a_one_line_error(monkeypatch):
+    import importlib.util
+    import socket
+
+    from workbench.backends import _probe
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(  # the address is checked whether or not ray is installed
+        importlib.util, "find_spec", lambda name, *a: object() if name == "ray" else real(name, *a)
+    )
+    for address in ("nohost:xx", "ray://127.0.0.1", "10001"):
+        with pytest.raises(ParamError, match="ray address must be 'auto', HOST:PORT or ray://"):
+            resolve_backend("ray", address)
+    assert resolve_backend("ray", "auto") == Backend("ray", "auto")
+    assert resolve_backend("ray", "ray://127.0.0.1:10001").address == "ray://127.0.0.1:10001"
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ClusterError, match=f"cannot connect to ray at ray://127.0.0.1:{port}"):
+        _probe(f"ray://127.0.0.1:{port}")
+    _probe("auto")
 
 
 def test_cli_refuses_a_scheduler_without_a_cluster_backend(capsys):

@@ -10,18 +10,21 @@
 The tasks are the same on every backend, so scores, run folders and resume do not depend on
 where they ran. Models that cannot run in a worker (`Model.can_fork` False) stay in the main
 process on every backend. Live progress: epochs travel through a manager queue (local), a
-`distributed.Queue` (dask), or not at all (ray: tasks are reported as they finish).
+`distributed.Queue` (dask) or a `ray.util.queue.Queue` (ray). Ray runs the tasks itself
+(`ray_unordered`), not through joblib: joblib's Ray backend cannot hand results back as they
+finish, which the run folder needs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.errors import MissingDependency, ParamError
+from workbench.errors import ClusterError, MissingDependency, ParamError
 
 BACKENDS = ("local", "dask", "ray")
 HINTS = {
@@ -62,6 +65,8 @@ def resolve_backend(backend: Any = None, scheduler: str | None = None) -> Backen
         raise ParamError(
             "backend 'dask' needs the scheduler address, e.g. --scheduler tcp://127.0.0.1:8786"
         )
+    if name == "ray" and scheduler:
+        _ray_host_port(scheduler)
     return _checked(Backend(name, scheduler or None))
 
 
@@ -99,19 +104,94 @@ def joblib_backend(backend: Backend) -> Iterator[Any]:
         ):
             yield client
         return
+    raise ValueError("ray runs its tasks with ray_session and ray_unordered, not joblib")
+
+
+@contextlib.contextmanager
+def ray_session(backend: Backend) -> Iterator[None]:
+    """Connect to the Ray cluster at ``backend.address`` for the duration (``auto``: the one
+    running on this machine; none: this process's Ray session if it has one, else a running
+    local cluster, else a new local Ray instance). A session this opened is shut down after;
+    one that was already open is left as it was. An unreachable address is a `ClusterError`."""
     import ray
-    from ray.util.joblib import register_ray
 
     started = not ray.is_initialized()
     if started:
-        ray.init(address=backend.address or "auto", log_to_driver=False)
-    register_ray()
+        _probe(backend.address)
+        try:
+            ray.init(address=backend.address, log_to_driver=False, logging_level=logging.WARNING)
+        except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
+            message = f"cannot connect to {backend.describe()}: {_first_line(exc)}"
+            if backend.address == "auto":
+                message += " (start one with 'ray start --head', or give no scheduler address"
+                message += " to start Ray in this process)"
+            raise ClusterError(message) from exc
     try:
-        with parallel_config(backend="ray"):
-            yield None
+        yield
     finally:
         if started:
             ray.shutdown()
+
+
+def _probe(address: str | None, timeout: float = 5.0) -> None:
+    """Fail fast (instead of Ray's minute of retries) when ``host:port`` does not answer."""
+    import socket
+
+    where = _ray_host_port(address) if address else None
+    if where is None:
+        return
+    try:
+        socket.create_connection(where, timeout=timeout).close()
+    except OSError as exc:
+        raise ClusterError(f"cannot connect to ray at {address}: {exc}") from exc
+
+
+def _ray_host_port(address: str) -> tuple[str, int] | None:
+    """``(host, port)`` of a Ray address (``HOST:PORT``, ``ray://HOST:PORT``; None for
+    ``auto``); anything else is a `ParamError`."""
+    if address == "auto":
+        return None
+    host, _, port = address.split("://", 1)[-1].rstrip("/").rpartition(":")
+    if not host or not port.isdigit():
+        raise ParamError(
+            f"ray address must be 'auto', HOST:PORT or ray://HOST:PORT, got {address!r}"
+        )
+    return host, int(port)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def ray_unordered(func: Any, items: list[tuple], jobs: int) -> Iterator[Any]:
+    """``func(*item)`` for every item as Ray tasks (one CPU each, at most ``jobs`` at a time;
+    -1: as many as the cluster takes), yielding each result as it finishes. Tasks still
+    running when the caller stops (Ctrl-C, an error) are cancelled.
+
+    joblib's Ray backend cannot stream results (``return_as="generator_unordered"``), and a
+    run folder must get every result the moment it finishes, so Ray tasks are used directly."""
+    import ray
+
+    remote = ray.remote(num_cpus=1, max_retries=0)(func)
+    limit = len(items) if jobs < 0 else max(1, jobs)
+    queued = iter(items)
+    pending: list[Any] = []
+    try:
+        for item in queued:
+            pending.append(remote.remote(*item))
+            if len(pending) >= limit:
+                break
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for item in queued:  # the next task starts before this result is handled
+                pending.append(remote.remote(*item))
+                break
+            yield ray.get(done[0])
+    finally:
+        for ref in pending:
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)
 
 
 class DaskEvents:
@@ -131,3 +211,26 @@ class DaskEvents:
 
     def get(self) -> Any:
         return self.queue.get()
+
+
+class RayEvents:
+    """Progress events from Ray tasks: a `ray.util.queue.Queue` (an actor), read by a thread
+    in the main process (picklable: tasks put into it through the actor handle)."""
+
+    def __init__(self) -> None:
+        from ray.util.queue import Queue
+
+        self.queue = Queue(actor_options={"num_cpus": 0})
+
+    def put(self, event: tuple) -> None:
+        try:
+            self.queue.put(event)
+        except Exception:  # noqa: BLE001 - a lost progress event must not fail the task
+            return
+
+    def get(self) -> Any:
+        return self.queue.get()
+
+    def shutdown(self) -> None:
+        with contextlib.suppress(Exception):
+            self.queue.shutdown()

@@ -70,6 +70,10 @@ class MissingDependency(WorkbenchError, ImportError):
         super().__init__(f"needs the optional dependency '{package}' ({self.hint})")
 
 
+class ClusterError(WorkbenchError, ConnectionError):
+    """A cluster backend (``--backend dask/ray --scheduler ADDRESS``) cannot be reached."""
+
+
 class WorkbenchWarning(UserWarning):
     """Something the user should know that does not stop the work (the CLI prints it as
     one ``warning:`` line)."""

@@ -334,6 +334,14 @@ def _run_pool(
 
     if progress is not None and not backend.is_local:
         progress.note(f"running {len(tasks)} task(s) on {backend.describe()}")
+    if backend.name == "ray":
+        from workbench.backends import ray_session, ray_unordered
+
+        with ray_session(backend), _event_channel(backend, None, progress) as queue:
+            items = [(task, queue, True) for task in tasks]
+            for record in ray_unordered(run_task, items, n_jobs_for(backend, jobs)):
+                finish(record)
+        return
     with joblib_backend(backend) as client, _event_channel(backend, client, progress) as queue:
         results = Parallel(n_jobs=n_jobs_for(backend, jobs), return_as="generator_unordered")(
             delayed(run_task)(task, queue, True) for task in tasks
@@ -362,6 +370,10 @@ def _event_channel(backend: Backend, client: Any, progress: Progress | None) -> 
             from workbench.backends import DaskEvents
 
             queue = DaskEvents(client)
+        elif backend.name == "ray":
+            from workbench.backends import RayEvents
+
+            queue = RayEvents()
         else:
             raise WorkbenchError(f"no live progress channel on {backend.name}")
     except Exception as exc:  # noqa: BLE001 - progress degrades, the run goes on
@@ -379,3 +391,5 @@ def _event_channel(backend: Backend, client: Any, progress: Progress | None) -> 
         finally:
             if manager is not None:
                 manager.shutdown()
+            if backend.name == "ray":
+                queue.shutdown()

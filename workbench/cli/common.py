@@ -20,7 +20,10 @@ BACKEND_OPTION = typer.Option(
     help="Where parallel tasks run: local processes, or a dask / ray cluster (--scheduler).",
 )
 SCHEDULER_OPTION = typer.Option(
-    None, "--scheduler", help="Cluster scheduler address, e.g. tcp://127.0.0.1:8786 (dask)."
+    None,
+    "--scheduler",
+    help="Cluster address: tcp://HOST:8786 (dask); auto, HOST:6379 or ray://HOST:10001 (ray;"
+    " none: start Ray in this process).",
 )
 
 
