@@ -122,7 +122,9 @@ def ray_session(backend: Backend) -> Iterator[None]:
             ray.init(address=backend.address, log_to_driver=False, logging_level=logging.WARNING)
         except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
             message = f"cannot connect to {backend.describe()}: {_first_line(exc)}"
-            if backend.address == "auto":
+            if "ray client connection timeout" in message:
+                message += " (if the cluster uses token authentication, set RAY_AUTH_MODE=token)"
+            elif backend.address == "auto":
                 message += " (start one with 'ray start --head', or give no scheduler address"
                 message += " to start Ray in this process)"
             raise ClusterError(message) from exc
