@@ -564,3 +564,16 @@ def test_make_demo_command_runs(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "reports" / "demo.html").exists()
     assert "Paired tests" in done.stdout
+
+
+def test_an_interrupted_run_names_its_own_resume_command(tmp_path, capsys):
+    import typer
+
+    from workbench.cli.workflow import interrupted
+
+    for command in ("compare", "tune"):
+        with pytest.raises(typer.Exit) as info:
+            interrupted(tmp_path, command)
+        assert info.value.exit_code == 130
+        err = " ".join(capsys.readouterr().err.split())
+        assert f"finish with: workbench {command} --resume --run-dir {tmp_path}" in err

@@ -110,7 +110,7 @@ def tune(
         try:
             outcome = resume_tune(folder, jobs=n_jobs, progress=progress, backend=where)
         except KeyboardInterrupt:
-            interrupted(folder)
+            interrupted(folder, "tune")
     else:
         model_spec = config_value(doc, "model", model)
         if model_spec is None:
@@ -155,7 +155,7 @@ def tune(
                 args, options = search_args()
                 nested = nested_tune(*args, outer=outer, **options)
             except KeyboardInterrupt:
-                interrupted(folder)
+                interrupted(folder, finish="the same workbench tune command with --resume")
             _report_nested(nested, folder, quiet, as_json, print_frame, note)
             return
         try:
@@ -171,7 +171,7 @@ def tune(
             )
             raise locate_param_error(doc, key, exc) from None
         except KeyboardInterrupt:
-            interrupted(folder)
+            interrupted(folder, "tune")
     _report(outcome, folder, output, quiet, as_json, print_frame, note)
 
 

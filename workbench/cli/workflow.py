@@ -70,8 +70,9 @@ def progress_bars(title: str) -> Any:
     return RichProgress(title)
 
 
-def interrupted(folder: Path) -> None:
-    """After Ctrl-C: say what is kept and how to finish, exit 130."""
+def interrupted(folder: Path, command: str = "compare", finish: str | None = None) -> None:
+    """After Ctrl-C: say what is kept and how to finish (``workbench COMMAND --resume``, or
+    the ``finish`` text), exit 130."""
     import typer
 
     from workbench.runfolder import RunFolder
@@ -79,7 +80,7 @@ def interrupted(folder: Path) -> None:
     done = len(RunFolder(folder).finished()) if (folder / "results.jsonl").exists() else 0
     err_console.print(
         f"[red]interrupted:[/red] {done} finished results are kept in {folder}; "
-        f"finish with: workbench compare --resume --run-dir {folder}",
+        f"finish with: {finish or f'workbench {command} --resume --run-dir {folder}'}",
         markup=True,
     )
     raise typer.Exit(130)
