@@ -45,15 +45,30 @@ def test_missing_cluster_package_is_a_clear_error(monkeypatch):
         resolve_backend("ray", "ray://127.0.0.1:10001")
 
 
+def test_a_bare_folder_named_like_the_package_is_not_the_package(monkeypatch):
+    import importlib.machinery
+    import importlib.util
+
+    real = importlib.util.find_spec
+    folder = importlib.machinery.ModuleSpec("ray", None, is_package=True)  # /tmp/ray, from /tmp
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: folder if name == "ray" else real(name, *a)
+    )
+    with pytest.raises(MissingDependency, match=r"pip install 'recsys-workbench\[ray\]'"):
+        resolve_backend("ray")
+
+
 def test_a_bad_or_unreachable_ray_address_is_a_one_line_error(monkeypatch):
+    import importlib.machinery
     import importlib.util
     import socket
 
     from workbench.backends import _probe
 
     real = importlib.util.find_spec
+    installed = importlib.machinery.ModuleSpec("ray", None, origin="site-packages/ray/__init__.py")
     monkeypatch.setattr(  # the address is checked whether or not ray is installed
-        importlib.util, "find_spec", lambda name, *a: object() if name == "ray" else real(name, *a)
+        importlib.util, "find_spec", lambda name, *a: installed if name == "ray" else real(name, *a)
     )
     for address in ("nohost:xx", "ray://127.0.0.1", "10001"):
         with pytest.raises(ParamError, match="ray address must be 'auto', HOST:PORT or ray://"):

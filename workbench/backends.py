@@ -72,7 +72,12 @@ def resolve_backend(backend: Any = None, scheduler: str | None = None) -> Backen
 
 def _checked(backend: Backend) -> Backend:
     module = MODULES.get(backend.name)
-    if module is not None and importlib.util.find_spec(module) is None:
+    if module is None:
+        return backend
+    spec = importlib.util.find_spec(module)
+    # a bare folder of that name (a namespace package: Ray's session folder /tmp/ray when
+    # Python runs in /tmp) is not the package
+    if spec is None or spec.origin in (None, "namespace"):
         raise MissingDependency(module, HINTS[backend.name])
     return backend
 
