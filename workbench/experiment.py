@@ -201,7 +201,8 @@ def compare(
     - ``jobs``: parallel (model, fold) tasks (joblib; -1: every core); same scores as serial.
     - ``backend``/``scheduler``: where parallel tasks run (`workbench.backends`): ``"local"``
       processes (default), ``"dask"`` with the scheduler address (``tcp://host:8786``) or
-      ``"ray"``; on a cluster ``jobs=1`` means every worker. Same scores and run folders.
+      ``"ray"`` (``"auto"``, ``"ray://host:10001"``; none: this process's Ray session or a
+      new one); on a cluster ``jobs=1`` means every worker. Same scores and run folders.
     - ``run_dir``: keep every finished result there as it completes; ``resume`` runs only
       what is missing (refused if the folder holds a different experiment).
     - ``progress``: a `Progress` receiving events (the CLI passes rich progress bars).
