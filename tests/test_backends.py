@@ -9,17 +9,16 @@ progress events arrive, and models that cannot fork stay in the main process.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
+from backend_helpers import (
+    check_main_only_models_stay_home,
+    check_scores_progress_and_resume,
+    check_tune,
+)
 
-import workbench as wb
 from workbench.backends import Backend, n_jobs_for, resolve_backend
 from workbench.errors import ClusterError, MissingDependency, ParamError
-from workbench.runner import Progress
-from workbench.testing import low_rank_ratings
-
-MODELS = ["biases", "sgd n_epochs=4 n_factors=4", "popularity"]
 
 
 def test_resolve_backend():
@@ -112,101 +111,17 @@ def cluster():
         yield local.scheduler_address
 
 
-class Recorder(Progress):
-    def __init__(self):
-        self.started, self.epochs, self.finished, self.notes = [], [], [], []
-
-    def task_started(self, label, fold):
-        self.started.append((label, fold))
-
-    def epoch(self, label, fold, info):
-        self.epochs.append((label, fold, info.epoch))
-
-    def task_finished(self, record):
-        self.finished.append(record)
-
-    def note(self, text):
-        self.notes.append(text)
-
-
-def _scores(results):
-    frame = results.scores.sort_values(["model", "fold", "metric"]).reset_index(drop=True)
-    return frame[["model", "fold", "metric", "value"]]
-
-
 def test_dask_cluster_gives_the_serial_scores_and_progress(cluster, tmp_path):
-    data = low_rank_ratings(n_users=50, n_items=40)
-    serial = wb.compare(data, "kfold n_folds=3", MODELS, ["rmse"])
-    progress = Recorder()
-    remote = wb.compare(
-        data,
-        "kfold n_folds=3",
-        MODELS,
-        ["rmse"],
-        backend="dask",
-        scheduler=cluster,
-        run_dir=tmp_path / "run",
-        progress=progress,
-    )
-    assert _scores(remote).equals(_scores(serial))
-    assert len(progress.finished) == 9 and len(set(progress.started)) == 9
-    assert {(label, fold) for label, fold, _ in progress.epochs} >= {
-        ("sgd", f) for f in range(3)
-    }, "epoch events travel back from the dask workers"
-    assert any(cluster in note for note in progress.notes)
-
-    # resume on the cluster: drop four finished records, finish them there
-    path = tmp_path / "run" / "results.jsonl"
-    lines = path.read_text().splitlines()
-    path.write_text("\n".join(lines[:5]) + "\n")
-    resumed = wb.compare(
-        data,
-        "kfold n_folds=3",
-        MODELS,
-        ["rmse"],
-        backend="dask",
-        scheduler=cluster,
-        run_dir=tmp_path / "run",
-        resume=True,
-    )
-    assert _scores(resumed).equals(_scores(serial))
-    assert len([json.loads(x) for x in path.read_text().splitlines()]) == 9
+    notes = check_scores_progress_and_resume(tmp_path, backend="dask", scheduler=cluster)
+    assert any(cluster in note for note in notes)
 
 
 def test_dask_keeps_models_that_cannot_fork_in_the_main_process(cluster, tmp_path, monkeypatch):
-    from test_contract_v2 import PIDS_FILE, MainOnly
-
-    monkeypatch.setenv(PIDS_FILE, str(tmp_path / "pids"))
-    progress = Recorder()
-    results = wb.compare(
-        low_rank_ratings(n_users=40, n_items=30),
-        "kfold n_folds=2",
-        ["biases", ("main-only", MainOnly())],
-        ["rmse"],
-        backend="dask",
-        scheduler=cluster,
-        progress=progress,
-    )
-    pids = {int(line) for line in (tmp_path / "pids").read_text().split()}
-    assert pids == {os.getpid()}
-    assert set(results.models) == {"biases", "main-only"}
-    assert any("main-only: cannot run in a worker process" in n for n in progress.notes)
+    check_main_only_models_stay_home(tmp_path, monkeypatch, backend="dask", scheduler=cluster)
 
 
 def test_tune_on_dask(cluster):
-    data = low_rank_ratings(n_users=40, n_items=30)
-    local = wb.tune(data, "kfold n_folds=2", "sgd n_epochs=3", ["n_factors=2,4"], "rmse")
-    remote = wb.tune(
-        data,
-        "kfold n_folds=2",
-        "sgd n_epochs=3",
-        ["n_factors=2,4"],
-        "rmse",
-        backend="dask",
-        scheduler=cluster,
-    )
-    assert remote.best_params == local.best_params
-    assert remote.best_score == pytest.approx(local.best_score, abs=1e-12)
+    check_tune(backend="dask", scheduler=cluster)
 
 
 def test_cli_compare_on_dask(cluster, tmp_path, capsys):

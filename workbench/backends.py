@@ -201,42 +201,38 @@ def ray_unordered(func: Any, items: list[tuple], jobs: int) -> Iterator[Any]:
                 ray.cancel(ref, force=True)
 
 
-class DaskEvents:
-    """Progress events from dask workers: a `distributed.Queue` on the scheduler, read by a
-    thread in the main process (picklable: workers put into it by name)."""
+class _QueueEvents:
+    """Progress events through a cluster queue, read by a thread in the main process
+    (picklable: tasks put into it by name or handle); a lost event never fails a task."""
+
+    queue: Any
+
+    def put(self, event: tuple) -> None:
+        try:
+            self.queue.put(event)
+        except Exception:  # noqa: BLE001 - a lost progress event must not fail the task
+            return
+
+    def get(self) -> Any:
+        return self.queue.get()
+
+
+class DaskEvents(_QueueEvents):
+    """Progress events from dask workers: a `distributed.Queue` on the scheduler."""
 
     def __init__(self, client: Any) -> None:
         from distributed import Queue
 
         self.queue = Queue(client=client)
 
-    def put(self, event: tuple) -> None:
-        try:
-            self.queue.put(event)
-        except Exception:  # noqa: BLE001 - a lost progress event must not fail the task
-            return
 
-    def get(self) -> Any:
-        return self.queue.get()
-
-
-class RayEvents:
-    """Progress events from Ray tasks: a `ray.util.queue.Queue` (an actor), read by a thread
-    in the main process (picklable: tasks put into it through the actor handle)."""
+class RayEvents(_QueueEvents):
+    """Progress events from Ray tasks: a `ray.util.queue.Queue` (an actor)."""
 
     def __init__(self) -> None:
         from ray.util.queue import Queue
 
         self.queue = Queue(actor_options={"num_cpus": 0})
-
-    def put(self, event: tuple) -> None:
-        try:
-            self.queue.put(event)
-        except Exception:  # noqa: BLE001 - a lost progress event must not fail the task
-            return
-
-    def get(self) -> Any:
-        return self.queue.get()
 
     def shutdown(self) -> None:
         with contextlib.suppress(Exception):
