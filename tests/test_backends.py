@@ -135,3 +135,24 @@ def test_cli_compare_on_dask(cluster, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out
     assert len((tmp_path / "r" / "results.jsonl").read_text().splitlines()) == 4
+
+
+def test_experiment_file_runs_on_its_backend_and_the_cli_overrides_it(cluster, tmp_path, capsys):
+    from workbench.cli.app import main
+
+    toml = tmp_path / "exp.toml"
+    toml.write_text(
+        'data = "synthetic n_users=60 n_items=40 n_interactions=1000"\n'
+        'split = "kfold n_folds=2"\nmetrics = ["rmse"]\n'
+        f'backend = "dask"\nscheduler = "{cluster}"\n\n[[models]]\nname = "biases"\n'
+    )
+    for extra, where in (([], cluster), (["--backend", "local"], None)):
+        with pytest.raises(SystemExit) as info:
+            main(["compare", "--config", str(toml), "--run-dir", str(tmp_path / str(where)),
+                  *extra])  # fmt: skip
+        assert info.value.code in (0, None)
+        out = capsys.readouterr()
+        if where is None:
+            assert cluster not in out.out + out.err
+        else:
+            assert f"on dask at {cluster}" in out.out + out.err

@@ -292,6 +292,10 @@ def test_toml_experiment_file(capsys, tmp_path):
             r"line 6: unknown parameter 'n_factor' for model 'sgd'; did you mean 'n_factors'",
         ),
         ('seed = "abc"\n', r"line 1: 'seed' must be an integer"),
+        ('seed = 1\nbackend = "spark"\n', r"line 2: .*backend.*'spark'"),
+        ('backend = "dask"\n', r"line 1: backend 'dask' needs the scheduler address"),
+        ('backend = "ray"\nscheduler = "nohost:xx"\n', r"line 2: ray address must be 'auto'"),
+        ("backend = 3\n", r"line 1: 'backend' must be a string"),
         ("seed = 1\nmetrics = [\n", r"invalid TOML"),
     ],
 )

@@ -4,6 +4,8 @@ A comparison file (every key optional except ``models``; CLI options override it
 
     seed = 42
     jobs = 1
+    backend = "dask"                        # where tasks run (local, dask, ray) and the
+    scheduler = "tcp://127.0.0.1:8786"      # cluster's address, as --backend/--scheduler
     data = "synthetic n_users=300"          # a spec string, or a [data] table with name = ...
     split = "kfold n_folds=3"
     metrics = ["rmse", "ndcg@10", "recall@10"]
@@ -38,7 +40,9 @@ from typing import Any
 
 from workbench.errors import ParamError, WorkbenchError
 
-COMMON_KEYS = ("data", "split", "seed", "jobs", "protocol", "run_dir", "exporters")
+COMMON_KEYS = (
+    "data", "split", "seed", "jobs", "backend", "scheduler", "protocol", "run_dir", "exporters",
+)  # fmt: skip
 COMPARE_KEYS = (*COMMON_KEYS, "models", "metrics")
 TUNE_KEYS = (*COMMON_KEYS, "model", "metric", "search", "n_iter", "space")
 PROTOCOL_KEYS = ("relevance_threshold", "exclude_seen", "clip", "negatives", "seed")
@@ -180,7 +184,7 @@ def load_experiment(path: str | Path, *, kind: str = "compare") -> ExperimentFil
     for key in ("seed", "jobs", "n_iter"):
         if key in values:
             _type_check(doc, key, values[key], (int,), "an integer")
-    for key in ("run_dir", "metric", "search"):
+    for key in ("run_dir", "metric", "search", "backend", "scheduler"):
         if key in values:
             _type_check(doc, key, values[key], (str,), "a string")
     if "search" in values and values["search"] not in ("grid", "random", "tpe"):

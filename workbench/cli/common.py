@@ -15,9 +15,10 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 #: ``--backend`` and ``--scheduler`` of the commands that run (model, fold) tasks.
 BACKEND_OPTION = typer.Option(
-    "local",
+    None,
     "--backend",
-    help="Where parallel tasks run: local processes, or a dask / ray cluster (--scheduler).",
+    help="Where parallel tasks run: local processes (the default), or a dask / ray cluster "
+    "(--scheduler).",
 )
 SCHEDULER_OPTION = typer.Option(
     None,

@@ -10,6 +10,7 @@ import typer
 
 from workbench.cli.common import BACKEND_OPTION, SCHEDULER_OPTION, example, print_json
 from workbench.cli.workflow import (
+    backend_of,
     build_exporters,
     check_writable,
     config_value,
@@ -91,7 +92,7 @@ def compare(
     jobs: int | None = typer.Option(
         None, "--jobs", "-j", help="Parallel (model, fold) tasks; -1: every core (default: 1)."
     ),
-    backend: str = BACKEND_OPTION,
+    backend: str | None = BACKEND_OPTION,
     scheduler: str | None = SCHEDULER_OPTION,
     run_dir: Path | None = typer.Option(
         None, "--run-dir", help="Run folder (default: runs/compare-DATE-TIME)."
@@ -118,7 +119,6 @@ def compare(
     ),
 ) -> None:
     """Compare models over the folds of one split: a table, paired tests and exports."""
-    from workbench.backends import resolve_backend
     from workbench.experiment_config import load_experiment
 
     doc = load_experiment(config, kind="compare") if config is not None else None
@@ -126,7 +126,7 @@ def compare(
     if resume and folder is None:
         raise ParamError("--resume needs --run-dir (the folder of the run to finish)")
     n_jobs = int(config_value(doc, "jobs", jobs, 1))
-    where = resolve_backend(backend, scheduler)  # checked before anything loads
+    where = backend_of(doc, backend, scheduler)  # checked before anything loads
     exporters = located(
         doc,
         ("exporters",),

@@ -10,6 +10,7 @@ import typer
 
 from workbench.cli.common import BACKEND_OPTION, SCHEDULER_OPTION, console, example, print_json
 from workbench.cli.workflow import (
+    backend_of,
     check_writable,
     config_value,
     default_run_dir,
@@ -67,7 +68,7 @@ def tune(
         False, "--strategies", help="List the search strategies and whether they can run here."
     ),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Parallel tasks (default: 1)."),
-    backend: str = BACKEND_OPTION,
+    backend: str | None = BACKEND_OPTION,
     scheduler: str | None = SCHEDULER_OPTION,
     run_dir: Path | None = typer.Option(
         None, "--run-dir", help="Run folder (default: runs/tune-DATE-TIME)."
@@ -83,7 +84,6 @@ def tune(
 ) -> None:
     """Search a model's parameters; prints the ranking and the best parameters."""
     from workbench.api import load_dataset
-    from workbench.backends import resolve_backend
     from workbench.cli.workflow import report_data
     from workbench.experiment_config import load_experiment, locate_param_error
     from workbench.tuning import resume_tune
@@ -99,7 +99,7 @@ def tune(
     if output is not None:
         check_writable(output, "best parameters file")
     n_jobs = int(config_value(doc, "jobs", jobs, 1))
-    where = resolve_backend(backend, scheduler)
+    where = backend_of(doc, backend, scheduler)
     progress = None if quiet or as_json else progress_bars("tune")
     if resume and model is None and doc is None:
         folder = Path(folder_value)

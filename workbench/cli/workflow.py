@@ -51,6 +51,36 @@ def config_value(doc: Any, key: str, cli: Any, default: Any = None) -> Any:
     return default
 
 
+def backend_of(doc: Any, backend: str | None, scheduler: str | None) -> Any:
+    """The checked `workbench.backends.Backend` of ``--backend``/``--scheduler``, else the
+    experiment file's ``backend``/``scheduler``, else local (the file's scheduler only goes
+    with the file's backend); a bad value from the file names its line."""
+    from workbench.backends import resolve_backend
+
+    name = config_value(doc, "backend", backend, "local")
+    if backend is not None and doc is not None and backend != doc.values.get("backend"):
+        doc_scheduler = None  # another backend than the file's: not the file's cluster
+    else:
+        doc_scheduler = doc.values.get("scheduler") if doc is not None else None
+    address = scheduler if scheduler is not None else doc_scheduler
+    try:
+        return resolve_backend(name, address)
+    except WorkbenchError as exc:
+        # a value from the file: the address's line when the address is at fault
+        from_file = [
+            key for key, cli in (("scheduler", scheduler), ("backend", backend))
+            if cli is None and doc is not None and key in doc.values
+            and doc.values[key] in (name, address)
+        ]  # fmt: skip
+        if not from_file:
+            raise
+        about_address = "address" in str(exc) or "scheduler" in str(exc)
+        key = "scheduler" if "scheduler" in from_file and about_address else from_file[-1]
+        from workbench.experiment_config import locate_param_error
+
+        raise locate_param_error(doc, (key,), exc) from None
+
+
 def located(doc: Any, key: tuple, build: Any) -> Any:
     """Run ``build()``; a parameter error of a value from the file names its line."""
     from workbench.experiment_config import locate_param_error
