@@ -176,3 +176,26 @@ def test_training_loss_is_sparks_objective(spark):
     curve = []
     SparkALS(session=spark, **FAST, n_factors=3, center=False).fit(data, callback=curve.append)
     assert len(curve) == 1 and curve[0].loss == pytest.approx(want, rel=1e-4)
+
+
+def test_the_temporary_checkpoint_directory_goes_at_exit(tmp_path):
+    """A local fit with checkpoints and no directory given gets a temporary one, which is
+    gone once the process has exited."""
+    code = textwrap.dedent(
+        f"""
+        import tempfile
+        tempfile.tempdir = {str(tmp_path)!r}
+        from workbench.testing import low_rank_ratings
+        from workbench_spark.model import SparkALS
+        from workbench_spark.session import get_session
+        spark = get_session("local[1]", shuffle_partitions=1)
+        SparkALS(session=spark, n_iterations=3, checkpoint_interval=1, n_factors=2).fit(
+            low_rank_ratings(n_users=20, n_items=15, seed=1))
+        print(spark.sparkContext.getCheckpointDir())
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=180, check=True
+    ).stdout.splitlines()
+    assert str(tmp_path) in out[-1], out
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("workbench-spark-checkpoints")]

@@ -77,7 +77,8 @@ class SparkALSParams(Params):
     checkpoint_dir: str | None = Field(
         None,
         description="checkpoint directory when the session has none (None: a temporary "
-        "directory on a local master; on a cluster give a shared one, e.g. hdfs://...)",
+        "directory on a local master, removed at exit; on a cluster give a shared one, e.g. "
+        "hdfs://...)",
     )
     intermediate_storage_level: StorageLevel = Field(
         "MEMORY_AND_DISK", description="intermediateStorageLevel"
@@ -221,6 +222,11 @@ class SparkALS(EmbeddingModel):
         return "parquet" if local or p.handoff_dir is not None else "arrow"
 
     def _ensure_checkpoint_dir(self, spark: Any) -> None:
+        """A checkpoint directory for Spark's ALS when the session has none: the given one,
+        or on a local master a temporary one, removed when this process exits (a session
+        started here also deletes the checkpoints of finished fits as it goes)."""
+        import atexit
+        import shutil
         import tempfile
 
         p = self.params
@@ -230,7 +236,9 @@ class SparkALS(EmbeddingModel):
         if p.checkpoint_dir is not None:
             context.setCheckpointDir(p.checkpoint_dir)
         elif context.master.startswith("local"):
-            context.setCheckpointDir(tempfile.mkdtemp(prefix="workbench-spark-checkpoints-"))
+            folder = tempfile.mkdtemp(prefix="workbench-spark-checkpoints-")
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            context.setCheckpointDir(folder)
 
     def _training_loss(self, csr: sp.csr_matrix, mu: float) -> float:
         """Spark's objective at the learned factors (Spark reports none per iteration)."""

@@ -78,9 +78,10 @@ def _is_local(master: str) -> bool:
 def get_session(master: str | None, *, shuffle_partitions: int | None = None) -> Any:
     """The session to train in: the active one (``master`` None), else one on ``master``.
 
-    A session created here has its UI off, Arrow transfers on and, for a local master, its
-    Python workers on this interpreter. An existing session is used as it is (Spark keeps
-    one per process: a different ``master`` then has no effect).
+    A session created here has its UI off, Arrow transfers on, checkpoints of finished work
+    cleaned and, for a local master, its Python workers on this interpreter. An existing
+    session is used as it is (Spark keeps one per process: a different ``master`` then has
+    no effect).
     """
     check_dependencies()
     ensure_local_ip()
@@ -99,6 +100,8 @@ def get_session(master: str | None, *, shuffle_partitions: int | None = None) ->
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        # checkpoints of RDDs no longer referenced (finished ALS fits) are deleted
+        .config("spark.cleaner.referenceTracking.cleanCheckpoints", "true")
     )
     if shuffle_partitions is not None:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
