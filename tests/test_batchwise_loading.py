@@ -33,6 +33,8 @@ def tiny_batches(request, monkeypatch):
     by pyarrow's (both must give the whole-file read's result)."""
     if request.param == "pyarrow":
         monkeypatch.setattr(numeric_text, "applies", lambda layout: False)
+    else:
+        monkeypatch.setattr(numeric_text, "MIN_BYTES", 0)
     monkeypatch.setattr(textfile, "BATCH_BYTES", 40)
     monkeypatch.setattr(batchwise, "BATCH_ROWS", 3)
     monkeypatch.setattr(columnbuffer, "FIRST_BLOCK_ROWS", 2)

@@ -129,6 +129,7 @@ def test_the_loader_takes_plain_files_with_the_whole_read_result(tmp_path: Path,
              for k in range(3000)]  # fmt: skip
     path = write(tmp_path / "r.tsv", "user\titem\trating\ttimestamp\n" + "\n".join(lines) + "\n")
     monkeypatch.setattr(textfile, "BATCH_BYTES", 5000)
+    monkeypatch.setattr(numeric_text, "MIN_BYTES", 0)
     calls = []
     real = numeric_text.read_numeric_batches
 
@@ -156,6 +157,7 @@ def test_a_file_it_cannot_take_midway_is_read_again_by_pyarrow(tmp_path: Path, m
     lines = [f"{k % 50},{k // 50},{1 + k % 5}" for k in range(2000)] + ["u7,3,4"]
     path = write(tmp_path / "late.csv", "\n".join(lines) + "\n")
     monkeypatch.setattr(textfile, "BATCH_BYTES", 2000)
+    monkeypatch.setattr(numeric_text, "MIN_BYTES", 0)
     ref = resolve_path(str(path))
     data = table.load_table(ref)
     assert data.users.is_string and len(data) == 2001
@@ -164,8 +166,10 @@ def test_a_file_it_cannot_take_midway_is_read_again_by_pyarrow(tmp_path: Path, m
     assert data.fingerprint() == whole.fingerprint()
 
 
-def test_applies_only_to_plain_files(tmp_path: Path) -> None:
+def test_applies_only_to_plain_files_of_a_batch_or_more(tmp_path: Path, monkeypatch) -> None:
     plain = sniff(resolve_path(str(write(tmp_path / "a.csv", "1,2,3\n4,5,6\n"))))
+    assert not numeric_text.applies(plain)  # small: pyarrow's parse is quicker than numba's load
+    monkeypatch.setattr(numeric_text, "MIN_BYTES", 12)
     assert numeric_text.applies(plain)
     double = sniff(resolve_path(str(write(tmp_path / "b.dat", "1::2::3\n4::5::6\n"))))
     assert not numeric_text.applies(double)  # a two-byte separator: pyarrow after a transform

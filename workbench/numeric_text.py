@@ -25,12 +25,16 @@ from workbench.textfile import Layout, NotBatchable, line_blocks
 KINDS = ("integer", "decimal")
 #: Chunks a block is cut into for the threads (more than threads: even load).
 _CHUNKS = 16
+#: Smaller files are left to pyarrow: their parse takes less than loading numba (about
+#: 0.4 s once per process), which files of a million rows or more load anyway for the
+#: duplicate check.
+MIN_BYTES = 1 << 25
 _ASCII_ENCODINGS = {"utf-8", "iso8859-1", "ascii"}
 
 
 def applies(layout: Layout) -> bool:
     """Whether `read_numeric_batches` may take the file: one ASCII separator byte, an
-    uncompressed file on disk, an ASCII-compatible encoding."""
+    uncompressed file on disk of at least `MIN_BYTES`, an ASCII-compatible encoding."""
     ref, sep = layout.ref, layout.sep
     try:
         encoding = codecs.lookup(layout.encoding).name
@@ -44,6 +48,7 @@ def applies(layout: Layout) -> bool:
         and ref.member is None
         and ref.compression() is None
         and encoding in _ASCII_ENCODINGS
+        and ref.path.stat().st_size >= MIN_BYTES
     )
 
 
