@@ -5,6 +5,7 @@ model contract (`Model`), evaluation and the comparison runner. Everything users
 name is a plugin.
 """
 
+from workbench import _moved
 from workbench.component import Component
 from workbench.data import IdMap, Interactions
 from workbench.dataset import Dataset
@@ -65,6 +66,8 @@ __all__ = [
     "WorkbenchError",
     "hookimpl",
 ]
+
+_moved.install()
 
 #: The Python API (`workbench.api`), imported on first use so ``import workbench`` stays light.
 _API = frozenset(
