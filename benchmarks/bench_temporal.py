@@ -1,8 +1,8 @@
 """Time-aware and side-information models on ML-100k (issue 15), for docs/benchmarks.md.
 
 1. The five anchor folds: RMSE and fit time per fold of ``svdpp`` and the new models, and a
-   paired test (workbench.stats.paired_test, Nadeau-Bengio corrected t-test) of each against
-   ``svdpp``. Models run A B A B fold by fold (the machine is shared: fit-time ratios are
+   paired test (workbench.analysis.stats.paired_test, Nadeau-Bengio corrected t-test) of each
+   against ``svdpp``. Models run A B A B fold by fold (the machine is shared: fit-time ratios are
    medians over folds).
 2. A new-users split (``new-users``, 20% of users held out, ``history_n`` ratings each as
    fold-in history): the same model with and without side information (RMSE, nDCG@10);
@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.anchor_folds import anchor_data, anchor_splits
+from workbench.analysis.stats import paired_test
 from workbench.evaluation import Protocol, evaluate
 from workbench.resolve import resolve_metrics, resolve_models
-from workbench.stats import paired_test
 
 ANCHOR_MODELS = ["svdpp", "timesvdpp", "timebiases", "svdpp-attr", "timesvdpp attributes=true"]
 NEW_USER_PAIRS = [

@@ -1,4 +1,4 @@
-"""Performance by user activity (workbench.analysis)."""
+"""Performance by user activity (workbench.analysis.activity)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from workbench_metrics.beyond import Coverage
 from workbench_metrics.ranking import NDCG, Recall
 from workbench_metrics.rating import RMSE
 
-from workbench.analysis import (
+from workbench.analysis.activity import (
     DEFAULT_BINS,
     activity_buckets,
     activity_records,

@@ -330,7 +330,7 @@ def test_per_user_results_give_the_activity_table(data, tmp_path):
 
 # -- significance ----------------------------------------------------------------------------
 def test_paired_tests_match_scipy():
-    from workbench.stats import paired_test
+    from workbench.analysis.stats import paired_test
 
     a = np.array([0.91, 0.93, 0.90, 0.92, 0.95])
     b = np.array([0.95, 0.94, 0.96, 0.93, 0.97])

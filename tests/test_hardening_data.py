@@ -126,7 +126,7 @@ def test_merged_duplicates_are_counted_recorded_and_reported(tmp_path: Path, cap
 
 # -- item 5: inferred rating scale ------------------------------------------------------------
 def test_an_inferred_scale_is_said_and_an_odd_one_warned_about(tmp_path: Path, capsys) -> None:
-    from workbench.data_notes import data_notes
+    from workbench.analysis.data_notes import data_notes
 
     usual = load_dataset(str(write(tmp_path / "a.csv", "user,item,rating\n1,1,1\n1,2,5\n")))
     assert usual.meta["rating_scale_inferred"] is True
@@ -141,8 +141,8 @@ def test_an_inferred_scale_is_said_and_an_odd_one_warned_about(tmp_path: Path, c
 
 
 def test_a_dataset_may_say_which_scale_it_expects() -> None:
+    from workbench.analysis.data_notes import data_notes
     from workbench.data import Interactions
-    from workbench.data_notes import data_notes
 
     data = Interactions.from_arrays([1, 2], [1, 1], [0.0, 7.0], name="mine")
     data.meta["expected_rating_scale"] = [1, 5]

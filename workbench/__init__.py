@@ -1,8 +1,9 @@
-"""recsys-workbench: a plugin-based workbench for matrix-factorization recommenders.
+"""recsys-workbench's core: the contract every plugin builds on. The modules at this level
+define the hooks (`workbench.hookspecs`), the data type (`Interactions`), the contracts of
+each plugin kind (`Model`, `Metric`, ...), the evaluation protocol and model files;
+sub-packages hold the features built on them (`api`, `cli`, `analysis`, ...).
 
-The core defines the hooks (`workbench.hookspecs`), the data type (`Interactions`), the
-model contract (`Model`), evaluation and the comparison runner. Everything users pick by
-name is a plugin.
+Everything users pick by name is a plugin; see docs/architecture.md for the layout.
 """
 
 from workbench import _moved

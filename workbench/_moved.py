@@ -17,7 +17,11 @@ import warnings
 from types import ModuleType
 
 #: old dotted module name -> new dotted module name
-MOVED: dict[str, str] = {}
+MOVED: dict[str, str] = {
+    "workbench.stats": "workbench.analysis.stats",
+    "workbench.describe": "workbench.analysis.describe",
+    "workbench.data_notes": "workbench.analysis.data_notes",
+}
 
 
 class _AliasLoader(importlib.abc.Loader):

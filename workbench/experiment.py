@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.analysis import activity_buckets, activity_records
+from workbench.analysis.activity import activity_buckets, activity_records
+from workbench.analysis.data_notes import data_facts
+from workbench.analysis.stats import significance_records
 from workbench.backends import Backend, resolve_backend
 from workbench.data import Interactions
-from workbench.data_notes import data_facts
 from workbench.errors import DataError, ParamError, WorkbenchError
 from workbench.evaluation import Protocol, check_metrics_fit
 from workbench.jsonvalues import normalise
@@ -59,7 +60,6 @@ from workbench.runner import (
     run_task,
 )
 from workbench.splits import Split, Splitter
-from workbench.stats import significance_records
 
 __all__ = [
     "ModelEntry",
@@ -209,7 +209,7 @@ def compare(
     - ``validation``: pass each fold's test set to ``fit(validation=...)`` so models that
       support it record validation metrics in the learning curves.
     - ``per_user``: also keep per-user results (``per_user/*.parquet`` in the run folder)
-      and put the by-activity table (`workbench.analysis`) in ``metadata["activity"]``.
+      and put the by-activity table (`workbench.analysis.activity`) in ``metadata["activity"]``.
     """
 
     if not isinstance(seed, int | np.integer) or seed < 0:

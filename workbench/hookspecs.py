@@ -61,8 +61,14 @@ def register_exporters(register: Register) -> None:
 
 
 @hookspec
-def register_commands(app: typer.Typer) -> None:
-    """Add CLI commands or command groups to the ``workbench`` typer app."""
+def register_commands(app: typer.Typer, kit: Any) -> None:
+    """Add CLI commands or command groups to the ``workbench`` typer app.
+
+    ``kit`` (`workbench.cli.kit.CommandKit`) holds the consoles and printers the built-in
+    commands use (``kit.example``, ``kit.console``, ``kit.print_json``, ``kit.print_frame``),
+    so a plugin's commands need not import ``workbench.cli``. An implementation may take
+    ``app`` alone (the first form of this hook).
+    """
 
 
 @hookspec

@@ -9,13 +9,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from workbench.component import Component, contract_of
 from workbench.errors import PluginError, UnknownNameError
-
-if TYPE_CHECKING:
-    from workbench.plugins import PluginStatus
 
 KINDS: tuple[str, ...] = ("dataset", "splitter", "model", "metric", "exporter")
 PLURAL = {k: k + "s" for k in KINDS}
@@ -115,7 +112,9 @@ class Registry:
 
     entries: dict[str, dict[str, Entry]] = field(default_factory=lambda: {k: {} for k in KINDS})
     aliases: dict[str, dict[str, str]] = field(default_factory=lambda: {k: {} for k in KINDS})
-    statuses: list[PluginStatus] = field(default_factory=list)
+    #: one `workbench.plugins.PluginStatus` per plugin loaded (typed loosely: the loader sits
+    #: above the registry, and the registry never imports it)
+    statuses: list[Any] = field(default_factory=list)
     #: Entries in the order they were registered (plugins load built-ins first).
     order: list[Entry] = field(default_factory=list)
 

@@ -1,4 +1,5 @@
-"""Built-in plugin: baselines every comparison needs.
+"""Built-in plugin: the simple rating and popularity baselines every comparison needs,
+so that an MF model is always shown next to what it must beat.
 
 - ``global-mean`` (alias ``mean``): the mean training rating for everything.
 - ``biases`` (aliases ``baseline``, ``baseline-only``): mu + b_u + b_i fitted by ALS or SGD.

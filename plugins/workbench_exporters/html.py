@@ -270,7 +270,7 @@ def _activity(results: Results, colors: dict) -> str:
     records = results.metadata.get("activity")
     if not records:
         return ""
-    from workbench.analysis import plot_activity
+    from workbench.analysis.activity import plot_activity
 
     frame = pd.DataFrame(records)
     for col in ("min_train", "max_train"):

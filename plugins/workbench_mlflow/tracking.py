@@ -188,8 +188,7 @@ class Tracker:
     # -- the end of the comparison -------------------------------------------------------------
     def finish(self, results: Any) -> None:
         """Summary metrics and the JSON/HTML artifacts on the parent run, which then ends."""
-        from workbench_exporters.files import Json
-        from workbench_exporters.html import Html
+        from workbench.plugins import get_registry
 
         if self.parent_id is None:
             raise WorkbenchError("MLflow: no parent run (start_parent first)")
@@ -204,9 +203,13 @@ class Tracker:
         self._log(self.parent_id, metrics=summary)
         with tempfile.TemporaryDirectory(prefix="workbench-mlflow-") as tmp:
             folder = Path(tmp)
-            Json().export(results, folder / "results.json")
-            Html().export(results, folder / "report.html")
-            for name in ("results.json", "report.html"):
+            # other plugins' components are found by name, never imported: without an
+            # exporter plugin the run is still tracked, only that artifact is missing
+            registry = get_registry()
+            for exporter, name in (("json", "results.json"), ("html", "report.html")):
+                if exporter not in registry.names("exporter"):
+                    continue
+                registry.create("exporter", exporter).export(results, folder / name)
                 self.client.log_artifact(self.parent_id, str(folder / name))
         errors = results.metadata.get("errors") or []
         self.client.set_terminated(self.parent_id, status="FAILED" if errors else "FINISHED")

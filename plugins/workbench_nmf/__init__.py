@@ -20,7 +20,7 @@ def register_models(register):
 
 
 @hookimpl
-def register_commands(app):
+def register_commands(app, kit):
     from workbench_nmf.cli import register
 
-    register(app)
+    register(app, kit)

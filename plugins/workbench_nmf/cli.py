@@ -3,52 +3,55 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 
-def clusters(
-    model_file: Path = typer.Argument(..., help="A zero-filled 'nmf' model file."),
-    top: int = typer.Option(5, "--top", "-n", help="Top items shown per component."),
-    component: list[int] = typer.Option(
-        [], "--component", "-c", help="Show only these components, repeatable."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-) -> None:
-    """NMF user clusters (argmax of W): size of each, and each component's top items."""
-    from workbench.api import load_model
-    from workbench.cli.common import console, print_json
-    from workbench.errors import DataError
-    from workbench_nmf.clusters import nmf_clusters
+def clusters_command(kit: Any):
+    """The ``clusters`` command, printing through the CLI's `CommandKit` ``kit``."""
 
-    model = load_model(model_file)
-    try:
-        result = nmf_clusters(model, top_n=top)
-    except DataError as exc:
-        raise DataError(f"{exc} ({model_file})") from None
-    frame = result.components
-    if component:
-        frame = frame[frame["component"].isin(component)]
-    if as_json:
+    def clusters(
+        model_file: Path = typer.Argument(..., help="A zero-filled 'nmf' model file."),
+        top: int = typer.Option(5, "--top", "-n", help="Top items shown per component."),
+        component: list[int] = typer.Option(
+            [], "--component", "-c", help="Show only these components, repeatable."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    ) -> None:
+        """NMF user clusters (argmax of W): size of each, and each component's top items."""
+        from workbench.api import load_model
+        from workbench.errors import DataError
+        from workbench_nmf.clusters import nmf_clusters
+
+        model = load_model(model_file)
+        try:
+            result = nmf_clusters(model, top_n=top)
+        except DataError as exc:
+            raise DataError(f"{exc} ({model_file})") from None
+        frame = result.components
+        if component:
+            frame = frame[frame["component"].isin(component)]
         n_unassigned = int((result.assignments["cluster"] < 0).sum())
-        print_json({"unassigned_users": n_unassigned, "components": frame.to_dict("records")})
-        return
-    from workbench.cli.workflow import print_frame
+        if as_json:
+            components = frame.to_dict("records")
+            kit.print_json({"unassigned_users": n_unassigned, "components": components})
+            return
+        shown = frame[["component", "size", "rank", "item_id", "title", "weight"]]
+        kit.print_frame(
+            shown, title=f"NMF components of {model_file.name} (size: users in the cluster)"
+        )
+        if n_unassigned:
+            kit.console.print(f"{n_unassigned} users with all-zero weights belong to no cluster")
 
-    shown = frame[["component", "size", "rank", "item_id", "title", "weight"]]
-    print_frame(shown, title=f"NMF components of {model_file.name} (size: users in the cluster)")
-    n_unassigned = int((result.assignments["cluster"] < 0).sum())
-    if n_unassigned:
-        console.print(f"{n_unassigned} users with all-zero weights belong to no cluster")
+    return clusters
 
 
-def register(app: typer.Typer) -> None:
-    from workbench.cli.common import example
-
+def register(app: typer.Typer, kit: Any) -> None:
     app.command(
         "clusters",
-        epilog=example(
+        epilog=kit.example(
             'workbench train nmf -d "movielens variant=100k" -o nmf.npz',
             "workbench clusters nmf.npz --top 5 -c 0 -c 1",
         ),
-    )(clusters)
+    )(clusters_command(kit))

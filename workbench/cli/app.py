@@ -12,10 +12,18 @@ import warnings
 import typer
 from rich.markup import escape
 
+from workbench.api.catalogue import (
+    STATUS_ERROR,
+    hook_implementations,
+    loaded_plugins,
+    one_line,
+    plugin_statuses,
+    strict,
+    version,
+)
 from workbench.cli.common import err_console, example
+from workbench.cli.kit import KIT
 from workbench.errors import PluginError, WorkbenchError
-from workbench.plugins import STATUS_ERROR, get_loaded, one_line, strict_from_env
-from workbench.storage import workbench_version
 
 app = typer.Typer(
     name="workbench",
@@ -37,7 +45,7 @@ _STATE = {"verbose": False}
 
 def _version_callback(value: bool) -> None:
     if value:
-        typer.echo(f"recsys-workbench {workbench_version()}")
+        typer.echo(f"recsys-workbench {version()}")
         raise typer.Exit()
 
 
@@ -68,12 +76,11 @@ def _register_plugin_commands() -> None:
     """Call each plugin's ``register_commands`` separately; a failure is recorded in the
     plugin's status (and an error with ``--strict``); the commands it added are removed."""
 
-    loaded = get_loaded()
-    statuses = {s.name: s for s in loaded.registry.statuses}
-    for impl in loaded.pm.hook.register_commands.get_hookimpls():
+    statuses = {s.name: s for s in plugin_statuses()}
+    for impl in hook_implementations("register_commands"):
         n_commands, n_groups = len(app.registered_commands), len(app.registered_groups)
         try:
-            impl.function(**{a: app for a in impl.argnames})
+            impl.function(**{a: {"app": app, "kit": KIT}[a] for a in impl.argnames})
         except Exception as exc:  # noqa: BLE001 - one broken plugin must not break the CLI
             del app.registered_commands[n_commands:]
             del app.registered_groups[n_groups:]
@@ -86,14 +93,14 @@ def _register_plugin_commands() -> None:
                 continue
             status.status, status.error = STATUS_ERROR, error
             status.traceback = "".join(traceback.format_exception(exc))
-            if strict_from_env():
+            if strict():
                 dist = f" ({status.distribution})" if status.distribution else ""
                 raise PluginError(f"plugin '{status.name}'{dist} error: {error}") from exc
 
 
 def _warn_failed_plugins(verbose: bool) -> None:
 
-    for status in get_loaded().registry.statuses:
+    for status in plugin_statuses():
         if status.status == "error":
             dist = f" ({status.distribution})" if status.distribution else ""
             err_console.print(
@@ -148,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _main(args: list[str], verbose: bool) -> None:
     try:
-        get_loaded()
+        loaded_plugins()
         build_app()
         command = next((a for a in args if not a.startswith("-")), None)
         listing = command == "plugins"

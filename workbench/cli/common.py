@@ -8,8 +8,6 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from workbench.jsonvalues import dumps
-
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -36,6 +34,8 @@ def example(*commands: str) -> str:
 
 def print_json(data: Any) -> None:
     """Machine-readable output on stdout (no rich markup)."""
+    from workbench.api.inputs import dumps
+
     sys.stdout.write(dumps(data, indent=2) + "\n")
     sys.stdout.flush()
 

@@ -8,8 +8,6 @@ import typer
 from rich.table import Table
 
 from workbench.cli.common import console, example, print_json
-from workbench.describe import QUANTILES
-from workbench.params import parse_assignments
 
 data_app = typer.Typer(
     help="Describe datasets: counts, density, ratings, activity, and how splits look.",
@@ -25,9 +23,9 @@ data_app = typer.Typer(
 def _load(dataset: str, options: list[str] | None, option: list[str] | None) -> dict[str, Any]:
     """The dataset's description (`workbench.api.describe_dataset`) and how it was named."""
     from workbench.api import describe_dataset
-    from workbench.loading import dataset_spec
+    from workbench.api.inputs import dataset_spec, parse_options
 
-    extra = parse_assignments([*(options or []), *(option or [])], option="--option")
+    extra = parse_options([*(options or []), *(option or [])], option="--option")
     spec = dataset_spec(dataset, **extra)
     info = describe_dataset({"name": spec.name, **spec.params})
     return {"dataset": spec.name, "options": spec.params, **info}
@@ -38,6 +36,8 @@ def _bar(count: int, biggest: int, width: int = 30) -> str:
 
 
 def _print_info(spec_text: str, info: dict[str, Any], seconds: float) -> None:
+    from workbench.api.inputs import QUANTILES
+
     table = Table(title=f"{info['name']} ({spec_text})", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value")
@@ -141,9 +141,9 @@ def split(
 ) -> None:
     """Sizes of each train/test fold, cold users and items in test, and a leakage check."""
     from workbench.api import describe_splits, load_dataset
-    from workbench.loading import dataset_spec, make_splitter
+    from workbench.api.inputs import dataset_spec, make_splitter, parse_options
 
-    extra = parse_assignments([*(options or []), *(option or [])], option="--option")
+    extra = parse_options([*(options or []), *(option or [])], option="--option")
     spec = dataset_spec(dataset, **extra)
     data = load_dataset({"name": spec.name, **spec.params})
     made = make_splitter(splitter)

@@ -14,7 +14,6 @@ import typer
 from workbench.cli.common import console, err_console, example, print_json
 from workbench.cli.workflow import note, print_frame
 from workbench.errors import DataError, ParamError
-from workbench.params import parse_assignments
 
 MODEL_FILE = typer.Argument(..., help="A model file written by `workbench train -o`.")
 
@@ -69,10 +68,8 @@ def train(
 ) -> None:
     """Train one model and save it to a file (optionally evaluating on a holdout)."""
     from workbench import api
+    from workbench.api.inputs import data_facts, model_target, parse_spec
     from workbench.cli.workflow import report_data
-    from workbench.data_notes import data_facts
-    from workbench.specs import parse_spec
-    from workbench.storage import model_target
 
     target = model_target(output)  # checked before any work
     if metric and split is None:
@@ -150,7 +147,7 @@ def evaluate(
 ) -> None:
     """Evaluate a saved model on held-out data."""
     from workbench.api import evaluate_model, first_split, load_dataset, load_model
-    from workbench.evaluation import Protocol
+    from workbench.api.inputs import Protocol
 
     model = load_model(model_file)
     dataset = load_dataset(data)
@@ -160,7 +157,7 @@ def evaluate(
     diag = scores.attrs.get("diagnostics", {})
     table = None
     if by_activity:
-        from workbench.analysis import activity_buckets
+        from workbench.api.inputs import activity_buckets
 
         table = activity_buckets(scores.attrs["per_user"], n_items=model.n_items_)
     if as_json:
@@ -216,12 +213,12 @@ def recommend(
         raise ParamError("give either --user or --history, not both")
     model = load_model(model_file)
     if history is not None:
-        from workbench.loading import read_file
+        from workbench.api.inputs import parse_options, read_history
 
-        options = parse_assignments(history_option, option="--history-option")
+        options = parse_options(history_option, option="--history-option")
         frame = recommend_new_users(
             model,
-            read_file(history, **options),
+            read_history(history, **options),
             k,
             exclude_seen=not include_seen,
         )

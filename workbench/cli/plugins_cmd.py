@@ -10,9 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from workbench.api.catalogue import KINDS, PLURAL, plugin_statuses
+from workbench.api.catalogue import registry as get_registry
 from workbench.cli.common import console, example, fmt_value, print_json
-from workbench.plugins import get_loaded, get_registry
-from workbench.registry import KINDS, PLURAL
 
 
 def _status_style(status: str) -> str:
@@ -25,7 +25,7 @@ def plugins(
 ) -> None:
     """List every installed plugin: distribution, version, what it registers, status."""
 
-    statuses = get_loaded().registry.statuses
+    statuses = plugin_statuses()
     if as_json:
         print_json([s.as_dict() for s in statuses])
         return

@@ -106,7 +106,7 @@ def analyse(
         keep = ["model", "bucket", "min_train", "max_train", "users", *metric]
         table = table[[c for c in keep if c in table.columns]]
     if plot is not None:
-        from workbench.analysis import plot_activity
+        from workbench.api.inputs import plot_activity
 
         fig = plot_activity(table, metric)
         fig.savefig(plot, dpi=120)

@@ -13,9 +13,9 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from workbench.api.catalogue import registry as get_registry
 from workbench.cli.common import console, err_console
 from workbench.errors import ParamError, WorkbenchError
-from workbench.plugins import get_registry
 from workbench.results import Results
 
 
@@ -128,7 +128,7 @@ def ranking_view(ranking: Any) -> Any:
 def build_exporters(specs: Sequence[Any] | None) -> list[Any]:
     """Exporter instances from specs (None: the default export a plugin declares); unknown
     names and unwritable paths fail here."""
-    from workbench.specs import parse_spec
+    from workbench.api.inputs import parse_spec
 
     if specs is None:
         specs = [get_registry().default("exporter")]
@@ -248,7 +248,7 @@ def note(message: str) -> None:
 def report_data(data: Any, *, quiet: bool = False) -> None:
     """Tell what loading did to the data of a run: merged duplicates, an inferred rating
     scale (notes unless ``quiet``; warnings always, on stderr)."""
-    from workbench.data_notes import data_notes
+    from workbench.api.inputs import data_notes
 
     for level, message in data_notes(data):
         if level == "warning":

@@ -1,4 +1,5 @@
-"""workbench-example: a third-party plugin for recsys-workbench.
+"""workbench-example: a complete third-party plugin for recsys-workbench, installed from
+its own distribution exactly as anyone else's would be.
 
 It registers one thing of four kinds, exactly as a built-in plugin does:
 

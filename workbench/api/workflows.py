@@ -1,22 +1,5 @@
-"""The Python API: the CLI's workflows as functions that return pandas-friendly objects.
-
-::
-
-    import workbench as wb
-
-    data = wb.load_dataset("movielens", variant="100k")
-    results = wb.compare(data, "kfold n_folds=5", ["sgd", "sgd n_factors=200"], ["rmse", "ndcg@10"])
-    results.summary()                      # mean and std per model and metric
-    results.export("html", path="report.html")
-
-    model = wb.train("sgd", data, n_factors=50)
-    wb.recommend(model, [1, 2], k=10)      # user, rank, item, score, title
-    wb.recommend_new_users(model, new_ratings, k=10)
-    wb.similar_items(model, [50], k=5)
-
-Ids are the dataset's external ids in and out; models may be given by name (with parameters)
-or as instances of any `Model` subclass, registered or not.
-"""
+"""The workflows of the Python API (re-exported by `workbench.api`): load and describe data,
+train, recommend, compare, tune and evaluate."""
 
 from __future__ import annotations
 
@@ -29,9 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench import describe as _describe
 from workbench import loading, storage, tuning
-from workbench.analysis import DEFAULT_BINS, activity_buckets
+from workbench.analysis import describe as _describe
+from workbench.analysis.activity import DEFAULT_BINS, activity_buckets
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
 from workbench.evaluation import Protocol, check_metrics_fit, evaluate
