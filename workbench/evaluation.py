@@ -34,7 +34,7 @@ from workbench.data import IdMap, Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
 from workbench.metric import ListMetric, Metric, RankingMetric, RatingMetric
 from workbench.model import FoldedUsers, Model
-from workbench.ranking import ModelClock, ranking_part
+from workbench.ranking import ModelTimer, evaluate_ranking
 from workbench.splits import Split
 
 #: Where the default relevance threshold sits on a rating scale lo..hi: lo + 0.75 (hi - lo),
@@ -183,15 +183,17 @@ def _leaks(split: Split) -> None:
             )
 
 
-def _predict_pairs(
+def _predict_test_pairs(
     model: Model,
     users: np.ndarray,
     items: np.ndarray,
     folded: FoldedUsers | None,
     folded_row: np.ndarray,
-    clock: ModelClock,
+    clock: ModelTimer,
     timestamps: np.ndarray | None = None,
 ) -> np.ndarray:
+    """The model's predictions for the test pairs, in chunks: known users by index, folded-in
+    users through their folded state (not the model hook `Model._score_pairs`)."""
     out = np.empty(len(users), dtype=np.float64)
     rows = folded_row[users]
     timed = timestamps is not None and model.uses_timestamps
@@ -219,11 +221,11 @@ def _rating_part(
     folded: FoldedUsers | None,
     folded_row: np.ndarray,
     cold_pair: np.ndarray,
-    clock: ModelClock,
+    clock: ModelTimer,
 ) -> tuple[dict[str, float], dict[str, Any], np.ndarray, np.ndarray]:
     test = split.test
     truth = test.value.astype(np.float64)
-    preds = _predict_pairs(
+    preds = _predict_test_pairs(
         model, test.user, test.item, folded, folded_row, clock, timestamps=test.timestamp
     )
     diag: dict[str, Any] = {"nonfinite_predictions": int((~np.isfinite(preds)).sum())}
@@ -263,7 +265,7 @@ def evaluate(
         raise DataError(f"split fold {split.fold}: the test set is empty")
     _leaks(split)
     started = time.perf_counter()
-    clock = ModelClock()
+    clock = ModelTimer()
     rating = [m for m in metrics if isinstance(m, RatingMetric)]
     ranking = [m for m in metrics if isinstance(m, RankingMetric)]
     lists = [m for m in metrics if isinstance(m, ListMetric)]
@@ -322,9 +324,10 @@ def evaluate(
     diagnostics["predict_seconds"] = clock.seconds
 
     if ranking or lists:
-        r_scores, r_diag, r_frame = ranking_part(
-            model, split, ranking, lists, protocol, test_users, folded, folded_row
-        )
+        r_scores, r_diag, r_frame = evaluate_ranking(
+            model, split, ranking=ranking, lists=lists, protocol=protocol,
+            test_users=test_users, folded=folded, folded_row=folded_row,
+        )  # fmt: skip
         scores.update(r_scores)
         diagnostics.update(r_diag)
         diagnostics["predict_seconds"] += r_diag["rank_seconds"]

@@ -1,6 +1,6 @@
 """The ranking pass of the evaluation and its vectorised building blocks.
 
-`ranking_part` ranks the test users in blocks through the model's ranking hook
+`evaluate_ranking` ranks the test users in blocks through the model's ranking hook
 (``model.rank_blocks``; ``model.iter_score_blocks`` when a metric needs every score or
 negatives are sampled), takes each block's top-K lists once (K = the largest k asked for),
 ties in the protocol's item order, and hands every ranking metric a
@@ -73,8 +73,9 @@ def auc_rows(scores: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
     return out
 
 
-class ModelClock:
-    """Accumulates the time spent inside model calls."""
+class ModelTimer:
+    """The seconds spent inside the model's own calls (prediction, ranking, fold-in), added
+    up over an evaluation, so that ``predict_seconds`` excludes the metrics' time."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
@@ -119,7 +120,9 @@ def tie_order(n_items: int, seed: int) -> np.ndarray:
     return np.random.default_rng([int(seed), 0x7135]).permutation(n_items)
 
 
-def ranked(scores: np.ndarray, cand: np.ndarray, k: int, order: np.ndarray) -> np.ndarray:
+def top_k_in_tie_order(
+    scores: np.ndarray, cand: np.ndarray, k: int, order: np.ndarray
+) -> np.ndarray:
     """Top-k items of each row, ties broken by ``order`` instead of by item index, so that a
     model with many equal scores (a constant, a popularity count) ranks its ties like a random
     list rather than favouring low item ids. ``cand`` must be all items (``arange``)."""
@@ -128,14 +131,17 @@ def ranked(scores: np.ndarray, cand: np.ndarray, k: int, order: np.ndarray) -> n
 
 
 @dataclass
-class RankOutput:
+class GroupRanking:
+    """What one scoring pass over a group of users gives: each ranking metric's value per
+    user, their number of relevant and candidate items, and their top-K lists."""
+
     values: dict[str, np.ndarray]
     n_relevant: np.ndarray
     n_candidates: np.ndarray
     top: np.ndarray
 
 
-def rank_group(
+def rank_user_group(
     model: Model,
     target: Any,
     rel: Relevance,
@@ -143,8 +149,8 @@ def rank_group(
     depth: int,
     protocol: Protocol,
     group: int,
-    clock: ModelClock,
-) -> RankOutput:
+    clock: ModelTimer,
+) -> GroupRanking:
     """One scoring pass over the users of ``target`` (indices or `FoldedUsers`)."""
     n = rel.n_rows
     values = {m.label: np.full(n, np.nan) for m in ranking}
@@ -176,7 +182,7 @@ def rank_group(
         for m in ranking:
             part = sub.head(m.depth) if m.depth else sub
             values[m.label][idx] = np.asarray(m.compute(part), dtype=np.float64)
-    return RankOutput(values, rel.counts(), cand_all, top_all)
+    return GroupRanking(values, rel.counts(), cand_all, top_all)
 
 
 def _scored_blocks(
@@ -188,7 +194,7 @@ def _scored_blocks(
     group: int,
     order: np.ndarray,
     bs: int,
-    clock: ModelClock,
+    clock: ModelTimer,
 ) -> Iterator[tuple[slice, np.ndarray, np.ndarray, np.ndarray]]:
     """Blocks with every score kept (AUC-like metrics, sampled negatives)."""
     gen = model.iter_score_blocks(target, exclude_seen=protocol.exclude_seen, batch_size=bs)
@@ -200,12 +206,13 @@ def _scored_blocks(
             rng = np.random.default_rng([protocol.seed, group, sl.start])
             sample_negatives(scores, rel.dense_mask(sl.start, sl.stop), protocol.negatives, rng)
         n_cand = np.isfinite(scores).sum(axis=1)
-        yield sl, ranked(scores, cand, depth, order), n_cand, scores
+        yield sl, top_k_in_tie_order(scores, cand, depth, order), n_cand, scores
 
 
-def ranking_part(
+def evaluate_ranking(
     model: Model,
     split: Split,
+    *,
     ranking: list[RankingMetric],
     lists: list[ListMetric],
     protocol: Protocol,
@@ -213,9 +220,11 @@ def ranking_part(
     folded: FoldedUsers | None,
     folded_row: np.ndarray,
 ) -> tuple[dict[str, float], dict[str, Any], dict[str, Any]]:
-    """Ranking and list metrics from one scoring pass; (scores, diagnostics, per-user)."""
+    """The ranking and list metrics of ``split`` from one scoring pass over its test users
+    (``folded``: the new users' folded-in state, ``folded_row[user]`` its row or -1);
+    returns (mean scores, diagnostics, per-user values)."""
     train, test = split.train, split.test
-    clock = ModelClock()
+    clock = ModelTimer()
     threshold = protocol.threshold_for(train)
     scale = train.rating_scale
     if threshold is not None and scale is not None and threshold > scale[1]:
@@ -231,7 +240,7 @@ def ranking_part(
     groups = [(test_users[folded_row[test_users] < 0], None)]
     if folded is not None:
         groups.append((test_users[folded_row[test_users] >= 0], folded))
-    outputs: list[tuple[np.ndarray, RankOutput]] = []
+    outputs: list[tuple[np.ndarray, GroupRanking]] = []
     for gid, (users, fold) in enumerate(groups):
         if len(users) == 0:
             continue
@@ -243,7 +252,7 @@ def ranking_part(
         )
         target = users if fold is None else fold
         outputs.append(
-            (users, rank_group(model, target, rel, ranking, depth, protocol, gid, clock))
+            (users, rank_user_group(model, target, rel, ranking, depth, protocol, gid, clock))
         )
     ranked_users = np.concatenate([users for users, _ in outputs])
     n_relevant = np.concatenate([out.n_relevant for _, out in outputs])

@@ -165,12 +165,6 @@ def default_run_dir(kind: str) -> Path:
     return path
 
 
-def _p(value: Any) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "-"
-    return f"{value:.3g}"
-
-
 def _short_p(row: dict[str, Any]) -> str:
     p = row.get("corrected_pvalue")
     if p is None or p != p:
