@@ -17,7 +17,19 @@ import warnings
 from types import ModuleType
 
 #: old dotted module name -> new dotted module name
-MOVED: dict[str, str] = {}
+MOVED: dict[str, str] = {
+    # the comparison machinery: workbench/experiments/
+    "workbench.experiment": "workbench.experiments.compare",
+    "workbench.runner": "workbench.experiments.runner",
+    "workbench.runfolder": "workbench.experiments.runfolder",
+    "workbench.experiment_config": "workbench.experiments.config",
+    # the search machinery: workbench/search/ and the plugins of its strategies and backends
+    "workbench.tuning": "workbench.search.tuning",
+    "workbench.search_space": "workbench.search.space",
+    "workbench.nested": "workbench.search.nested",
+    "workbench.optuna_search": "workbench_optuna.study",
+    "workbench.backends": "workbench_cluster.backends",
+}
 
 
 class _AliasLoader(importlib.abc.Loader):

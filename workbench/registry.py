@@ -17,8 +17,16 @@ from workbench.errors import PluginError, UnknownNameError
 if TYPE_CHECKING:
     from workbench.plugins import PluginStatus
 
-KINDS: tuple[str, ...] = ("dataset", "splitter", "model", "metric", "exporter")
-PLURAL = {k: k + "s" for k in KINDS}
+KINDS: tuple[str, ...] = (
+    "dataset",
+    "splitter",
+    "model",
+    "metric",
+    "exporter",
+    "strategy",
+    "backend",
+)
+PLURAL = {k: k + "s" for k in KINDS} | {"strategy": "strategies"}
 #: The contract class of each kind, by name (for messages).
 CONTRACT_NAMES = {
     "dataset": "Dataset",
@@ -26,6 +34,8 @@ CONTRACT_NAMES = {
     "model": "Model",
     "metric": "Metric",
     "exporter": "Exporter",
+    "strategy": "SearchStrategy",
+    "backend": "Backend",
 }
 
 
@@ -49,6 +59,8 @@ DEFAULT_ROLES: dict[str, dict[str, str]] = {
     },
     "model": {},
     "exporter": {"default": "the export used when none is named"},
+    "strategy": {"default": "the search strategy of tune when none is named"},
+    "backend": {"default": "where (model, fold) tasks run when no backend is named"},
 }
 
 
@@ -180,6 +192,9 @@ class Registry:
             if broken
             else ""
         )
+        hints = [s.error for s in self.statuses if s.status == "unavailable" and s.error]
+        if hints:  # an optional plugin may be the one that registers it
+            note += f" ({'; '.join(hints)})"
         raise UnknownNameError(f"unknown {kind} '{name}'{hint} (available: {available}){note}")
 
     def defaults(self, kind: str, role: str = "default") -> list[str]:
