@@ -97,6 +97,8 @@ class Loop:
         self.seed, self.jobs, self.backend, self.progress = seed, jobs, backend, progress
         self.validation, self.per_user = validation, per_user
         self.frames: dict[tuple[str, int], pd.DataFrame] = {}
+        #: records of (label, fold) that finished before a resume
+        self.prior: dict[tuple[str, int], dict[str, Any]] = {}
 
     def run(
         self, proposer: Proposer, meta: dict[str, Any], folder: RunFolder | None
@@ -109,6 +111,9 @@ class Loop:
         try:
             proposer.begin(folder.path if folder is not None else None)
             done = folder.finished() if folder is not None else set()
+            if proposer.sequential and folder is not None and done:
+                # a resumed search: what finished before tells the strategy too
+                self.prior = {(r["model"], int(r["fold"])): r for r in folder.records()}
             batch = self.jobs if self.jobs > 0 else _cpu_count()
             first = True
             while entries := proposer.ask(batch):
@@ -123,7 +128,9 @@ class Loop:
                         progress.start(total, total - missing)
                 first = False
                 if proposer.sequential:
-                    meta["models"] = [*meta["models"], *(e.spec() for e in entries)]
+                    known = {m.get("label") for m in meta["models"]}
+                    new = [e.spec() for e in entries if e.label not in known]
+                    meta["models"] = [*meta["models"], *new]
                     if folder is not None:
                         folder.write_metadata({k: v for k, v in meta.items() if k != "run_dir"})
                 if proposer.prunes:
@@ -203,7 +210,9 @@ class Loop:
         self, proposer: Proposer, entries: Sequence[ModelEntry], records: list[dict[str, Any]]
     ) -> None:
         for entry in entries:
-            scores = [self._score(r) for r in records if r["model"] == entry.label]
+            before = [self.prior.get((entry.label, f)) for f in range(len(self.splits))]
+            mine = [r for r in records if r["model"] == entry.label] + [r for r in before if r]
+            scores = [self._score(r) for r in mine]
             if not scores or any(s is None for s in scores):
                 proposer.tell(entry, None, FAILED)
             else:
@@ -229,7 +238,8 @@ class Loop:
             fresh.extend(records)
             by_label = {r["model"]: r for r in records}
             for i in list(alive):
-                value = self._score(by_label.get(entries[i].label))
+                label = entries[i].label
+                value = self._score(by_label.get(label) or self.prior.get((label, fold)))
                 if value is None:
                     proposer.tell(alive.pop(i), None, FAILED)
                     continue
