@@ -82,3 +82,10 @@ def test_compare_on_the_third_party_backend_gives_the_local_scores(site, tmp_pat
     code, _, err = wb(site, *args, "--backend", "thread", "--run-dir", str(tmp_path / "c"))
     assert code == 1 and "unknown backend 'thread'; did you mean 'threads'?" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_docs_show_the_tested_code():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
+    for name in ("strategy.py", "backend.py"):
+        code = (FIXTURE / "wb_fixture_kinds" / name).read_text().rstrip("\n")
+        assert code in text, f"docs/plugins.md does not show {name} of the fixture"
