@@ -21,8 +21,8 @@ A comparison file (every key optional except ``models``; CLI options override it
     n_factors = 50
 
 A tuning file has ``model`` (a name or a table of fixed parameters), ``metric``, ``search``
-(a registered strategy: grid, random, tpe, ...), ``n_iter`` and a ``[space]`` table (see `workbench.search.space`) instead of
-``models`` and ``metrics``.
+(a registered strategy: grid, random, tpe, ...), ``n_iter`` and a ``[space]`` table (see
+`workbench.search.space`) instead of ``models`` and ``metrics``.
 
 An unknown key is an error naming the key and its line; so is a value of the wrong type and a
 parameter a model does not have.
