@@ -238,7 +238,7 @@ def _print_strategies(as_json: bool) -> None:
     import pandas as pd
     from rich.markup import escape
 
-    from workbench.search.tuning import strategies
+    from workbench.search.tuning import strategies, unavailable_plugins
 
     rows = strategies()
     if as_json:
@@ -252,6 +252,8 @@ def _print_strategies(as_json: bool) -> None:
         }
     )
     print_frame(table, title="Search strategies")
+    for plugin, why in unavailable_plugins().items():
+        note(f"plugin '{plugin}' is unavailable (its strategies, if any, are not listed): {why}")
 
 
 def register(app: typer.Typer) -> None:

@@ -265,12 +265,9 @@ def resolve_strategy(search: Any = None) -> SearchStrategy:
 
 def strategies() -> list[dict[str, Any]]:
     """Every registered search strategy, whether it can run here and how to install what it
-    needs; a plugin that could not load is listed by its name with its reason."""
-    from workbench.plugins import get_loaded
-
-    loaded = get_loaded().registry
+    needs (`unavailable_plugins` lists the plugins that could not load at all)."""
     out = []
-    for entry in loaded.list("strategy"):
+    for entry in registry().list("strategy"):
         try:
             entry.obj.check_available()
             needs = hint = None
@@ -280,13 +277,13 @@ def strategies() -> list[dict[str, Any]]:
             {"name": entry.name, "available": hint is None, "needs": needs, "hint": hint,
              "plugin": entry.plugin, "summary": entry.summary}
         )  # fmt: skip
-    for status in loaded.statuses:
-        if status.status == "unavailable" and "register_strategies" not in status.hooks:
-            out.append(
-                {"name": f"(plugin {status.name})", "available": False, "needs": None,
-                 "hint": status.error, "plugin": status.name, "summary": ""}
-            )  # fmt: skip
     return out
+
+
+def unavailable_plugins() -> dict[str, str]:
+    """Plugin name -> why it is unavailable (a missing optional package and its install
+    hint): a strategy such a plugin would register is not listed by `strategies`."""
+    return {s.name: s.error or "" for s in registry().statuses if s.status == "unavailable"}
 
 
 def _is_float_param(cls: Any, name: str) -> bool:
