@@ -9,7 +9,7 @@ were measured, so a "tuned" figure next to them needs a stated protocol:
 - ``nested``: for each anchor fold, the same search runs inside its training part (inner
   ``--inner`` folds, default 3-fold CV), and the winner, refitted on the whole training part,
   is scored on the anchor test fold it never saw. The mean over the five is the honest
-  estimate of "tune, then train" (`workbench.nested.nested_tune`).
+  estimate of "tune, then train" (`workbench.search.nested.nested_tune`).
 
 ::
 
@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.anchor_folds import anchor_splits
-from workbench.nested import nested_tune
-from workbench.tuning import tune
+from workbench.search.nested import nested_tune
+from workbench.search.tuning import tune
 
 
 def plain(model: str, space: list[str], metric: str, n_iter: int, seed: int,

@@ -9,7 +9,7 @@ import os
 import pytest
 
 import workbench as wb
-from workbench.runner import Progress
+from workbench.experiments.runner import Progress
 from workbench.testing import low_rank_ratings
 
 

@@ -16,21 +16,27 @@ from backend_helpers import (
     check_scores_progress_and_resume,
     check_tune,
 )
+from workbench_cluster.backends import _probe
 
-from workbench.backends import Backend, n_jobs_for, resolve_backend
-from workbench.errors import ClusterError, MissingDependency, ParamError
+from workbench.backend import resolve_backend
+from workbench.errors import ClusterError, MissingDependency, ParamError, UnknownNameError
 
 
 def test_resolve_backend():
-    assert resolve_backend() == Backend("local") == resolve_backend("loky")
-    with pytest.raises(ParamError, match="one of local, dask, ray"):
+    assert type(resolve_backend()).__name__ == "Local"
+    assert type(resolve_backend("loky")).__name__ == "Local"  # the old name, an alias
+    with pytest.raises(UnknownNameError, match="unknown backend 'spark'.*available: dask"):
         resolve_backend("spark")
+    with pytest.raises(UnknownNameError, match="did you mean 'dask'"):
+        resolve_backend("dusk")
     with pytest.raises(ParamError, match="needs the scheduler address"):
         resolve_backend("dask")
     with pytest.raises(ParamError, match="needs --backend dask or ray"):
         resolve_backend("local", "tcp://127.0.0.1:1")
-    assert n_jobs_for(Backend("dask", "tcp://x:1"), 1) == -1
-    assert n_jobs_for(Backend("local"), 1) == 1
+    dask = resolve_backend("dask", "tcp://x:1")
+    assert dask.n_jobs(1) == -1 and dask.describe() == "dask at tcp://x:1"
+    assert resolve_backend("dask address=tcp://x:1").params.address == "tcp://x:1"
+    assert resolve_backend().n_jobs(1) == 1
 
 
 def test_missing_cluster_package_is_a_clear_error(monkeypatch):
@@ -62,7 +68,6 @@ def test_a_bad_or_unreachable_ray_address_is_a_one_line_error(monkeypatch):
     import importlib.util
     import socket
 
-    from workbench.backends import _probe
 
     real = importlib.util.find_spec
     installed = importlib.machinery.ModuleSpec("ray", None, origin="site-packages/ray/__init__.py")
@@ -72,7 +77,7 @@ def test_a_bad_or_unreachable_ray_address_is_a_one_line_error(monkeypatch):
     for address in ("nohost:xx", "ray://127.0.0.1", "10001"):
         with pytest.raises(ParamError, match="ray address must be 'auto', HOST:PORT or ray://"):
             resolve_backend("ray", address)
-    assert resolve_backend("ray", "auto") == Backend("ray", "auto")
+    assert resolve_backend("ray", "auto").params.address == "auto"
     assert resolve_backend("ray", "ray://127.0.0.1:10001").address == "ray://127.0.0.1:10001"
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))

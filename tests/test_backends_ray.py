@@ -17,11 +17,13 @@ from backend_helpers import (
     check_tune,
 )
 
-from workbench.backends import Backend, ray_session, ray_unordered
+from workbench.backend import resolve_backend
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install '.[ray]')")
 if not hasattr(ray, "init"):  # a bare folder named ray (Ray's /tmp/ray, from /tmp)
     pytest.skip("ray is not installed (pip install '.[ray]')", allow_module_level=True)
+
+from workbench_cluster.backends import ray_session, ray_unordered  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +59,7 @@ def test_ray_unordered_streams_caps_and_cancels(session):
         time.sleep(seconds)
         return value
 
-    with ray_session(Backend("ray")):
+    with ray_session(resolve_backend("ray")):
         assert sorted(ray_unordered(work, [(0, i) for i in range(5)], 2)) == list(range(5))
         # one at a time: the long task is submitted after the first result; closing the
         # generator cancels it, so the CPU is free again long before it would have finished

@@ -18,14 +18,14 @@ from workbench.api import resume_run
 from workbench.data import Interactions
 from workbench.embedding import FactorModel
 from workbench.errors import DataError, ParamError, UnknownNameError, WorkbenchError
-from workbench.experiment import compare, derive_seed, load_run, request_of
+from workbench.experiments.compare import compare, derive_seed, load_run, request_of
+from workbench.experiments.runfolder import RunFolder
 from workbench.model import EpochInfo
 from workbench.params import Params
 from workbench.plugins import load_plugins, set_loaded
 from workbench.resolve import resolve_models
-from workbench.runfolder import RunFolder
+from workbench.search.tuning import load_tune, tune
 from workbench.testing import low_rank_ratings
-from workbench.tuning import load_tune, tune
 
 
 class ToyParams(Params):
@@ -400,7 +400,7 @@ def test_random_search_reproducible_and_resumable(tmp_path):
             seed=3,
             run_dir=run,
         )
-    from workbench.tuning import resume_tune
+    from workbench.search.tuning import resume_tune
 
     Toy.fits.clear()
     resumed = resume_tune(run)
@@ -430,7 +430,7 @@ def test_float_parameter_with_integer_bounds_is_searched_as_floats(data):
 
 # -- search spaces ----------------------------------------------------------------------------
 def test_search_space_syntax():
-    from workbench.search_space import candidates, parse_space
+    from workbench.search.space import candidates, parse_space
 
     dims = parse_space(["n_factors=50,100,200", "lr=0.001:0.1:log", "reg=0.0:1:3", "k=10:20"])
     assert dims[0].grid() == ["50", "100", "200"]
@@ -464,7 +464,7 @@ def test_search_space_syntax():
     ],
 )
 def test_search_space_errors(items, message):
-    from workbench.search_space import parse_space
+    from workbench.search.space import parse_space
 
     with pytest.raises(ParamError, match=message):
         parse_space(items)
@@ -481,7 +481,7 @@ def test_loaded_data_remembers_its_spec_but_a_subset_does_not():
 
 
 def test_toml_lines_find_keys_in_tables_inline_tables_and_dotted_keys(tmp_path):
-    from workbench.experiment_config import TomlLines, load_experiment
+    from workbench.experiments.config import TomlLines, load_experiment
 
     text = (
         'seed = 1\nprotocol = { clip = true, bad = 2 }\n\n[[models]]\nname = "sgd"\nlr = 0.1\n'

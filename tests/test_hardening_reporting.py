@@ -82,7 +82,7 @@ def test_one_off_compile_time_is_reported_apart_from_fit_time() -> None:
 
 
 def test_models_that_do_not_use_numba_get_no_extra_fit() -> None:
-    from workbench.runner import needs_warm_up
+    from workbench.experiments.runner import needs_warm_up
 
     class Plain(SlowFirstFit):
         jit_warm_up = None  # type: ignore[assignment]

@@ -11,13 +11,13 @@ import sys
 import pytest
 
 from workbench.errors import WorkbenchError
-from workbench.runfolder import RunFolder
+from workbench.experiments.runfolder import RunFolder
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the lock is POSIX flock")
 
 HOLD = (
     "import sys, time\n"
-    "from workbench.runfolder import RunFolder\n"
+    "from workbench.experiments.runfolder import RunFolder\n"
     "folder = RunFolder(sys.argv[1])\n"
     "folder.lock()\n"
     "print('locked', flush=True)\n"

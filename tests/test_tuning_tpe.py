@@ -11,10 +11,10 @@ import pytest
 from test_experiment import Toy, _Plugin
 
 from workbench.errors import MissingDependency
-from workbench.experiment import compare
+from workbench.experiments.compare import compare
 from workbench.plugins import load_plugins, set_loaded
+from workbench.search.tuning import load_tune, resume_tune, tune
 from workbench.testing import low_rank_ratings
-from workbench.tuning import load_tune, resume_tune, tune
 
 optuna = pytest.importorskip("optuna")
 
@@ -136,7 +136,7 @@ def test_cli_tpe_strategy_and_strategies_list(capsys, tmp_path):
 
 
 def test_without_optuna_tpe_is_unavailable_with_the_hint(data, monkeypatch):
-    from workbench.search_space import strategies
+    from workbench.search.tuning import strategies
 
     monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna -> ImportError
     with pytest.raises(MissingDependency, match=r"recsys-workbench\[optuna\]"):
@@ -161,8 +161,8 @@ def test_cli_without_optuna_is_one_line(capsys, monkeypatch):
 # -- nested cross-validation --------------------------------------------------------------------
 def test_nested_cv_scores_each_winner_on_an_unseen_outer_fold(data, tmp_path):
     from workbench.loading import make_splitter
-    from workbench.nested import nested_tune
     from workbench.resolve import derive_seed
+    from workbench.search.nested import nested_tune
 
     space = {"shrink": [1, 5, 500], "n_factors": [1, 2]}
     run = tmp_path / "nested"

@@ -21,6 +21,17 @@ MOVED: dict[str, str] = {
     "workbench.stats": "workbench.analysis.stats",
     "workbench.describe": "workbench.analysis.describe",
     "workbench.data_notes": "workbench.analysis.data_notes",
+    # the comparison machinery: workbench/experiments/
+    "workbench.experiment": "workbench.experiments.compare",
+    "workbench.runner": "workbench.experiments.runner",
+    "workbench.runfolder": "workbench.experiments.runfolder",
+    "workbench.experiment_config": "workbench.experiments.config",
+    # the search machinery: workbench/search/ and the plugins of its strategies and backends
+    "workbench.tuning": "workbench.search.tuning",
+    "workbench.search_space": "workbench.search.space",
+    "workbench.nested": "workbench.search.nested",
+    "workbench.optuna_search": "workbench_optuna.study",
+    "workbench.backends": "workbench_cluster.backends",
 }
 
 

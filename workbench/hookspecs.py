@@ -61,6 +61,16 @@ def register_exporters(register: Register) -> None:
 
 
 @hookspec
+def register_strategies(register: Register) -> None:
+    """Register `workbench.strategy.SearchStrategy` subclasses: ``register(Grid, default=True)``."""
+
+
+@hookspec
+def register_backends(register: Register) -> None:
+    """Register `workbench.backend.Backend` subclasses: ``register(Dask)``."""
+
+
+@hookspec
 def register_commands(app: typer.Typer, kit: Any) -> None:
     """Add CLI commands or command groups to the ``workbench`` typer app.
 

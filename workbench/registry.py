@@ -14,8 +14,16 @@ from typing import Any
 from workbench.component import Component, contract_of
 from workbench.errors import PluginError, UnknownNameError
 
-KINDS: tuple[str, ...] = ("dataset", "splitter", "model", "metric", "exporter")
-PLURAL = {k: k + "s" for k in KINDS}
+KINDS: tuple[str, ...] = (
+    "dataset",
+    "splitter",
+    "model",
+    "metric",
+    "exporter",
+    "strategy",
+    "backend",
+)
+PLURAL = {k: k + "s" for k in KINDS} | {"strategy": "strategies"}
 #: The contract class of each kind, by name (for messages).
 CONTRACT_NAMES = {
     "dataset": "Dataset",
@@ -23,6 +31,8 @@ CONTRACT_NAMES = {
     "model": "Model",
     "metric": "Metric",
     "exporter": "Exporter",
+    "strategy": "SearchStrategy",
+    "backend": "Backend",
 }
 
 
@@ -46,6 +56,8 @@ DEFAULT_ROLES: dict[str, dict[str, str]] = {
     },
     "model": {},
     "exporter": {"default": "the export used when none is named"},
+    "strategy": {"default": "the search strategy of tune when none is named"},
+    "backend": {"default": "where (model, fold) tasks run when no backend is named"},
 }
 
 
@@ -179,6 +191,9 @@ class Registry:
             if broken
             else ""
         )
+        hints = [s.error for s in self.statuses if s.status == "unavailable" and s.error]
+        if hints:  # an optional plugin may be the one that registers it
+            note += f" ({'; '.join(hints)})"
         raise UnknownNameError(f"unknown {kind} '{name}'{hint} (available: {available}){note}")
 
     def defaults(self, kind: str, role: str = "default") -> list[str]:

@@ -33,11 +33,11 @@ def records_of(results: Any) -> list[dict[str, Any]]:
     """Per-(model, fold) records: from the run folder when there is one, else the frames."""
     run_dir = results.metadata.get("run_dir")
     if run_dir and Path(run_dir, "results.jsonl").exists():
-        from workbench.experiment import _ordered
-        from workbench.runfolder import RunFolder
+        from workbench.experiments.compare import ordered_records
+        from workbench.experiments.runfolder import RunFolder
 
         labels = [m["label"] for m in results.metadata.get("models", [])]
-        return _ordered(RunFolder(run_dir).records(), labels)
+        return ordered_records(RunFolder(run_dir).records(), labels)
     out = []
     for row in results.runs.to_dict(orient="records"):
         model, fold = row["model"], int(row["fold"])

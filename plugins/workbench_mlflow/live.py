@@ -28,8 +28,8 @@ def on_finished(run: Mapping[str, Any]) -> None:
     on, uri = configured_uri()
     if not on or not run.get("run_dir"):
         return
-    from workbench.experiment import load_run
-    from workbench.runfolder import RunFolder
+    from workbench.experiments.compare import load_run
+    from workbench.experiments.runfolder import RunFolder
     from workbench_mlflow.tracking import tracker_for_folder
 
     folder = Path(str(run["run_dir"]))

@@ -12,19 +12,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench import loading, storage, tuning
+from workbench import loading, storage
 from workbench.analysis import describe as _describe
 from workbench.analysis.activity import DEFAULT_BINS, activity_buckets
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
 from workbench.evaluation import Protocol, check_metrics_fit, evaluate
-from workbench.experiment import compare, load_run, per_user_frames, request_of, resume_compare
+from workbench.experiments.compare import (
+    compare,
+    load_run,
+    per_user_frames,
+    request_of,
+    resume_compare,
+)
+from workbench.experiments.runfolder import RunFolder
 from workbench.model import FoldedUsers, Model
 from workbench.plugins import get_registry
 from workbench.resolve import ModelEntry, check_models_fit, resolve_metrics, resolve_splitter
 from workbench.resolve import default_metrics as _defaults
 from workbench.results import Results
-from workbench.runfolder import RunFolder
+from workbench.search import tuning
 from workbench.specs import parse_spec
 from workbench.splits import Split
 
@@ -245,7 +252,8 @@ def resume_run(
 ) -> Results:
     """Finish a run folder (a comparison or a search) from its own metadata; returns
     `Results` (of a search: every candidate's). ``backend``/``scheduler``: where the missing
-    tasks run (`workbench.backends`: local processes, a Dask or Ray cluster)."""
+    tasks run (a registered `workbench.backend.Backend`: local processes, a Dask or Ray
+    cluster)."""
     where = {"backend": backend, "scheduler": scheduler}
     if request_of(run_dir)["kind"] == "tune":
         return tuning.resume_tune(run_dir, jobs=jobs, progress=progress, **where).results
@@ -253,13 +261,13 @@ def resume_run(
 
 
 def load_tune(run_dir: str | Path) -> Any:
-    """The ranking of a tuning run folder (`workbench.tuning.TuneResult`)."""
+    """The ranking of a tuning run folder (`workbench.search.tuning.TuneResult`)."""
 
     return tuning.load_tune(run_dir)
 
 
 def tune(*args: Any, **kwargs: Any) -> Any:
-    """Grid, random or TPE search; see `workbench.tuning.tune` for the arguments."""
+    """Grid, random or TPE search; see `workbench.search.tuning.tune` for the arguments."""
 
     return tuning.tune(*args, **kwargs)
 

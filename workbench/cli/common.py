@@ -15,8 +15,8 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 BACKEND_OPTION = typer.Option(
     None,
     "--backend",
-    help="Where parallel tasks run: local processes (the default), or a dask / ray cluster "
-    "(--scheduler).",
+    help="Where the tasks run, a registered backend (workbench backends): local processes "
+    "(the default), or a dask / ray cluster (--scheduler).",
 )
 SCHEDULER_OPTION = typer.Option(
     None,

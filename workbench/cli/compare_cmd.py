@@ -119,7 +119,7 @@ def compare(
     ),
 ) -> None:
     """Compare models over the folds of one split: a table, paired tests and exports."""
-    from workbench.experiment_config import load_experiment
+    from workbench.experiments.config import load_experiment
 
     doc = load_experiment(config, kind="compare") if config is not None else None
     folder = config_value(doc, "run_dir", run_dir)
@@ -179,7 +179,7 @@ class _Options:
 def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
     from workbench.api import load_dataset
     from workbench.cli.workflow import report_data
-    from workbench.experiment import compare as run_compare  # checks metrics/models first
+    from workbench.experiments.compare import compare as run_compare  # checks metrics/models first
     from workbench.resolve import resolve_metrics
 
     data_spec = config_value(doc, "data", opt.data)

@@ -137,6 +137,8 @@ _SPEC_OPTION = {
     "model": "--model",
     "metric": "--metric",
     "exporter": "--export",
+    "strategy": "workbench tune --strategy",
+    "backend": "--backend",
 }
 
 
@@ -160,6 +162,8 @@ _EXAMPLES = {
     "model": ("workbench models", "workbench models sgd"),
     "metric": ("workbench metrics", "workbench metrics ndcg"),
     "exporter": ("workbench exporters", "workbench exporters html"),
+    "strategy": ("workbench strategies", "workbench strategies tpe"),
+    "backend": ("workbench backends", "workbench backends dask"),
 }
 
 

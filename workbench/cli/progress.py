@@ -21,12 +21,12 @@ from rich.progress import (
 )
 
 from workbench.cli.common import err_console
+from workbench.experiments.runner import Progress as ProgressEvents
 from workbench.model import EpochInfo
-from workbench.runner import Progress as ProgressEvents
 
 
 class RichProgress(ProgressEvents):
-    """Shows a run's progress on stderr (see `workbench.runner.Progress` for the events)."""
+    """Shows a run's progress on stderr (the events: `workbench.experiments.runner.Progress`)."""
 
     def __init__(self, title: str = "compare") -> None:
         self.title = title

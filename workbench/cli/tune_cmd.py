@@ -52,8 +52,9 @@ def tune(
         None,
         "--search",
         "--strategy",
-        help="grid, random or tpe (Optuna, optional: pip install 'recsys-workbench[optuna]'; "
-        "prunes bad candidates fold by fold). Default: grid.",
+        help="A registered search strategy (workbench strategies): grid, random or tpe "
+        "(Optuna, optional: pip install 'recsys-workbench[optuna]'; prunes bad candidates "
+        "fold by fold). Default: grid.",
     ),
     n_iter: int | None = typer.Option(
         None, "--n-iter", help="Candidates drawn by random or tpe search (default: 10)."
@@ -85,9 +86,9 @@ def tune(
     """Search a model's parameters; prints the ranking and the best parameters."""
     from workbench.api import load_dataset
     from workbench.cli.workflow import report_data
-    from workbench.experiment_config import load_experiment, locate_param_error
-    from workbench.tuning import resume_tune
-    from workbench.tuning import tune as run_tune
+    from workbench.experiments.config import load_experiment, locate_param_error
+    from workbench.search.tuning import resume_tune
+    from workbench.search.tuning import tune as run_tune
 
     if list_strategies:
         _print_strategies(as_json)
@@ -149,7 +150,7 @@ def tune(
             return positional, options
 
         if outer is not None:
-            from workbench.nested import nested_tune
+            from workbench.search.nested import nested_tune
 
             try:
                 args, options = search_args()
@@ -237,7 +238,7 @@ def _print_strategies(as_json: bool) -> None:
     import pandas as pd
     from rich.markup import escape
 
-    from workbench.search_space import strategies
+    from workbench.search.tuning import strategies, unavailable_plugins
 
     rows = strategies()
     if as_json:
@@ -251,6 +252,8 @@ def _print_strategies(as_json: bool) -> None:
         }
     )
     print_frame(table, title="Search strategies")
+    for plugin, why in unavailable_plugins().items():
+        note(f"plugin '{plugin}' is unavailable (its strategies, if any, are not listed): {why}")
 
 
 def register(app: typer.Typer) -> None:

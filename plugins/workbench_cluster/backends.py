@@ -1,7 +1,5 @@
-"""Where the parallel (model, fold, params) tasks of `compare` and `tune` run: joblib backends.
+"""The cluster backends of `compare` and `tune`: Dask and Ray (`workbench.backend.Backend`).
 
-- ``local`` (default): worker processes on this machine (joblib's loky backend, one BLAS /
-  OpenMP / numba thread per worker).
 - ``dask``: a `dask.distributed` cluster, given its scheduler address
   (``tcp://host:8786``); needs ``pip install 'recsys-workbench[dask]'``.
 - ``ray``: a Ray cluster, given its address (``ray://host:10001`` or ``auto``); needs
@@ -9,8 +7,8 @@
 
 The tasks are the same on every backend, so scores, run folders and resume do not depend on
 where they ran. Models that cannot run in a worker (`Model.can_fork` False) stay in the main
-process on every backend. Live progress: epochs travel through a manager queue (local), a
-`distributed.Queue` (dask) or a `ray.util.queue.Queue` (ray). Ray runs the tasks itself
+process. Live progress: epochs travel through a `distributed.Queue` (dask) or a
+`ray.util.queue.Queue` (ray). Ray runs the tasks itself
 (`ray_unordered`), not through joblib: joblib's Ray backend cannot hand results back as they
 finish, which the run folder needs.
 """
@@ -21,12 +19,14 @@ import contextlib
 import importlib.util
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-from workbench.errors import ClusterError, MissingDependency, ParamError
+from pydantic import Field
 
-BACKENDS = ("local", "dask", "ray")
+from workbench.backend import Backend
+from workbench.errors import ClusterError, MissingDependency, ParamError
+from workbench.params import Params
+
 HINTS = {
     "dask": "pip install 'recsys-workbench[dask]'",
     "ray": "pip install 'recsys-workbench[ray]'",
@@ -34,86 +34,105 @@ HINTS = {
 MODULES = {"dask": "distributed", "ray": "ray"}
 
 
-@dataclass(frozen=True)
-class Backend:
-    """A parallel backend: ``name`` (local, dask, ray) and the cluster's ``address``."""
-
-    name: str = "local"
-    address: str | None = None
-
-    @property
-    def is_local(self) -> bool:
-        return self.name == "local"
-
-    def describe(self) -> str:
-        return self.name if self.address is None else f"{self.name} at {self.address}"
-
-
-def resolve_backend(backend: Any = None, scheduler: str | None = None) -> Backend:
-    """A `Backend` from a name (``"local"``, ``"loky"``, ``"dask"``, ``"ray"``) or a `Backend`,
-    and the scheduler address; checks that the backend's package is installed."""
-    if isinstance(backend, Backend):
-        if scheduler is not None and scheduler != backend.address:
-            raise ParamError("give the scheduler address once (in the Backend or as scheduler)")
-        return _checked(backend)
-    name = "local" if backend in (None, "", "loky") else str(backend).strip().lower()
-    if name not in BACKENDS:
-        raise ParamError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    if name == "local" and scheduler is not None:
-        raise ParamError("--scheduler needs --backend dask or ray (local runs have no scheduler)")
-    if name == "dask" and not scheduler:
-        raise ParamError(
-            "backend 'dask' needs the scheduler address, e.g. --scheduler tcp://127.0.0.1:8786"
-        )
-    if name == "ray" and scheduler:
-        _ray_host_port(scheduler)
-    return _checked(Backend(name, scheduler or None))
-
-
-def _checked(backend: Backend) -> Backend:
-    module = MODULES.get(backend.name)
-    if module is None:
-        return backend
+def _require(backend: str) -> None:
+    """`MissingDependency` with the install hint when ``backend``'s package is missing."""
+    module = MODULES[backend]
     spec = importlib.util.find_spec(module)
     # a bare folder of that name (a namespace package: Ray's session folder /tmp/ray when
     # Python runs in /tmp) is not the package
     if spec is None or spec.origin in (None, "namespace"):
-        raise MissingDependency(module, HINTS[backend.name])
-    return backend
+        raise MissingDependency(module, HINTS[backend])
 
 
-def n_jobs_for(backend: Backend, jobs: int) -> int:
-    """joblib's ``n_jobs``: on a cluster, ``jobs=1`` (the default) means every worker."""
-    if not backend.is_local and jobs == 1:
-        return -1
-    return jobs
+class Dask(Backend):
+    """A dask.distributed cluster, given its scheduler address (--scheduler tcp://HOST:8786)."""
 
+    name = "dask"
+    remote = True
 
-@contextlib.contextmanager
-def joblib_backend(backend: Backend) -> Iterator[Any]:
-    """Configure joblib for ``backend`` for the duration; yields the event channel factory's
-    client (the dask `Client`, or None)."""
-    from joblib import parallel_config
+    class Params(Params):
+        address: str | None = Field(
+            None, description="The scheduler's address, e.g. tcp://127.0.0.1:8786."
+        )
 
-    if backend.is_local:
-        with parallel_config(backend="loky", inner_max_num_threads=1):
-            yield None
-        return
-    if backend.name == "dask":
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        if not self.params.address:
+            raise ParamError(
+                "backend 'dask' needs the scheduler address, e.g. --scheduler tcp://127.0.0.1:8786"
+            )
+        _require("dask")
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[None]:
         from distributed import Client
+        from joblib import parallel_config
 
         with (
-            Client(backend.address, set_as_default=False) as client,
+            Client(self.params.address, set_as_default=False) as client,
             client.as_current(),
             parallel_config(backend="dask"),
         ):
-            yield client
-        return
-    raise ValueError("ray runs its tasks with ray_session and ray_unordered, not joblib")
+            self._client = client
+            try:
+                yield
+            finally:
+                self._client = None
+
+    @contextlib.contextmanager
+    def events(self) -> Iterator[Any]:
+        yield DaskEvents(self._client)
+
+    def map_unordered(self, func: Any, items: list[tuple], jobs: int) -> Iterator[Any]:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=self.n_jobs(jobs), return_as="generator_unordered")(
+            delayed(func)(*item) for item in items
+        )
+        yield from results
+
+
+class Ray(Backend):
+    """A Ray cluster (--scheduler auto, HOST:PORT or ray://HOST:10001; none: a local Ray).
+
+    Without an address: this process's Ray session, a running local cluster, or a new local
+    Ray instance."""
+
+    name = "ray"
+    remote = True
+
+    class Params(Params):
+        address: str | None = Field(
+            None, description="auto, HOST:PORT or ray://HOST:PORT (none: a local Ray)."
+        )
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        if self.params.address:
+            _ray_host_port(self.params.address)
+        _require("ray")
+
+    @property
+    def address(self) -> str | None:
+        return self.params.address
+
+    def connect(self) -> contextlib.AbstractContextManager[None]:
+        return ray_session(self)
+
+    @contextlib.contextmanager
+    def events(self) -> Iterator[Any]:
+        queue = RayEvents()
+        try:
+            yield queue
+        finally:
+            queue.shutdown()
+
+    def map_unordered(self, func: Any, items: list[tuple], jobs: int) -> Iterator[Any]:
+        return ray_unordered(func, items, self.n_jobs(jobs))
 
 
 @contextlib.contextmanager
-def ray_session(backend: Backend) -> Iterator[None]:
+def ray_session(backend: Ray) -> Iterator[None]:
     """Connect to the Ray cluster at ``backend.address`` for the duration (``auto``: the one
     running on this machine; none: this process's Ray session if it has one, else a running
     local cluster, else a new local Ray instance). A session this opened is shut down after;

@@ -2,11 +2,11 @@
 
 A task clones the model, sets its per-fold seed, fits it with a callback that records the
 learning curve (and forwards progress), then evaluates it; fit and evaluation are timed
-separately. Parallel runs use a joblib backend (`workbench.backends`): local worker processes
-(loky) by default, or a Dask / Ray cluster; each task runs with one BLAS/OpenMP/numba thread
-(``inner_max_num_threads=1`` locally, plus `threadpoolctl` everywhere), so a task computes the
-same numbers in a worker as in the main process. Progress events travel back through a manager
-queue (local), a `distributed.Queue` (dask), or not at all (ray: tasks reported as they end).
+separately. Tasks run on a registered `workbench.backend.Backend`: the main process or local
+worker processes (loky) by default, or a Dask / Ray cluster (plugin ``workbench_cluster``);
+each pooled task runs with one BLAS/OpenMP/numba thread (`threadpoolctl`), so a task computes
+the same numbers in a worker as in the main process. Progress events travel back through the
+backend's queue (`Backend.events`), drained by a thread here.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from workbench.backends import Backend
+from workbench.backend import Backend
 from workbench.errors import WorkbenchError
+from workbench.experiments.runfolder import RunFolder
 from workbench.jsonvalues import normalise
 from workbench.metric import Metric
 from workbench.model import EpochInfo, Model
-from workbench.runfolder import RunFolder
 from workbench.splits import Split
 
 #: Key of a record's per-user DataFrame (taken out before the record is written as JSON).
@@ -296,14 +296,20 @@ def run_parallel(
     jobs: int,
     progress: Progress | None,
     finish: Any,
-    backend: Backend | None = None,
+    backend: Backend,
 ) -> None:
-    """Run ``tasks`` in ``jobs`` workers of ``backend`` (default: local processes); tasks of
-    models that cannot be forked (`Model.can_fork` is False: CUDA, a Spark session, a large
-    shared resource) run in this process after the others, and the progress is told so."""
-    backend = backend or Backend()
-    main = [t for t in tasks if not t.model.can_fork()]
-    pooled = [t for t in tasks if t.model.can_fork()]
+    """Run ``tasks`` on ``backend`` with at most ``jobs`` at a time, handing each record to
+    ``finish`` as it comes; tasks of models the backend keeps in the main process (they
+    cannot be forked: CUDA, a Spark session, a large shared resource) run here after the
+    others, and the progress is told so. A backend that would not pool these tasks (local,
+    ``jobs=1`` or a single task) runs them all here, one by one."""
+    direct = Direct(progress) if progress is not None else None
+    if not backend.use_pool(len(tasks), jobs):
+        for task in tasks:
+            finish(run_task(task, direct))
+        return
+    main = [t for t in tasks if backend.in_main_process(t.model)]
+    pooled = [t for t in tasks if not backend.in_main_process(t.model)]
     if main:
         labels = sorted({t.label for t in main})
         message = (
@@ -316,11 +322,10 @@ def run_parallel(
             import warnings
 
             warnings.warn(message, stacklevel=2)
-    if len(pooled) > 1 or (pooled and not backend.is_local):
+    if backend.use_pool(len(pooled), jobs):
         _run_pool(pooled, jobs, progress, finish, backend)
     else:
         main = pooled + main
-    direct = Direct(progress) if progress is not None else None
     for task in main:
         finish(run_task(task, direct))
 
@@ -328,68 +333,36 @@ def run_parallel(
 def _run_pool(
     tasks: list[Task], jobs: int, progress: Progress | None, finish: Any, backend: Backend
 ) -> None:
-    from joblib import Parallel, delayed
-
-    from workbench.backends import joblib_backend, n_jobs_for
-
-    if progress is not None and not backend.is_local:
+    if progress is not None and backend.remote:
         progress.note(f"running {len(tasks)} task(s) on {backend.describe()}")
-    if backend.name == "ray":
-        from workbench.backends import ray_session, ray_unordered
-
-        with ray_session(backend), _event_channel(backend, None, progress) as queue:
-            items = [(task, queue, True) for task in tasks]
-            for record in ray_unordered(run_task, items, n_jobs_for(backend, jobs)):
-                finish(record)
-        return
-    with joblib_backend(backend) as client, _event_channel(backend, client, progress) as queue:
-        results = Parallel(n_jobs=n_jobs_for(backend, jobs), return_as="generator_unordered")(
-            delayed(run_task)(task, queue, True) for task in tasks
-        )
-        for record in results:
+    with backend.connect(), _event_channel(backend, progress) as queue:
+        items = [(task, queue, True) for task in tasks]
+        for record in backend.map_unordered(run_task, items, jobs):
             finish(record)
 
 
 @contextlib.contextmanager
-def _event_channel(backend: Backend, client: Any, progress: Progress | None) -> Iterator[Any]:
-    """A queue workers put progress events into, drained into ``progress`` by a thread here
-    (None: no live events; tasks are still reported as they finish)."""
+def _event_channel(backend: Backend, progress: Progress | None) -> Iterator[Any]:
+    """The backend's queue workers put progress events into, drained into ``progress`` by a
+    thread here (None: no live events; tasks are still reported as they finish)."""
     import threading
 
     if progress is None:
         yield None
         return
-    manager = None
-    try:
-        if backend.is_local:
-            import multiprocessing
-
-            manager = multiprocessing.Manager()
-            queue: Any = manager.Queue()
-        elif backend.name == "dask":
-            from workbench.backends import DaskEvents
-
-            queue = DaskEvents(client)
-        elif backend.name == "ray":
-            from workbench.backends import RayEvents
-
-            queue = RayEvents()
-        else:
-            raise WorkbenchError(f"no live progress channel on {backend.name}")
-    except Exception as exc:  # noqa: BLE001 - progress degrades, the run goes on
-        progress.note(f"no live training progress on {backend.describe()} ({exc})")
-        yield None
-        return
-    thread = threading.Thread(target=_drain, args=(queue, progress), daemon=True)
-    thread.start()
-    try:
-        yield queue
-    finally:
+    with contextlib.ExitStack() as stack:
         try:
+            queue = stack.enter_context(backend.events())
+        except Exception as exc:  # noqa: BLE001 - progress degrades, the run goes on
+            progress.note(f"no live training progress on {backend.describe()} ({exc})")
+            queue = None
+        if queue is None:
+            yield None
+            return
+        thread = threading.Thread(target=_drain, args=(queue, progress), daemon=True)
+        thread.start()
+        try:
+            yield queue
+        finally:
             queue.put(None)
             thread.join(timeout=5)
-        finally:
-            if manager is not None:
-                manager.shutdown()
-            if backend.name == "ray":
-                queue.shutdown()

@@ -1,10 +1,10 @@
 """Tuning: a grid, random or TPE search for one model, run as a cross-validated comparison.
 
-The candidates (`workbench.search_space`) become the models of a `compare` run labelled
+The candidates (`workbench.search.space`) become the models of a `compare` run labelled
 ``NAME#1``, ``NAME#2``, ...; they are ranked by the mean of one metric over the folds, and with
 a run folder the best parameters are written to ``best.json`` and the search resumes like any
 comparison. ``search="tpe"`` lets Optuna propose the candidates one after another and prune
-bad ones fold by fold (`workbench.optuna_search`, optional dependency).
+bad ones fold by fold (`workbench_optuna.study`, optional dependency).
 """
 
 from __future__ import annotations
@@ -18,17 +18,17 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.backends import resolve_backend
-from workbench.errors import ParamError, WorkbenchError
-from workbench.experiment import compare, load_run, request_of
+from workbench.errors import MissingDependency, ParamError, WorkbenchError
+from workbench.experiments.compare import compare, load_run, request_of
+from workbench.experiments.runner import Progress
 from workbench.files import write_atomic
 from workbench.jsonvalues import normalise
 from workbench.metric import Metric
 from workbench.resolve import ModelEntry, default_metric, registry, resolve_data
 from workbench.results import Results
-from workbench.runner import Progress
-from workbench.search_space import Dimension, as_float_range, candidates, parse_space
+from workbench.search.space import Dimension, as_float_range, parse_space
 from workbench.specs import parse_spec
+from workbench.strategy import FAILED, Candidate, SearchStrategy
 
 
 @dataclass
@@ -103,7 +103,7 @@ def tune(
     space: Any,
     metric: str | Metric | None = None,
     *,
-    search: str = "grid",
+    search: Any = None,
     n_iter: int = 10,
     seed: int = 0,
     jobs: int = 1,
@@ -118,7 +118,7 @@ def tune(
     """Grid, random or TPE search over ``space`` for one model, cross-validated by ``splitter``.
 
     ``model_name`` may carry fixed parameters (``"sgd n_epochs=10"``); ``space`` is a list of
-    ``"name=values"`` strings or a mapping (syntax: `workbench.search_space`). Candidates are
+    ``"name=values"`` strings or a mapping (syntax: `workbench.search.space`). Candidates are
     ranked by the mean of ``metric`` over the folds (its direction decides the order); more
     ``metrics`` are recorded too. With ``run_dir`` the best parameters are also written to
     ``best.json`` there, and the search resumes like a comparison. ``splitter`` None: the
@@ -140,44 +140,38 @@ def tune(
     clash = sorted(set(fixed) & {d.name for d in dims})
     if clash:
         raise ParamError(f"parameter '{clash[0]}' is both fixed and searched")
-    if search == "tpe":
-        data, splitter, metric = _defaults(data, splitter, metric)
-        return _tune_tpe(
-            data, splitter, name, fixed, dims, metric, metrics,
-            n_iter=n_iter, seed=seed, jobs=jobs, run_dir=run_dir, resume=resume,
-            progress=progress, protocol=protocol,
-            backend=resolve_backend(backend, scheduler),
-        )  # fmt: skip
-    cands = candidates(dims, search=search, n_iter=n_iter, seed=seed)
-    entries: list[ModelEntry] = []
-    chosen_params: list[dict[str, Any]] = []
-    width = len(str(len(cands)))
-    for i, cand in enumerate(cands, start=1):
-        model = cls(**fixed, **cand)  # validates every candidate before anything trains
-        chosen = {k: model.get_params()[k] for k in cand}
-        seeded = "seed" in fixed or "seed" in cand
-        entries.append(ModelEntry(f"{name}#{i:0{width}d}", model, seeded))
-        chosen_params.append(normalise(chosen))
+    strategy = resolve_strategy(search)
+    strategy.check_available()
+    if strategy.draws and n_iter < 1:
+        raise ParamError(f"{strategy.name} search: n_iter must be >= 1, got {n_iter}")
+    base = cls(**fixed)  # validates the fixed parameters before anything trains
     data, splitter, metric = _defaults(data, splitter, metric)
     metric_obj = metric if isinstance(metric, Metric) else parse_spec("metric", metric).build()
     extra_metrics = [
         m for m in metrics if (m if isinstance(m, str) else m.label) != metric_obj.label
     ]
-    info = {
+    info: dict[str, Any] = {
         "model": name,
-        "fixed": normalise({k: entries[0].model.get_params()[k] for k in fixed}),
+        "fixed": normalise({k: base.get_params()[k] for k in fixed}),
         "space": {d.name: d.as_dict() for d in dims},
-        "search": search,
-        "n_iter": n_iter if search == "random" else None,
+        "search": strategy.name,
+        "n_iter": int(n_iter) if strategy.draws else None,
         "metric": metric_obj.label,
-        "candidates": [
-            {"label": e.label, "params": p} for e, p in zip(entries, chosen_params, strict=True)
-        ],
+        "candidates": None,
     }
+    proposer = _Searched(strategy, cls, name, fixed, dims, seed, n_iter, metric_obj, resume)
+    models: list[ModelEntry] = []
+    if not strategy.sequential:  # every candidate is known up front: listed in the metadata
+        proposer.begin(None)
+        models = proposer.ask(0)
+        info["candidates"] = [
+            {"label": e.label, "params": normalise({k: e.model.get_params()[k] for k in p})}
+            for e, p in zip(models, proposer.searched, strict=True)
+        ]
     results = compare(
         data,
         splitter,
-        entries,
+        models,
         [metric_obj, *extra_metrics],
         protocol=protocol,
         seed=seed,
@@ -189,11 +183,107 @@ def tune(
         scheduler=scheduler,
         _kind="tune",
         _extra={"tune": info},
+        _proposer=proposer if strategy.sequential else None,
     )
     outcome = TuneResult.from_results(results)
     if run_dir is not None:
         _write_best(Path(run_dir), outcome)
     return outcome
+
+
+class _Searched:
+    """A `SearchStrategy` as the loop's proposer: each candidate built into a model entry
+    ``MODEL#N`` (N = candidate number + 1, padded to the width of the strategy's budget)."""
+
+    def __init__(
+        self,
+        strategy: SearchStrategy,
+        cls: type,
+        name: str,
+        fixed: Mapping[str, Any],
+        dims: list[Dimension],
+        seed: int,
+        n_iter: int,
+        metric: Metric,
+        resume: bool,
+    ):
+        self.strategy, self.cls, self.name, self.fixed, self.dims = strategy, cls, name, fixed, dims
+        self.options = {
+            "seed": seed,
+            "n_iter": n_iter,
+            "higher_is_better": bool(metric.higher_is_better),
+            "resume": resume,
+        }
+        self.sequential, self.prunes = strategy.sequential, strategy.prunes
+        self.searched: list[dict[str, Any]] = []
+        self._candidates: dict[str, Candidate] = {}
+
+    def begin(self, folder: Path | None) -> None:
+        self.strategy.start(self.dims, folder=folder, **self.options)
+
+    @property
+    def budget(self) -> int:
+        return self.strategy.budget
+
+    def finished(self) -> int:
+        return self.strategy.finished()
+
+    def ask(self, n: int) -> list[ModelEntry]:
+        width = len(str(self.strategy.budget))
+        entries = []
+        for cand in self.strategy.ask(n):
+            try:
+                model = self.cls(**self.fixed, **cand.params)  # validated before it trains
+            except WorkbenchError:
+                self.strategy.tell(cand, None, FAILED)
+                raise
+            seeded = "seed" in self.fixed or "seed" in cand.params
+            label = f"{self.name}#{cand.number + 1:0{width}d}"
+            self._candidates[label] = cand
+            self.searched.append(dict(cand.params))
+            entries.append(ModelEntry(label, model, seeded))
+        return entries
+
+    def prune(self, entry: ModelEntry, fold: int, value: float, *, last: bool) -> bool:
+        return self.strategy.prune(self._candidates[entry.label], fold, value, last=last)
+
+    def tell(self, entry: ModelEntry, value: float | None, state: str) -> None:
+        self.strategy.tell(self._candidates[entry.label], value, state)
+
+    def close(self) -> None:
+        self.strategy.close()
+
+
+def resolve_strategy(search: Any = None) -> SearchStrategy:
+    """A `SearchStrategy` from a registered name or spec (``"tpe"``; None: the plugins'
+    default, ``grid``) or an instance; an unknown name is the registry's "did you mean"."""
+    if isinstance(search, SearchStrategy):
+        return search
+    spec = parse_spec("strategy", search or registry().default("strategy"))
+    return registry().create("strategy", spec.name, **spec.params)
+
+
+def strategies() -> list[dict[str, Any]]:
+    """Every registered search strategy, whether it can run here and how to install what it
+    needs (`unavailable_plugins` lists the plugins that could not load at all)."""
+    out = []
+    for entry in registry().list("strategy"):
+        try:
+            entry.obj.check_available()
+            needs = hint = None
+        except MissingDependency as exc:
+            needs, hint = exc.package, exc.hint
+        out.append(
+            {"name": entry.name, "available": hint is None, "needs": needs, "hint": hint,
+             "plugin": entry.plugin, "summary": entry.summary}
+        )  # fmt: skip
+    return out
+
+
+def unavailable_plugins() -> dict[str, str]:
+    """Plugin name -> why it is unavailable (a missing optional package and its install
+    hint): a strategy such a plugin would register is not listed by `strategies`."""
+    return {s.name: s.error or "" for s in registry().statuses if s.status == "unavailable"}
 
 
 def _is_float_param(cls: Any, name: str) -> bool:
@@ -215,39 +305,6 @@ def _defaults(data: Any, splitter: Any, metric: Any) -> tuple[Any, Any, Any]:
         data, _ = resolve_data(data)
         metric = default_metric(data.kind)
     return data, splitter, metric
-
-
-def _tune_tpe(
-    data: Any,
-    splitter: Any,
-    name: str,
-    fixed: dict[str, Any],
-    dims: list[Any],
-    metric: str | Metric,
-    metrics: Iterable[Any],
-    **options: Any,
-) -> TuneResult:
-    from workbench.optuna_search import require_optuna, run_tpe
-
-    require_optuna()
-    metric_obj = metric if isinstance(metric, Metric) else parse_spec("metric", metric).build()
-    extra = [m for m in metrics if (m if isinstance(m, str) else m.label) != metric_obj.label]
-    cls = registry().get("model", name)
-    base = cls(**fixed)  # validates the fixed parameters before anything trains
-    info = {
-        "model": name,
-        "fixed": normalise({k: base.get_params()[k] for k in fixed}),
-        "space": {d.name: d.as_dict() for d in dims},
-        "search": "tpe",
-        "n_iter": int(options["n_iter"]),
-        "metric": metric_obj.label,
-        "candidates": None,
-    }
-    results = run_tpe(data, splitter, name, fixed, dims, [metric_obj, *extra], info, **options)
-    outcome = TuneResult.from_results(results)
-    if options.get("run_dir") is not None:
-        _write_best(Path(options["run_dir"]), outcome)
-    return outcome
 
 
 def _write_best(run_dir: Path, outcome: TuneResult) -> None:

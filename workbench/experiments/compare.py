@@ -3,8 +3,8 @@
 `compare` trains every model on every fold of one split of one dataset, evaluates each with
 `workbench.evaluation.evaluate` and returns `Results`. With ``run_dir`` each finished
 (model, fold) result is appended to ``results.jsonl`` the moment it exists (see
-`workbench.runfolder`), so Ctrl-C or a crash keeps everything that finished; ``resume=True``
-runs only what is missing, and `load_run` rebuilds the results without training.
+`workbench.experiments.runfolder`), so Ctrl-C or a crash keeps everything that finished;
+``resume=True`` runs only what is missing, and `load_run` rebuilds the results without training.
 
 Seeds: the run ``seed`` goes to the splitter (when it has a ``seed`` parameter the spec did
 not set) and to the protocol; every model with a ``seed`` parameter gets a per-fold seed
@@ -12,8 +12,9 @@ derived from (run seed, fold) unless its spec sets ``seed`` explicitly. Each (mo
 task therefore runs the same in any order or process: ``jobs=N`` (joblib/loky, one BLAS and
 numba thread per worker) gives the same scores as a serial run.
 
-`tune` (in `workbench.tuning`, re-exported here) is a grid or random search over a parameter
-space (`workbench.search_space`) run as a comparison of the candidates, ranked by one metric.
+`compare` and `tune` (`workbench.search.tuning`) share one loop (`workbench.experiments.loop`):
+a comparison's models are its candidates, given all at once. Tasks run on a registered
+backend (`workbench.backend`; default ``local``).
 """
 
 from __future__ import annotations
@@ -28,10 +29,13 @@ import pandas as pd
 from workbench.analysis.activity import activity_buckets, activity_records
 from workbench.analysis.data_notes import data_facts
 from workbench.analysis.stats import significance_records
-from workbench.backends import Backend, resolve_backend
+from workbench.backend import resolve_backend
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
 from workbench.evaluation import Protocol, check_metrics_fit
+from workbench.experiments.loop import Given, Loop, Proposer
+from workbench.experiments.runfolder import RunFolder
+from workbench.experiments.runner import Progress, now
 from workbench.jsonvalues import normalise
 from workbench.metric import Metric
 from workbench.resolve import (
@@ -48,17 +52,6 @@ from workbench.resolve import (
     versions,
 )
 from workbench.results import Results
-from workbench.runfolder import RunFolder
-from workbench.runner import (
-    PER_USER_KEY,
-    Direct,
-    Progress,
-    Task,
-    fire_hook,
-    now,
-    run_parallel,
-    run_task,
-)
 from workbench.splits import Split, Splitter
 
 __all__ = [
@@ -67,12 +60,14 @@ __all__ = [
     "compare",
     "derive_seed",
     "load_run",
+    "ordered_records",
     "resolve_models",
 ]
 
 
-def _ordered(records: Iterable[Mapping[str, Any]], labels: Sequence[str]) -> list[dict]:
-    """The last record per (model, fold), a success preferred, in model then fold order."""
+def ordered_records(records: Iterable[Mapping[str, Any]], labels: Sequence[str]) -> list[dict]:
+    """The last record per (model, fold), a success preferred, in model then fold order
+    (``labels``: the models' order); what `load_run` and exporters show."""
     best: dict[tuple[str, int], dict] = {}
     for rec in records:
         key = (str(rec["model"]), int(rec["fold"]))
@@ -81,6 +76,9 @@ def _ordered(records: Iterable[Mapping[str, Any]], labels: Sequence[str]) -> lis
         best[key] = dict(rec)
     rank = {label: i for i, label in enumerate(labels)}
     return [best[k] for k in sorted(best, key=lambda k: (rank.get(k[0], len(rank)), k[1]))]
+
+
+_ordered = ordered_records  # the old private name (workbench_mlflow used it)
 
 
 def build_results(
@@ -94,7 +92,7 @@ def build_results(
     by-activity table when per-user results were kept)."""
 
     labels = [m["label"] for m in metadata.get("models", [])]
-    ordered = _ordered(records, labels)
+    ordered = ordered_records(records, labels)
     meta = dict(metadata)
     meta["errors"] = [
         {"model": r["model"], "fold": r["fold"], "error": r["error"]}
@@ -188,6 +186,7 @@ def compare(
     scheduler: str | None = None,
     _kind: str = "compare",
     _extra: Mapping[str, Any] | None = None,
+    _proposer: Proposer | None = None,
 ) -> Results:
     """Train and evaluate every model on every fold; returns `Results`.
 
@@ -199,8 +198,9 @@ def compare(
     - ``metrics``: specs (``"ndcg@10"``) or `Metric` instances; None: defaults by data kind.
     - ``protocol``: a `workbench.evaluation.Protocol` or a mapping of its fields.
     - ``jobs``: parallel (model, fold) tasks (joblib; -1: every core); same scores as serial.
-    - ``backend``/``scheduler``: where parallel tasks run (`workbench.backends`): ``"local"``
-      processes (default), ``"dask"`` with the scheduler address (``tcp://host:8786``) or
+    - ``backend``/``scheduler``: where the tasks run, a registered backend's name
+      (`workbench.backend`) or a `Backend`: ``"local"`` processes (default), ``"dask"``
+      with the scheduler address (``tcp://host:8786``) or
       ``"ray"`` (``"auto"``, ``"ray://host:10001"``; none: this process's Ray session or a
       new one); on a cluster ``jobs=1`` means every worker. Same scores and run folders.
     - ``run_dir``: keep every finished result there as it completes; ``resume`` runs only
@@ -210,6 +210,9 @@ def compare(
       support it record validation metrics in the learning curves.
     - ``per_user``: also keep per-user results (``per_user/*.parquet`` in the run folder)
       and put the by-activity table (`workbench.analysis.activity`) in ``metadata["activity"]``.
+
+    ``_proposer`` (for `workbench.search.tuning.tune`): candidates proposed as the run goes
+    (a sequential search strategy) instead of ``models``, which must then be empty.
     """
 
     if not isinstance(seed, int | np.integer) or seed < 0:
@@ -219,7 +222,7 @@ def compare(
     seed, jobs = int(seed), int(jobs)
     where = resolve_backend(backend, scheduler)
     data_obj, data_request = resolve_data(data)
-    entries = resolve_models(models)
+    entries = resolve_models(models) if _proposer is None else []
     metric_objs = resolve_metrics(metrics, data_obj)
     check_metrics_fit(metric_objs, data_obj)
     check_models_fit(entries, data_obj, validation=bool(validation))
@@ -241,81 +244,20 @@ def compare(
         seed,
         {"validation": bool(validation), "per_user": bool(per_user), **(_extra or {})},
     )
+    resumed = run_dir is not None and resume and (Path(run_dir) / "metadata.json").exists()
+    if _proposer is not None and resumed:
+        # the candidates are outcomes of the search, not part of the request
+        meta["models"] = RunFolder(run_dir).read_metadata().get("models", [])
     folder = RunFolder.start(run_dir, meta, resume=resume) if run_dir is not None else None
     if folder is not None:
         meta["run_dir"] = str(folder.path)
-    frames: dict[tuple[str, int], pd.DataFrame] = {}
-    try:
-        done = folder.finished() if folder is not None else set()
-        tasks = [
-            Task(
-                label=entry.label,
-                fold=fold,
-                model=entry.model,
-                seed=None
-                if entry.seed_fixed or "seed" not in type(entry.model).Params.model_fields
-                else derive_seed(seed, fold),
-                split=split,
-                metrics=metric_objs,
-                protocol=proto,
-                validation=validation,
-                per_user=per_user,
-            )
-            for fold, split in enumerate(splits)
-            for entry in entries
-            if (entry.label, fold) not in done
-        ]
-        fresh = _run_tasks(
-            tasks, len(entries) * len(splits), jobs, progress, folder, frames, where
-        )
-    finally:
-        if folder is not None:
-            folder.unlock()
+    loop = Loop(
+        splits, metric_objs, proto, seed=seed, jobs=jobs, backend=where, progress=progress,
+        validation=bool(validation), per_user=bool(per_user),
+    )  # fmt: skip
+    fresh = loop.run(_proposer or Given(entries), meta, folder)
     records = folder.records() if folder is not None else fresh
-    return build_results(records, meta, frames=frames, folder=folder)
-
-
-def _run_tasks(
-    tasks: list[Task],
-    total: int,
-    jobs: int,
-    progress: Progress | None,
-    folder: RunFolder | None,
-    frames: dict[tuple[str, int], pd.DataFrame],
-    backend: Backend | None = None,
-) -> list[dict[str, Any]]:
-    """Run the tasks; each finished record goes to disk, the hook and the progress at once."""
-    fresh: list[dict[str, Any]] = []
-
-    def finish(record: dict[str, Any]) -> None:
-        frame = record.pop(PER_USER_KEY, None)
-        if frame is not None:
-            frames[(record["model"], int(record["fold"]))] = frame
-            if folder is not None:
-                record["per_user_file"] = folder.write_per_user(
-                    record["model"], record["fold"], frame
-                )
-        if folder is not None:
-            folder.append(record)
-        fresh.append(record)
-        fire_hook(record, folder)
-        if progress is not None:
-            progress.task_finished(record)
-
-    if progress is not None:
-        progress.start(total, total - len(tasks))
-    try:
-        local = backend is None or backend.is_local
-        if local and (jobs == 1 or len(tasks) <= 1):
-            direct = Direct(progress) if progress is not None else None
-            for task in tasks:
-                finish(run_task(task, direct))
-        else:
-            run_parallel(tasks, jobs, progress, finish, backend)
-    finally:
-        if progress is not None:
-            progress.close()
-    return fresh
+    return build_results(records, meta, frames=loop.frames, folder=folder)
 
 
 def load_run(run_dir: str | Path) -> Results:
@@ -384,7 +326,7 @@ def resume_compare(
     if req["kind"] != "compare":
         raise WorkbenchError(
             f"{run_dir} is a {req['kind']} run: resume it with workbench.resume_run "
-            "(or workbench.tuning.resume_tune)"
+            "(or workbench.search.tuning.resume_tune)"
         )
     return compare(
         req["data"],

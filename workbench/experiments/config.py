@@ -4,7 +4,7 @@ A comparison file (every key optional except ``models``; CLI options override it
 
     seed = 42
     jobs = 1
-    backend = "dask"                        # where tasks run (local, dask, ray) and the
+    backend = "dask"                        # a registered backend (local, dask, ray) and the
     scheduler = "tcp://127.0.0.1:8786"      # cluster's address, as --backend/--scheduler
     data = "synthetic n_users=300"          # a spec string, or a [data] table with name = ...
     split = "kfold n_folds=3"
@@ -21,8 +21,8 @@ A comparison file (every key optional except ``models``; CLI options override it
     n_factors = 50
 
 A tuning file has ``model`` (a name or a table of fixed parameters), ``metric``, ``search``
-(grid|random|tpe), ``n_iter`` and a ``[space]`` table (see `workbench.search_space`) instead of
-``models`` and ``metrics``.
+(a registered strategy: grid, random, tpe, ...), ``n_iter`` and a ``[space]`` table (see
+`workbench.search.space`) instead of ``models`` and ``metrics``.
 
 An unknown key is an error naming the key and its line; so is a value of the wrong type and a
 parameter a model does not have.
@@ -187,10 +187,14 @@ def load_experiment(path: str | Path, *, kind: str = "compare") -> ExperimentFil
     for key in ("run_dir", "metric", "search", "backend", "scheduler"):
         if key in values:
             _type_check(doc, key, values[key], (str,), "a string")
-    if "search" in values and values["search"] not in ("grid", "random", "tpe"):
-        raise doc.error(
-            ("search",), f'\'search\' must be "grid", "random" or "tpe", got {values["search"]!r}'
-        )
+    if "search" in values:  # a registered search strategy (grid, random, tpe, a plugin's)
+        from workbench.plugins import get_registry
+        from workbench.specs import parse_spec
+
+        try:
+            get_registry().entry("strategy", parse_spec("strategy", values["search"]).name)
+        except WorkbenchError as exc:
+            raise doc.error(("search",), f"'search': {exc}") from None
     _spec_value(doc, "data")
     _spec_value(doc, "split")
     _spec_value(doc, "model")

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from workbench.errors import DataError
-from workbench.runner import Progress
+from workbench.experiments.runner import Progress
 
 SUMMARY = "nested.json"
 
@@ -81,13 +81,13 @@ def nested_tune(
 ) -> NestedResult:
     """Tune inside each training fold of ``outer``; score each winner on its outer test fold.
 
-    Arguments as for `workbench.tuning.tune` (``splitter`` is the inner one), plus ``outer``:
+    Arguments as for `workbench.search.tuning.tune` (``splitter`` is the inner one), plus ``outer``:
     a splitter spec (``"kfold n_folds=5"``), `Splitter` or list of `Split`.
     """
-    from workbench.experiment import compare
+    from workbench.experiments.compare import compare
     from workbench.resolve import resolve_data, resolve_splitter
+    from workbench.search.tuning import _tune_params, tune
     from workbench.splits import Splitter
-    from workbench.tuning import _tune_params, tune
 
     data_obj, _ = resolve_data(data)
     split_obj = resolve_splitter(outer, seed)

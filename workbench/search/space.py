@@ -15,7 +15,7 @@ option for more parameters) or in TOML under ``[space]``:
 Grid search takes every combination (a range contributes evenly spaced points, geometric
 for ``log``); random search draws ``n_iter`` combinations (a list: one value uniformly; a
 range: uniform or log-uniform, rounded for integers), reproducibly from the seed; ``tpe``
-(Optuna, `workbench.optuna_search`) proposes ``n_iter`` candidates one after another from the
+(Optuna, `workbench_optuna.study`) proposes ``n_iter`` candidates one after another from the
 same dimensions (a list: a categorical choice; a range: ``suggest_float``/``suggest_int``,
 log scale kept; grid points ignored). In TOML a
 dimension is a list (``n_factors = [50, 100]``), a range string (``lr = "0.002:0.02:log"``)
@@ -35,25 +35,6 @@ import numpy as np
 from workbench.errors import ParamError
 
 DEFAULT_GRID_POINTS = 3
-#: Search strategies and the optional dependency each needs (None: always available).
-STRATEGIES: dict[str, str | None] = {"grid": None, "random": None, "tpe": "optuna"}
-
-
-def strategies() -> list[dict[str, Any]]:
-    """Every search strategy, whether it can run here, and how to install what it needs."""
-    import importlib
-
-    out = []
-    for name, needs in STRATEGIES.items():
-        try:
-            ok = needs is None or importlib.import_module(needs) is not None
-        except ImportError:
-            ok = False
-        hint = None if ok else f"pip install 'recsys-workbench[{needs}]'"
-        out.append({"name": name, "available": ok, "needs": needs, "hint": hint})
-    return out
-
-
 @dataclass(frozen=True)
 class Dimension:
     """One parameter's values: a list, or a (log-)uniform range."""

@@ -1,0 +1,48 @@
+"""The ``local`` backend: tasks on this machine, serially or in joblib/loky worker processes.
+
+``--jobs 1`` (or a single task) runs in the main process; ``--jobs N`` starts N loky workers
+with one BLAS / OpenMP / numba thread each (``inner_max_num_threads=1``), so a task computes
+the same numbers in a worker as in the main process. Live progress travels through a
+`multiprocessing.Manager` queue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from workbench.backend import Backend
+
+
+class Local(Backend):
+    """This machine: the main process (--jobs 1) or loky worker processes (--jobs N, -1: all)."""
+
+    name = "local"
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[None]:
+        from joblib import parallel_config
+
+        with parallel_config(backend="loky", inner_max_num_threads=1):
+            yield
+
+    @contextlib.contextmanager
+    def events(self) -> Iterator[Any]:
+        import multiprocessing
+
+        manager = multiprocessing.Manager()
+        try:
+            yield manager.Queue()
+        finally:
+            manager.shutdown()
+
+    def map_unordered(
+        self, func: Callable[..., Any], items: list[tuple], jobs: int
+    ) -> Iterator[Any]:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=self.n_jobs(jobs), return_as="generator_unordered")(
+            delayed(func)(*item) for item in items
+        )
+        yield from results
