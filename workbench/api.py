@@ -409,7 +409,10 @@ def recommend_new_users(
     """Top-``k`` for users not in training, from their ratings; no retraining.
 
     ``history``: `Interactions`, a DataFrame with user, item (and rating) columns, or a file
-    the ``tabular`` dataset reads. Columns: user, rank, item, score (and title).
+    the ``tabular`` dataset reads. Columns: user, rank, item, score (and title); the score is
+    the model's raw score (a rating model's prediction, not clipped). A rating model ranks a
+    short history mostly by item bias: for new users' lists prefer a ranking model (``ials``,
+    ``nmf``; docs/workflows.md, "Which model for new users").
     """
     model = _model_of(model)
     folded = fold_in(model, history)
