@@ -104,12 +104,16 @@ def test_cli_protocol_false_string_is_an_error_not_true(capsys, tmp_path):
 
 
 # -- 2. indices and parameters ----------------------------------------------------------------
-def test_predict_refuses_float_indices_instead_of_truncating(sgd):
+def test_predict_refuses_float_indices_instead_of_truncating(sgd, data):
     with pytest.raises(DataError, match="indices must be integers, got float64"):
         sgd.predict([0.5, 1.7], [0.2, 3.9])
     with pytest.raises(DataError, match="item indices must be integers"):
         sgd.predict([0, 1], [0.0, 3.0])
     assert sgd.predict(np.array([0, 1], dtype=np.int32), [0, 3]).shape == (2,)
+    folded = sgd.fold_in(data.subset(data.user < 2))
+    with pytest.raises(DataError, match="folded row indices must be integers"):
+        sgd.predict((folded, [0.7]), [3])
+    assert sgd.predict((folded, [1]), [3]).shape == (1,)
 
 
 @pytest.mark.parametrize("value", [float("inf"), float("-inf"), "inf", float("nan")])

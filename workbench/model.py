@@ -543,7 +543,7 @@ class Model(Component):
         items = index_array(items, f"{self.owner()}: predict: item")
         if isinstance(users, tuple) and isinstance(users[0], FoldedUsers):
             folded, rows = users
-            state = folded.state.take(np.asarray(rows, dtype=np.int64))
+            state = folded.state.take(index_array(rows, f"{self.owner()}: predict: folded row"))
         elif isinstance(users, FoldedUsers):
             state = users.state
         else:
