@@ -51,6 +51,45 @@ def default_threshold(scale: tuple[float, float]) -> float:
     return float(lo + DEFAULT_THRESHOLD_FRACTION * (hi - lo))
 
 
+#: The settings of a `Protocol`, in order.
+PROTOCOL_FIELDS = ("relevance_threshold", "exclude_seen", "clip", "negatives", "seed")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def check_protocol_value(name: str, value: Any) -> Any:
+    """``value`` checked (strictly: ``"false"`` is not a boolean) and normalised for protocol
+    setting ``name``; a one-line `ParamError` naming the setting and what it expects."""
+    def fail(expected: str) -> ParamError:
+        return ParamError(f"protocol: '{name}' must be {expected}, got {value!r}")
+
+    if name in ("exclude_seen", "clip"):
+        if not isinstance(value, bool | np.bool_):
+            raise fail("true or false (a boolean, not a string)")
+        return bool(value)
+    if name == "relevance_threshold":
+        if value is None:
+            return None
+        if not (_is_int(value) or isinstance(value, float | np.floating)):
+            raise fail("a finite number or None")
+        if not np.isfinite(value):
+            raise fail("a finite number or None")
+        return float(value)
+    if name == "negatives":
+        if value is None:
+            return None
+        if not _is_int(value) or value < 1:
+            raise fail("an integer >= 1 or None")
+        return int(value)
+    if name == "seed":
+        if not _is_int(value) or value < 0:
+            raise fail("an integer >= 0")
+        return int(value)
+    raise ParamError(f"unknown protocol setting '{name}' (allowed: {', '.join(PROTOCOL_FIELDS)})")
+
+
 @dataclass(frozen=True)
 class Protocol:
     """How a model is evaluated; recorded in every result (`as_dict`)."""
@@ -69,11 +108,21 @@ class Protocol:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.negatives is not None and self.negatives < 1:
-            raise ParamError(f"protocol: negatives must be >= 1 or None, got {self.negatives}")
-        t = self.relevance_threshold
-        if t is not None and not np.isfinite(t):
-            raise ParamError(f"protocol: relevance_threshold must be a finite number, got {t}")
+        for name in PROTOCOL_FIELDS:
+            object.__setattr__(self, name, check_protocol_value(name, getattr(self, name)))
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> Protocol:
+        """A protocol from a mapping of its fields (TOML, ``protocol={...}``); an unknown key
+        or a value of the wrong type is a one-line `ParamError` naming the key."""
+        if not isinstance(values, Mapping):
+            raise ParamError(f"protocol: expected a table of settings, got {values!r}")
+        unknown = sorted(str(k) for k in values if k not in PROTOCOL_FIELDS)
+        if unknown:
+            raise ParamError(
+                f"unknown protocol setting '{unknown[0]}' (allowed: {', '.join(PROTOCOL_FIELDS)})"
+            )
+        return cls(**values)
 
     def threshold_for(self, data: Interactions) -> float | None:
         """The relevance threshold used on ``data`` (None for implicit data)."""
@@ -103,8 +152,7 @@ class Protocol:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Protocol:
         """Rebuild from `as_dict` output (descriptive keys are ignored)."""
-        names = {"relevance_threshold", "exclude_seen", "clip", "negatives", "seed"}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        return cls(**{k: v for k, v in data.items() if k in PROTOCOL_FIELDS})
 
 
 @dataclass

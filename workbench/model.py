@@ -141,6 +141,33 @@ class FoldedUsers:
         return IdMap(self.ids).index_of(ids)
 
 
+def check_k(k: Any, *, where: str = "recommend", minimum: int = 1) -> int:
+    """``k`` as an int (at least ``minimum``); anything else is a one-line `ParamError`."""
+    if isinstance(k, bool) or not isinstance(k, int | np.integer):
+        raise ParamError(f"{where}: k must be an integer >= {minimum}, got {k!r}")
+    if k < minimum:
+        raise ParamError(f"{where}: k must be >= {minimum}, got {k}")
+    return int(k)
+
+
+def index_array(values: Any, what: str) -> np.ndarray:
+    """``values`` as int64 indices; floats, strings, None and booleans are a `DataError`
+    (never truncated or guessed)."""
+    if values is None:
+        raise DataError(f"{what} indices must be integers, got None")
+    arr = np.atleast_1d(np.asarray(values))
+    if arr.size == 0:
+        return arr.astype(np.int64)
+    if arr.dtype.kind == "O" and all(  # e.g. Python ints held in an object array
+        isinstance(v, int | np.integer) and not isinstance(v, bool) for v in arr.flat
+    ):
+        return arr.astype(np.int64)
+    if arr.dtype.kind not in "iu":
+        first = arr.flat[0]
+        raise DataError(f"{what} indices must be integers, got {arr.dtype} (e.g. {first!r})")
+    return arr.astype(np.int64)
+
+
 def take_state(state: UserState, rows: Any) -> UserState:
     """Rows of a user state."""
     return state.take(rows)
@@ -426,10 +453,7 @@ class Model(Component):
             folded = users
             rows = np.arange(len(folded))
             return folded.state.take, folded.seen, rows, len(folded)
-        idx = np.atleast_1d(np.asarray(users))
-        if idx.dtype.kind not in "iu":
-            raise DataError(f"{self.owner()}: user indices must be integers, got {idx.dtype}")
-        idx = idx.astype(np.int64)
+        idx = index_array(users, f"{self.owner()}: user")
         inside = (idx >= 0) & (idx < self.n_users_)
         safe = np.where(inside, idx, -1)
         seen_rows = np.where(inside, idx, 0)
@@ -516,14 +540,14 @@ class Model(Component):
         ``timestamps`` (one per pair, the data's unit) reach models with `uses_timestamps`;
         other models ignore them."""
         self.check_fitted()
-        items = np.atleast_1d(np.asarray(items)).astype(np.int64)
+        items = index_array(items, f"{self.owner()}: predict: item")
         if isinstance(users, tuple) and isinstance(users[0], FoldedUsers):
             folded, rows = users
-            state = folded.state.take(np.asarray(rows, dtype=np.int64))
+            state = folded.state.take(index_array(rows, f"{self.owner()}: predict: folded row"))
         elif isinstance(users, FoldedUsers):
             state = users.state
         else:
-            uidx = np.atleast_1d(np.asarray(users)).astype(np.int64)
+            uidx = index_array(users, f"{self.owner()}: predict: user")
             if len(uidx) != len(items):
                 raise DataError(
                     f"predict: {len(uidx)} users but {len(items)} items (pairs must line up)"
@@ -544,7 +568,7 @@ class Model(Component):
     def _candidates(self, items: Any) -> np.ndarray:
         if items is None:
             return np.arange(self.n_items_, dtype=np.int64)
-        cand = np.unique(np.asarray(items, dtype=np.int64))
+        cand = np.unique(index_array(items, f"{self.owner()}: candidate item"))
         if len(cand) and (cand[0] < 0 or cand[-1] >= self.n_items_):
             raise DataError(f"{self.owner()}: candidate item index outside the model")
         return cand
@@ -586,11 +610,12 @@ class Model(Component):
 
         ``order``: the tie order, a permutation of the candidate positions (None: ties by item
         index). Blocks hold at most ``batch_size`` users (default: `BLOCK_CELLS` scores).
+        ``k`` is capped at the number of candidate items (the blocks are that wide).
         """
-        if k < 1:
-            raise DataError(f"recommend: k must be >= 1, got {k}")
+        k = check_k(k, where="rank")
         state_of, seen, _, n = self._resolve_users(users)
         cand = self._candidates(items)
+        k = max(1, min(k, len(cand)))
         if order is not None and len(order) != len(cand):
             raise DataError(f"rank: the tie order has {len(order)} entries for {len(cand)} items")
         bs = batch_size or max(1, BLOCK_CELLS // max(len(cand), 1))
@@ -612,12 +637,13 @@ class Model(Component):
         """Top-``k`` items for each user: ``(item_indices, scores)``, shape (n_users, k).
 
         ``exclude_seen`` drops items the user interacted with in training (or in the fold-in
-        history); ``items`` restricts the candidates. Rows with fewer than ``k`` candidates are
-        padded with item -1 and score NaN. Ties go to the lower item index.
+        history); ``items`` restricts the candidates. ``k`` is capped at the number of
+        candidate items; rows with fewer candidates (seen items excluded) are padded with
+        item -1 and score NaN. Ties go to the lower item index.
         """
-        if k < 1:
-            raise DataError(f"recommend: k must be >= 1, got {k}")
+        k = check_k(k)
         _, _, _, n = self._resolve_users(users)
+        k = max(1, min(k, len(self._candidates(items))))
         out_items = np.full((n, k), -1, dtype=np.int64)
         out_scores = np.full((n, k), np.nan, dtype=np.float32)
         for block in self.rank_blocks(
@@ -632,12 +658,20 @@ class Model(Component):
         return None
 
     def similar_items(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest items by cosine similarity of `item_embeddings` (the item itself excluded)."""
+        """Nearest items by cosine similarity of `item_embeddings` (the item itself excluded);
+        ``k`` (0 or more) is capped at the number of other items."""
         self.check_fitted()
+        k = check_k(k, where="similar_items", minimum=0)
         emb = self.item_embeddings()
         if emb is None:
             raise WorkbenchError(f"{self.owner()} has no item vectors to compare items with")
-        idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
+        idx = index_array(items, f"{self.owner()}: similar_items: item")
+        if len(idx) and (idx.min() < 0 or idx.max() >= len(emb)):
+            bad = idx[(idx < 0) | (idx >= len(emb))][0]
+            raise DataError(
+                f"{self.owner()}: similar_items: item index {bad} is outside 0..{len(emb) - 1}"
+            )
+        k = min(k, max(len(emb) - 1, 0))
         norms = np.linalg.norm(emb, axis=1)
         norms[norms == 0] = 1.0
         unit = emb / norms[:, None]

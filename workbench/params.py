@@ -2,7 +2,8 @@
 
 A component's parameters are a pydantic model (`Params`) with ``extra="forbid"``; each field
 carries its type, default, bounds and a description. ``key=value`` strings from the CLI are
-parsed here into validated values, with one-line errors.
+parsed here into validated values, with one-line errors. Float parameters are finite unless a
+field allows infinities (``Field(..., allow_inf_nan=True)``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ from workbench.errors import ParamError
 class Params(BaseModel):
     """Base class for the parameters of a dataset, splitter, model, metric or exporter."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    #: ``allow_inf_nan=False``: a float parameter is never infinite or NaN, unless its field
+    #: says ``Field(..., allow_inf_nan=True)``.
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False
+    )
 
     @classmethod
     def with_defaults(cls, **defaults: Any) -> type[Params]:

@@ -226,18 +226,16 @@ class _Loader:
             version=source.version,
         )
         self.registry.statuses.append(status)
+        # BaseException: a plugin that calls sys.exit() or raises KeyboardInterrupt while it
+        # loads is a broken plugin too, never the end of every command
         try:
             plugin = source.load()
         except BaseException as exc:  # noqa: BLE001 - a broken plugin must not break the tool
-            if isinstance(exc, KeyboardInterrupt | SystemExit):
-                raise
             self.fail(status, exc, "import failed")
             return status
         try:
             self.pm.register(plugin, name=source.name)
         except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, KeyboardInterrupt | SystemExit):
-                raise
             if self.pm.get_plugin(source.name) is plugin:  # pluggy keeps the hooks it checked
                 self.pm.unregister(name=source.name)
             self.fail(status, exc, "invalid hooks", plugin)
@@ -286,9 +284,7 @@ class _Loader:
 
                 try:
                     impl.function(**{a: register for a in impl.argnames})
-                except BaseException as exc:  # noqa: BLE001
-                    if isinstance(exc, KeyboardInterrupt | SystemExit):
-                        raise
+                except BaseException as exc:  # noqa: BLE001 - sys.exit() and Ctrl-C too
                     self.pm.unregister(plugin)
                     self.fail(status, exc, hook_name, plugin)
                     return status

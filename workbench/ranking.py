@@ -167,7 +167,8 @@ def rank_user_group(
         )
         blocks = ((b.rows, b.items, b.n_candidates, None) for b in clock.blocks(gen))
     for sl, top, n_cand, scores in blocks:
-        top_all[sl] = top
+        top_all[sl, : top.shape[1]] = top  # rank_blocks caps k at the catalogue
+        top = top_all[sl]
         cand_all[sl] = n_cand
         if not ranking:
             continue

@@ -198,10 +198,7 @@ def resolve_protocol(protocol: Any, seed: int):
     if isinstance(protocol, Mapping):
         values = dict(protocol)
         values.setdefault("seed", seed)
-        unknown = set(values) - set(Protocol.__dataclass_fields__)
-        if unknown:
-            raise ParamError(f"unknown protocol setting '{sorted(unknown)[0]}'")
-        return Protocol(**values)
+        return Protocol.from_values(values)  # typed: "false" is not a boolean
     raise ParamError(f"cannot use {protocol!r} as a protocol")
 
 

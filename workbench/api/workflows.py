@@ -26,7 +26,7 @@ from workbench.experiments.compare import (
     resume_compare,
 )
 from workbench.experiments.runfolder import RunFolder
-from workbench.model import FoldedUsers, Model
+from workbench.model import FoldedUsers, Model, check_k
 from workbench.plugins import get_registry
 from workbench.resolve import ModelEntry, check_models_fit, resolve_metrics, resolve_splitter
 from workbench.resolve import default_metrics as _defaults
@@ -159,6 +159,10 @@ def make_model(name: str, **params: Any) -> Model:
 
 
 def _model_to_train(model: str | Model, data: Interactions, seed: int | None, params: Any):
+    if not isinstance(data, Interactions):
+        raise DataError(
+            f"train: data must be Interactions (see load_dataset), got {type(data).__name__}"
+        )
 
     if isinstance(model, str):
         model = make_model(model, **params)
@@ -316,7 +320,12 @@ def _frame(
 
 
 def _model_of(model: Model | str | Path) -> Model:
-    return load_model(model) if isinstance(model, str | Path) else model
+    """A fitted model: the instance given, or the model file ``model`` names."""
+    model = load_model(model) if isinstance(model, str | Path) else model
+    if not isinstance(model, Model):
+        raise ParamError(f"expected a fitted Model or a model file path, got {model!r}")
+    model.check_fitted()
+    return model
 
 
 def known_users(model: Model, user_ids: Iterable[Any]) -> np.ndarray:
@@ -391,7 +400,10 @@ def recommend_new_users(
     """Top-``k`` for users not in training, from their ratings; no retraining.
 
     ``history``: `Interactions`, a DataFrame with user, item (and rating) columns, or a file
-    the ``tabular`` dataset reads. Columns: user, rank, item, score (and title).
+    the ``tabular`` dataset reads. Columns: user, rank, item, score (and title); the score is
+    the model's raw score (a rating model's prediction, not clipped). A rating model ranks a
+    short history mostly by item bias: for new users' lists prefer a ranking model (``ials``,
+    ``nmf``; docs/workflows.md, "Which model for new users").
     """
     model = _model_of(model)
     folded = fold_in(model, history)
@@ -404,6 +416,7 @@ def similar_items(
 ) -> pd.DataFrame:
     """Nearest items in the model's factor space (cosine): item, rank, similar, similarity."""
     model = _model_of(model)
+    k = min(check_k(k, where="similar_items", minimum=0), model.n_items_)
     ids = list(np.atleast_1d(np.asarray(item_ids, dtype=object)))
     idx = model.items_.index_of(ids, missing="minus1")
     bad = np.flatnonzero(idx < 0)
@@ -490,7 +503,7 @@ def evaluate_model(
         )
     metric_objs = resolve_metrics(None if metrics is None else list(metrics), test)
     if isinstance(protocol, Mapping):
-        protocol = Protocol(**protocol)
+        protocol = Protocol.from_values(protocol)
     result = evaluate(model, Split(train_part, test), metric_objs, protocol, per_user=per_user)
     frame = pd.DataFrame({"metric": list(result.scores), "value": list(result.scores.values())})
     frame.attrs["diagnostics"] = {**result.diagnostics, **dropped}

@@ -81,7 +81,7 @@ def _register_plugin_commands() -> None:
         n_commands, n_groups = len(app.registered_commands), len(app.registered_groups)
         try:
             impl.function(**{a: {"app": app, "kit": KIT}[a] for a in impl.argnames})
-        except Exception as exc:  # noqa: BLE001 - one broken plugin must not break the CLI
+        except BaseException as exc:  # noqa: BLE001 - not even by sys.exit() or Ctrl-C
             del app.registered_commands[n_commands:]
             del app.registered_groups[n_groups:]
             status = statuses.get(impl.plugin_name)

@@ -271,7 +271,9 @@ def load_run(run_dir: str | Path) -> Results:
 def request_of(run_dir: str | Path) -> dict[str, Any]:
     """What a run folder asked for, as arguments for `compare` (or `tune`): data, splitter,
     models, metrics, protocol, seed and flags. Models must be registered plugins."""
-    meta = RunFolder(run_dir).read_metadata()
+    folder = RunFolder(run_dir)
+    meta = folder.read_metadata()
+    folder.records()  # damaged or edited records: refused before the data loads
     data = (meta.get("dataset") or {}).get("request")
     if data is None:
         raise WorkbenchError(

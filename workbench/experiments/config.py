@@ -39,13 +39,14 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import ParamError, WorkbenchError
+from workbench.evaluation import PROTOCOL_FIELDS, check_protocol_value
 
 COMMON_KEYS = (
     "data", "split", "seed", "jobs", "backend", "scheduler", "protocol", "run_dir", "exporters",
 )  # fmt: skip
 COMPARE_KEYS = (*COMMON_KEYS, "models", "metrics")
 TUNE_KEYS = (*COMMON_KEYS, "model", "metric", "search", "n_iter", "space")
-PROTOCOL_KEYS = ("relevance_threshold", "exclude_seen", "clip", "negatives", "seed")
+PROTOCOL_KEYS = PROTOCOL_FIELDS
 
 
 def _key_pattern(key: str) -> str:
@@ -184,6 +185,8 @@ def load_experiment(path: str | Path, *, kind: str = "compare") -> ExperimentFil
     for key in ("seed", "jobs", "n_iter"):
         if key in values:
             _type_check(doc, key, values[key], (int,), "an integer")
+    if isinstance(values.get("seed"), int) and values["seed"] < 0:
+        raise doc.error(("seed",), f"'seed' must be an integer >= 0, got {values['seed']}")
     for key in ("run_dir", "metric", "search", "backend", "scheduler"):
         if key in values:
             _type_check(doc, key, values[key], (str,), "a string")
@@ -210,6 +213,10 @@ def load_experiment(path: str | Path, *, kind: str = "compare") -> ExperimentFil
                     ("protocol", key),
                     f"unknown key 'protocol.{key}' (allowed: {', '.join(PROTOCOL_KEYS)})",
                 )
+            try:  # typed once, by the protocol itself: clip = "no" is an error, not true
+                check_protocol_value(key, protocol[key])
+            except ParamError as exc:
+                raise doc.error(("protocol", key), str(exc)) from None
     models = values.get("models")
     if models is not None:
         if not isinstance(models, list) or not all(isinstance(m, Mapping) for m in models):

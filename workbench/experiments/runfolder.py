@@ -176,6 +176,11 @@ class RunFolder:
             folder._check_writable()
             folder.lock()
             folder._repair_tail()
+            try:
+                folder.records()  # a damaged or edited record: refused before any task runs
+            except WorkbenchError:
+                folder.unlock()
+                raise
             return folder
         if has_meta or (folder.results_path.exists() and folder.results_path.stat().st_size):
             raise WorkbenchError(
@@ -241,25 +246,65 @@ class RunFolder:
             os.fsync(fh.fileno())
 
     def records(self) -> list[dict[str, Any]]:
-        """Every complete record, in the order written (a cut-off last line is skipped)."""
+        """Every complete record, in the order written (a cut-off last line is skipped).
+
+        A record must name a model of the run's metadata and one of its folds; a line that is
+        not such a record (edited, or written by something else) is an error naming it.
+        """
         if not self.results_path.exists():
             return []
         out = []
-        lines = self.results_path.read_text(encoding="utf-8").splitlines()
+        try:
+            text = self.results_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WorkbenchError(f"cannot read {self.results_path}: {exc}") from None
+        lines = text.splitlines()
+        check = self._record_check()
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
-                if number == len(lines):
+                if number == len(lines) and not text.endswith("\n"):
                     break  # a crash while writing the last line: that task reruns on resume
                 raise WorkbenchError(
                     f"{self.results_path}: line {number} is not valid JSON"
                 ) from None
-            if isinstance(record, dict) and "model" in record and "fold" in record:
-                out.append(record)
+            problem = check(record)
+            if problem:
+                raise WorkbenchError(f"{self.results_path}: line {number}: {problem}")
+            out.append(record)
         return out
+
+    def _record_check(self) -> Any:
+        """A function telling what is wrong with a record (None: nothing), from the models
+        and folds the metadata names (only the shape is checked without metadata)."""
+        try:
+            meta = self.read_metadata()
+        except WorkbenchError:
+            meta = {}
+        models = meta.get("models")
+        labels = (
+            {m.get("label") for m in models if isinstance(m, Mapping)}
+            if isinstance(models, list)
+            else None
+        )
+        n_splits = (meta.get("splitter") or {}).get("n_splits") if meta else None
+
+        def check(record: Any) -> str | None:
+            if not isinstance(record, dict) or "model" not in record or "fold" not in record:
+                return "expected a result record with 'model' and 'fold'"
+            model, fold = record["model"], record["fold"]
+            if labels is not None and model not in labels:
+                return f"model {model!r} was never configured in this run"
+            if isinstance(fold, bool) or not isinstance(fold, int) or fold < 0:
+                return f"fold {fold!r} is not a fold number"
+            if isinstance(n_splits, int) and fold >= n_splits:
+                return f"fold {fold} is outside this run's folds 0..{n_splits - 1}"
+            return None
+
+        return check
 
     def _repair_tail(self) -> None:
         """Drop a cut-off last line so new records start on a line of their own."""

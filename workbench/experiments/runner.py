@@ -266,16 +266,23 @@ def _execute(task: Task, events: Any) -> dict[str, Any]:
 def fire_hook(record: Mapping[str, Any], folder: RunFolder | None) -> None:
     import warnings
 
-    from workbench.plugins import get_loaded
+    from workbench.errors import WorkbenchWarning
+    from workbench.plugins import get_loaded, one_line
 
+    loaded = get_loaded()
+    dists = {s.name: s.distribution for s in loaded.registry.statuses}
     run = {**record, "run_dir": str(folder.path) if folder else None}
-    # Each listener separately: one that raises must neither stop the run nor the others.
-    for impl in get_loaded().pm.hook.on_run_finished.get_hookimpls():
+    # Each listener separately: one that raises (or calls sys.exit) must neither stop the run
+    # nor the others; the CLI prints the warning as one "warning:" line.
+    for impl in loaded.pm.hook.on_run_finished.get_hookimpls():
         try:
             impl.function(**{a: run for a in impl.argnames})
-        except Exception as exc:  # noqa: BLE001 - a plugin's listener must not stop the run
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - must not stop the run
+            dist = dists.get(impl.plugin_name)
+            owner = f"plugin '{impl.plugin_name}'" + (f" ({dist})" if dist else "")
             warnings.warn(
-                f"plugin '{impl.plugin_name}': on_run_finished failed: {type(exc).__name__}: {exc}",
+                f"{owner}: on_run_finished failed: {one_line(exc)}",
+                WorkbenchWarning,
                 stacklevel=2,
             )
 

@@ -17,8 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
-from workbench import ColdStart, Interactions, Model, ParamError, Params, UserState
-from workbench.model import replace_rows, top_k
+from workbench import ColdStart, DataError, Interactions, Model, ParamError, Params, UserState
+from workbench.model import check_k, index_array, replace_rows, top_k
 from workbench_example.similarity import item_similarities
 
 
@@ -199,7 +199,10 @@ class ItemKNN(Model):
     def similar_items(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` most similar items of each item (its stored neighbours), best first."""
         self.check_fitted()
-        idx = np.atleast_1d(np.asarray(items, dtype=np.int64))
+        k = min(check_k(k, where="similar_items", minimum=0), self.n_items_)
+        idx = index_array(items, f"{self.owner()}: similar_items: item")
+        if len(idx) and (idx.min() < 0 or idx.max() >= self.n_items_):
+            raise DataError(f"{self.owner()}: similar_items: item index outside the model")
         s = self.similarity_
         scores = np.full((len(idx), self.n_items_), -np.inf, dtype=np.float32)
         for row, item in enumerate(idx):
