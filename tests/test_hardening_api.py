@@ -13,7 +13,7 @@ from cli_helpers import cli
 import workbench.api as wb
 from workbench.errors import DataError, NotFittedError, ParamError, WorkbenchError
 from workbench.evaluation import Protocol
-from workbench.experiment_config import load_experiment
+from workbench.experiments.config import load_experiment
 from workbench.plugins import get_registry
 
 SYNTH = "synthetic n_users=60 n_items=40 n_interactions=800 seed=1"

@@ -11,7 +11,7 @@ from cli_helpers import cli
 
 import workbench.api as wb
 from workbench.errors import WorkbenchError
-from workbench.runfolder import RunFolder
+from workbench.experiments.runfolder import RunFolder
 
 SYNTH = "synthetic n_users=60 n_items=40 n_interactions=800 seed=1"
 
