@@ -50,7 +50,14 @@ class UserState:
         """Accept a `UserState` or a plain mapping of arrays (the v1 contract's dict)."""
         if isinstance(value, UserState):
             return value
-        return cls.of(n_rows, **dict(value))
+        arrays = {k: v for k, v in value.items() if getattr(v, "shape", None) is not None}
+        # a v1 state value without a shape (a shared reference whose ``[rows]`` is itself)
+        shared = {k: v for k, v in value.items() if k not in arrays}
+        if n_rows is None:
+            if not arrays:
+                raise ValueError("UserState.coerce: give n_rows when there are no arrays")
+            n_rows = next(iter(arrays.values())).shape[0]
+        return cls(arrays, n_rows, shared)
 
     @classmethod
     def concat(cls, states: Sequence[UserState]) -> UserState:

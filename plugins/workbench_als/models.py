@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
+from workbench.capabilities import Capabilities
 from workbench.data import Interactions
 from workbench.embedding import RankingFactorModel, RatingFactorModel
 from workbench.errors import DataError, ParamError
@@ -112,8 +113,11 @@ class ALS(RatingFactorModel):
     #: method="vb": the item posteriors, user prior and noise that fold-in needs.
     vb_posterior_: solvers.VBPosterior | None = None
 
-    def has_biases(self) -> bool:
-        return self.params.biased
+    capabilities = RatingFactorModel.capabilities.replace(jit_warm_up=True)
+
+    @classmethod
+    def capabilities_for(cls, params: Any) -> Capabilities:
+        return cls.capabilities.replace(biased=params.biased)
 
     @property
     def iterations(self) -> int:
@@ -242,6 +246,7 @@ class ImplicitALS(RankingFactorModel):
 
     name = "ials"
     Params = ImplicitALSParams
+    capabilities = RankingFactorModel.capabilities.replace(jit_warm_up=True)
 
     def _config(self) -> solvers.ImplicitConfig:
         p = self.params

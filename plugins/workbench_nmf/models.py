@@ -10,10 +10,11 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
+from workbench.capabilities import ColdStart
 from workbench.data import Interactions
 from workbench.embedding import RankingFactorModel, RatingFactorModel
 from workbench.errors import DataError
-from workbench.model import ColdStart, EpochInfo, TrainingCallback
+from workbench.model import EpochInfo, TrainingCallback
 from workbench.params import Params
 from workbench.threads import limited_threads
 from workbench.user_state import UserState
@@ -80,9 +81,13 @@ class NMF(RankingFactorModel):
 
     name = "nmf"
     Params = NMFParams
-    cold_start = ColdStart(
-        user="zero weights: score 0 for every item (ties ranked in the protocol's order)",
-        item="zero weights: score 0",
+    capabilities = RankingFactorModel.capabilities.replace(
+        cold_start=ColdStart(
+            user="zero weights: score 0 for every item (ties ranked in the protocol's order)",
+            item="zero weights: score 0",
+        ),
+        fold_in="nonnegative",
+        jit_warm_up=True,
     )
 
     def _config(self) -> solvers.ZeroFilledConfig:
@@ -158,9 +163,13 @@ class ObservedNMF(RatingFactorModel):
 
     name = "nmf-observed"
     Params = ObservedNMFParams
-    biased = False
-    cold_start = ColdStart(
-        user="the training mean rating (as Surprise)", item="the training mean rating"
+    capabilities = RatingFactorModel.capabilities.replace(
+        biased=False,
+        cold_start=ColdStart(
+            user="the training mean rating (as Surprise)", item="the training mean rating"
+        ),
+        fold_in="nonnegative",
+        jit_warm_up=True,
     )
 
     def _config(self) -> solvers.ObservedConfig:

@@ -110,6 +110,8 @@ def rating_arrays(data: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarra
 class SGDModel(RatingFactorModel):
     """Base of the SGD-trained factor models (not registered itself)."""
 
+    capabilities = RatingFactorModel.capabilities.replace(fold_in="gradient", jit_warm_up=True)
+
     Params: ClassVar[type[Params]] = SGDParams
     #: Learned arrays that early stopping snapshots and restores.
     _param_names: ClassVar[tuple[str, ...]] = (

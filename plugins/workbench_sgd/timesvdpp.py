@@ -27,9 +27,10 @@ import scipy.sparse as sp
 from pydantic import Field, create_model
 
 from workbench.attributes import Attributes
+from workbench.capabilities import ColdStart
 from workbench.data import IdMap, Interactions
 from workbench.errors import DataError, WorkbenchError
-from workbench.model import ColdStart, FoldedUsers, TrainingCallback
+from workbench.model import FoldedUsers, TrainingCallback
 from workbench.params import Params
 from workbench.user_state import UserState
 from workbench_sgd.base import Ratings, SGDModel, SGDParams, UserParams
@@ -156,11 +157,13 @@ class HybridSVDpp(SGDModel):
     #: Whether the model has factors (``timebiases`` has none).
     factored: ClassVar[bool] = True
     state_version = 1
-    cold_start = ColdStart(
-        user="its attributes' factors and biases when attributes are on (else zero): "
-        "mu + b_i (+ attribute terms)",
-        item="its attributes' factors and biases when attributes are on (else zero): "
-        "mu + b_u (+ attribute terms)",
+    capabilities = SGDModel.capabilities.replace(
+        cold_start=ColdStart(
+            user="its attributes' factors and biases when attributes are on (else zero): "
+            "mu + b_i (+ attribute terms)",
+            item="its attributes' factors and biases when attributes are on (else zero): "
+            "mu + b_u (+ attribute terms)",
+        )
     )
     _param_names = (
         "user_bias_",
@@ -588,7 +591,7 @@ class TimeSVDpp(HybridSVDpp):
     name = "timesvdpp"
     Params = TimeSVDppParams
     temporal = True
-    uses_timestamps = True
+    capabilities = HybridSVDpp.capabilities.replace(uses_timestamps=True)
 
 
 class TimeBiases(HybridSVDpp):
@@ -597,7 +600,7 @@ class TimeBiases(HybridSVDpp):
     name = "timebiases"
     Params = TimeBiasesParams
     temporal = True
-    uses_timestamps = True
+    capabilities = HybridSVDpp.capabilities.replace(uses_timestamps=True, similar_items=False)
     factored = False
 
     def item_embeddings(self) -> None:  # type: ignore[override]

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from workbench.capabilities import Capabilities, ColdStart
 from workbench.data import Interactions
 from workbench.embedding import EmbeddingModel
 from workbench.errors import DataError, ParamError
-from workbench.model import ColdStart, EpochInfo, TrainingCallback, top_k
+from workbench.model import EpochInfo, TrainingCallback, top_k
 from workbench.user_state import UserState
 from workbench_torch.params import DEFAULT_REG, MLPParams, NeuMFParams, TorchParams
 
@@ -36,30 +37,38 @@ ITEM_PARTS = {"factors": "item_factors_", "bias": "item_bias_", "mlp_factors": "
 class TorchModel(EmbeddingModel):
     """Base of the PyTorch models (not registered itself); ``arch`` picks the network."""
 
-    feedback = frozenset({"explicit", "implicit"})
     Params: ClassVar[type[TorchParams]] = TorchParams
     arch: ClassVar[str] = "dot"
-    cold_start = ColdStart(
-        user="zero embeddings and bias: with mse, mu + b_i for torch-mf (the network at a zero "
-        "user vector plus b_i for mlp/neumf); with bce/bpr items rank by their bias",
-        item="zero embeddings; bias 0 with mse (mu + b_u for torch-mf), the lowest trained "
-        "item bias with bce/bpr (ranked with the weakest known item)",
+    capabilities = Capabilities(
+        cold_start=ColdStart(
+            user="zero embeddings and bias: with mse, mu + b_i for torch-mf (the network at a "
+            "zero user vector plus b_i for mlp/neumf); with bce/bpr items rank by their bias",
+            item="zero embeddings; bias 0 with mse (mu + b_u for torch-mf), the lowest trained "
+            "item bias with bce/bpr (ranked with the weakest known item)",
+        ),
+        fold_in="gradient",
+        update_users=True,
+        similar_items=True,
     )
 
     # -- what the model declares -------------------------------------------------------------
-    def has_biases(self) -> bool:
-        return self.params.biases
+    @classmethod
+    def capabilities_for(cls, params: Any) -> Capabilities:
+        """Biases as declared; ratings with the MSE loss (ranking scores with BCE/BPR); only
+        CPU models run in forked workers (CUDA/MPS state does not survive a fork)."""
+        from workbench_torch.device import resolve_device
 
-    def predicts_ratings(self) -> bool:
-        """Rating predictions with the MSE loss; ranking scores with BCE/BPR."""
-        return self.params.loss == "mse"
+        cpu = params.device == "cpu" or (
+            resolve_device(params.device, owner=cls.owner(), strict=False).type == "cpu"
+        )
+        return cls.capabilities.replace(
+            biased=params.biases,
+            predicts="ratings" if params.loss == "mse" else "scores",
+            fork_safe=cpu,
+        )
 
     def selects_on_validation(self) -> bool:
         return self.params.early_stopping_rounds is not None
-
-    def can_fork(self) -> bool:
-        """Only CPU models run in forked workers (CUDA/MPS state does not survive a fork)."""
-        return self.params.device == "cpu" or self._device(strict=False).type == "cpu"
 
     def reg_value(self) -> float:
         """``reg``, or its default for the loss and architecture when it is None."""

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
-from workbench import ColdStart, Interactions, Model, ParamError, Params, UserState
+from workbench import Capabilities, ColdStart, Interactions, Model, ParamError, Params, UserState
 from workbench.model import replace_rows, top_k
 from workbench_example.similarity import item_similarities
 
@@ -40,7 +40,14 @@ class ItemKNN(Model):
 
     name = "item-knn"
     state_version = 1
-    cold_start = ColdStart(user="mu + b_i (ratings) or 0 (implicit)", item="mu + b_u")
+    plugin_api = "3.0"
+    capabilities = Capabilities(
+        cold_start=ColdStart(user="mu + b_i (ratings) or 0 (implicit)", item="mu + b_u"),
+        fold_in="custom",
+        update_users=True,
+        similar_items=True,
+        jit_warm_up=True,  # numba scoring kernels
+    )
 
     class Params(Params):
         k: int = Field(40, ge=1, description="neighbours used per prediction")
