@@ -28,8 +28,8 @@ try:
 except ModuleNotFoundError:  # the data helpers work without it; the suite runs on pytest
     from workbench import _no_pytest as pytest  # type: ignore[no-redef]
 
-from workbench.data import Interactions
 from workbench.capabilities import Capabilities
+from workbench.data import Interactions
 from workbench.errors import NotFittedError, ParamError, WorkbenchError
 from workbench.model import FoldedUsers, Model
 
