@@ -19,6 +19,7 @@ from workbench.params import Params
 from workbench.threads import limited_threads
 from workbench.user_state import UserState
 from workbench_nmf import solvers
+from workbench_nmf.clusters import NMFClusters, clusters_of
 
 
 def _reporter(callback: TrainingCallback, n: int):
@@ -125,12 +126,11 @@ class NMF(RankingFactorModel):
             )
         return UserState.of(factors=W.astype(np.float32))
 
-    def clusters(self, top_n: int = 10) -> Any:
-        """User clusters (argmax of W) and each component's top items; see
-        `workbench_nmf.clusters.nmf_clusters`."""
-        from workbench_nmf.clusters import nmf_clusters
-
-        return nmf_clusters(self, top_n=top_n)
+    def clusters(self, top_n: int = 10) -> NMFClusters:
+        """User clusters (argmax of W) and each component's top items
+        (`workbench_nmf.clusters.NMFClusters`)."""
+        self.check_fitted()
+        return clusters_of(self, top_n)
 
 
 # -- observed entries ------------------------------------------------------------------------------
