@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from workbench.capabilities import Capabilities, ColdStart
 from workbench.fold_in import confidence_fold_in, ridge_fold_in
 from workbench.model import Model, _reads_capabilities
-from workbench.user_state import UserState
+from workbench.user_state import UserState, grow_rows
 
 
 class EmbeddingModel(Model):
@@ -87,10 +87,10 @@ class EmbeddingModel(Model):
 
     # -- new users ----------------------------------------------------------------------------
     def _set_user_rows(self, rows: np.ndarray, state: UserState, n_users: int) -> None:
-        self.user_factors_ = _grown(self.user_factors_, n_users)
+        self.user_factors_ = grow_rows(self.user_factors_, n_users)
         self.user_factors_[rows] = state["factors"]
         if self.has_biases():
-            self.user_bias_ = _grown(self.user_bias_, n_users)
+            self.user_bias_ = grow_rows(self.user_bias_, n_users)
             self.user_bias_[rows] = state["bias"]
 
     def item_embeddings(self) -> np.ndarray:
@@ -190,9 +190,3 @@ class RankingFactorModel(EmbeddingModel):
         return UserState.of(factors=factors)
 
 
-def _grown(array: np.ndarray, n_rows: int) -> np.ndarray:
-    """``array`` with zero rows appended up to ``n_rows`` (a copy only when it grows)."""
-    extra = n_rows - array.shape[0]
-    if extra <= 0:
-        return array
-    return np.concatenate([array, np.zeros((extra, *array.shape[1:]), dtype=array.dtype)])

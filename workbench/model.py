@@ -407,7 +407,12 @@ class Model(Component):
         raise WorkbenchError(f"{self.owner()} does not support fold-in of new users")
 
     def _check_fold_in_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """Validate per-call fold-in options (e.g. ``n_epochs``); default: none accepted."""
+        """Validate per-call fold-in options: ``n_epochs`` and ``lr`` for a declared
+        ``gradient`` fold-in (`workbench.fold_in.gradient_options`); otherwise none."""
+        if self.declared().fold_in == "gradient":
+            from workbench.fold_in import gradient_options
+
+            return gradient_options(options, self.owner())
         if options:
             raise ParamError(
                 f"{self.owner()} takes no fold-in options, got {', '.join(sorted(options))}"

@@ -97,3 +97,12 @@ class UserState:
 
     def __repr__(self) -> str:
         return f"UserState(n_rows={self._n_rows}, keys={list(self._arrays)})"
+
+
+def grow_rows(array: np.ndarray, n_rows: int) -> np.ndarray:
+    """``array`` with zero rows appended up to ``n_rows`` (same dtype; the array itself when
+    it is long enough): how every model grows its per-user arrays in `update_users`."""
+    extra = n_rows - array.shape[0]
+    if extra <= 0:
+        return array
+    return np.concatenate([array, np.zeros((extra, *array.shape[1:]), dtype=array.dtype)])

@@ -14,7 +14,7 @@ from workbench.capabilities import Capabilities, ColdStart
 from workbench.data import Interactions
 from workbench.model import DivergenceGuard, EpochInfo, Model, TrainingCallback
 from workbench.params import Params
-from workbench.user_state import UserState
+from workbench.user_state import UserState, grow_rows
 
 
 class _UserFreeModel(Model):
@@ -258,8 +258,7 @@ class Biases(Model):
         return UserState.of(bias=bias.astype(np.float32))
 
     def _set_user_rows(self, rows: np.ndarray, state: UserState, n_users: int) -> None:
-        extra = max(0, n_users - len(self.user_bias_))
-        self.user_bias_ = np.concatenate([self.user_bias_, np.zeros(extra, np.float32)])
+        self.user_bias_ = grow_rows(self.user_bias_, n_users)
         self.user_bias_[rows] = state["bias"]
 
     def _state_arrays(self) -> dict[str, np.ndarray]:

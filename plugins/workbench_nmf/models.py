@@ -10,9 +10,9 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
-from workbench.capabilities import ColdStart
+from workbench.capabilities import Capabilities, ColdStart
 from workbench.data import Interactions
-from workbench.embedding import RankingFactorModel, RatingFactorModel
+from workbench.embedding import EmbeddingModel, RankingFactorModel
 from workbench.errors import DataError
 from workbench.model import EpochInfo, TrainingCallback
 from workbench.params import Params
@@ -156,19 +156,22 @@ class ObservedNMFParams(Params):
     seed: int = Field(0, ge=0, description="random seed (initial factors)")
 
 
-class ObservedNMF(RatingFactorModel):
+class ObservedNMF(EmbeddingModel):
     """NMF fitted on the observed ratings only (as Surprise's NMF): ``r ~ p_u . q_i`` with
     p, q >= 0, no biases. Fold-in: the non-negative least-squares user step with items frozen
     (a user with no ratings gets zero factors). Negative ratings are refused."""
 
     name = "nmf-observed"
     Params = ObservedNMFParams
-    capabilities = RatingFactorModel.capabilities.replace(
-        biased=False,
+    capabilities = Capabilities(
+        feedback=frozenset({"explicit"}),
+        predicts="ratings",
         cold_start=ColdStart(
             user="the training mean rating (as Surprise)", item="the training mean rating"
         ),
         fold_in="nonnegative",
+        update_users=True,
+        similar_items=True,
         jit_warm_up=True,
     )
 

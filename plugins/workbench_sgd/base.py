@@ -334,26 +334,6 @@ class SGDModel(RatingFactorModel):
         return out
 
     # -- new users ------------------------------------------------------------------------
-    def _check_fold_in_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """``n_epochs`` (default ``fold_in_epochs``) and ``lr`` (default: the model's first-epoch
-        learning rate) of gradient fold-in."""
-        unknown = sorted(set(options) - {"n_epochs", "lr"})
-        if unknown:
-            raise ParamError(
-                f"{self.owner()}: unknown fold-in option {unknown[0]!r} (expected n_epochs, lr)"
-            )
-        epochs = options.get("n_epochs")
-        if epochs is not None and (
-            isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1
-        ):
-            raise ParamError(f"update_users: n_epochs must be an integer >= 1, got {epochs!r}")
-        lr = options.get("lr")
-        if lr is not None and (
-            isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr < float("inf")
-        ):
-            raise ParamError(f"update_users: lr must be a number > 0, got {lr!r}")
-        return {k: v for k, v in options.items() if v is not None}
-
     def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
         """New users' factors and biases by SGD over their ratings, items frozen; the shuffle
         order is fixed by the seed, so fold-in is deterministic."""

@@ -32,7 +32,7 @@ from workbench.data import IdMap, Interactions
 from workbench.errors import DataError, WorkbenchError
 from workbench.model import FoldedUsers, TrainingCallback
 from workbench.params import Params
-from workbench.user_state import UserState
+from workbench.user_state import UserState, grow_rows
 from workbench_sgd.base import Ratings, SGDModel, SGDParams, UserParams
 from workbench_sgd.svdpp import SVDppParams
 from workbench_sgd.timeline import Timeline, day_keys, lookup
@@ -534,11 +534,9 @@ class HybridSVDpp(SGDModel):
         super()._set_user_rows(rows, state, n_users)
         if not self.temporal:
             return
-        extra = n_users - len(self.user_drift_)
-        if extra > 0:
-            self.user_drift_ = np.concatenate([self.user_drift_, np.zeros(extra, np.float32)])
-            self.user_tmean_ = np.concatenate([self.user_tmean_, np.zeros(extra)])
-            self.user_has_time_ = np.concatenate([self.user_has_time_, np.zeros(extra, bool)])
+        self.user_drift_ = grow_rows(self.user_drift_, n_users)
+        self.user_tmean_ = grow_rows(self.user_tmean_, n_users)
+        self.user_has_time_ = grow_rows(self.user_has_time_, n_users)
         self.user_drift_[rows] = state["drift"]
         self.user_tmean_[rows] = state["tmean"]
         self.user_has_time_[rows] = False

@@ -34,7 +34,7 @@ from workbench.capabilities import Capabilities, ColdStart
 from workbench.data import Interactions
 from workbench.embedding import EmbeddingModel
 from workbench.errors import ParamError
-from workbench.fold_in import confidence_fold_in, ridge_fold_in
+from workbench.fold_in import confidence, confidence_fold_in, ridge_fold_in
 from workbench.model import EpochInfo, TrainingCallback
 from workbench.params import Params
 from workbench.user_state import UserState
@@ -343,16 +343,9 @@ def _implicit_fold_in(
     history: sp.csr_matrix, item_factors: np.ndarray, reg: float, alpha: float
 ) -> np.ndarray:
     """Spark's implicit half-step: `confidence_fold_in` with ``reg`` times the user's number of
-    positive interactions (solved per group of users with the same count)."""
-    out = np.zeros((history.shape[0], item_factors.shape[1]), dtype=np.float32)
-    gram = item_factors.astype(np.float64).T @ item_factors.astype(np.float64)
+    positive interactions."""
     counts = np.diff(history.indptr)
-    for count in np.unique(counts[counts > 0]):
-        rows = np.flatnonzero(counts == count)
-        out[rows] = confidence_fold_in(
-            history[rows], item_factors, reg=reg * count, alpha=alpha, gram=gram
-        )
-    return out
+    return confidence_fold_in(history, item_factors, reg=reg * counts, alpha=alpha)
 
 
 def _nonnegative_fold_in(
@@ -373,7 +366,7 @@ def _nonnegative_fold_in(
         vals = history.data[lo:hi].astype(np.float64)
         lam = p.reg * (hi - lo)
         if p.implicit_prefs:
-            c = 1.0 + p.alpha * np.abs(vals)
+            c = confidence(np.abs(vals), p.alpha)
             a = gram + (yu.T * (c - 1.0)) @ yu + lam * np.eye(f)
             b = yu.T @ (c * (vals > 0))
         else:

@@ -21,7 +21,7 @@ from workbench.data import Interactions
 from workbench.embedding import EmbeddingModel
 from workbench.errors import DataError, ParamError
 from workbench.model import EpochInfo, TrainingCallback, top_k
-from workbench.user_state import UserState
+from workbench.user_state import UserState, grow_rows
 from workbench_torch.params import DEFAULT_REG, MLPParams, NeuMFParams, TorchParams
 
 if TYPE_CHECKING:  # torch is imported where it is used: registering the models stays fast
@@ -359,8 +359,7 @@ class TorchModel(EmbeddingModel):
         for part, attr in USER_PARTS.items():
             table = getattr(self, attr, None)
             if table is not None:
-                extra = np.zeros((n_users - table.shape[0], *table.shape[1:]), table.dtype)
-                grown = np.concatenate([table, extra]) if len(extra) else table
+                grown = grow_rows(table, n_users)
                 grown[rows] = state[part]
                 setattr(self, attr, grown)
 
@@ -463,24 +462,6 @@ class TorchModel(EmbeddingModel):
         return self.item_factors_
 
     # -- fold-in ------------------------------------------------------------------------------
-    def _check_fold_in_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """``n_epochs`` (default ``fold_in_epochs``) and ``lr`` (default ``fold_in_lr``)."""
-        unknown = sorted(set(options) - {"n_epochs", "lr"})
-        if unknown:
-            raise ParamError(
-                f"{self.owner()}: unknown fold-in option {unknown[0]!r} (expected n_epochs, lr)"
-            )
-        epochs, lr = options.get("n_epochs"), options.get("lr")
-        if epochs is not None and (
-            isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1
-        ):
-            raise ParamError(f"fold-in: n_epochs must be an integer >= 1, got {epochs!r}")
-        if lr is not None and (
-            isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr < float("inf")
-        ):
-            raise ParamError(f"fold-in: lr must be a number > 0, got {lr!r}")
-        return {k: v for k, v in options.items() if v is not None}
-
     def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
         """New users' parts optimised by full-batch Adam on the training loss (items and
         layers frozen), from zero, ``fold_in_epochs`` steps; deterministic (seeded)."""

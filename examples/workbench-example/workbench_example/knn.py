@@ -19,6 +19,7 @@ from pydantic import Field
 
 from workbench import Capabilities, ColdStart, Interactions, Model, ParamError, Params, UserState
 from workbench.model import replace_rows, top_k
+from workbench.user_state import grow_rows
 from workbench_example.similarity import item_similarities
 
 
@@ -170,8 +171,7 @@ class ItemKNN(Model):
         )
 
     def _set_user_rows(self, rows: np.ndarray, state: UserState, n_users: int) -> None:
-        extra = max(0, n_users - len(self.user_bias_))
-        self.user_bias_ = np.concatenate([self.user_bias_, np.zeros(extra, np.float32)])
+        self.user_bias_ = grow_rows(self.user_bias_, n_users)
         self.user_bias_[rows] = state["bias"]
         folded = state["residuals"][state["row"]]
         self.residuals_ = replace_rows(self.residuals_, rows, folded, n_users)
