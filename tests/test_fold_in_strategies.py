@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from workbench_als import solvers
 from workbench_als.models import ImplicitALS
 
+from workbench.data import Interactions
 from workbench.embedding import RankingFactorModel
 from workbench.errors import ParamError
 from workbench.fold_in import confidence, confidence_fold_in, gradient_options
@@ -79,3 +80,35 @@ def test_grow_rows_appends_zero_rows_of_the_same_dtype() -> None:
     np.testing.assert_array_equal(grown[:3], a)
     assert not grown[3:].any()
     assert grow_rows(np.array([True]), 3).tolist() == [True, False, False]
+
+
+def test_training_state_stays_in_the_context_not_on_the_fitted_model(monkeypatch) -> None:
+    from workbench_sgd.timesvdpp import HybridSVDpp, TimeSVDpp
+
+    seen: list[set[str]] = []
+    finish = HybridSVDpp._finish_training
+
+    def spy(self: HybridSVDpp, context: object) -> None:
+        seen.append(set(vars(self)))  # the model while the cold rows are set
+        finish(self, context)
+
+    monkeypatch.setattr(HybridSVDpp, "_finish_training", spy)
+    data = low_rank_ratings()
+    stamped = Interactions.from_arrays(
+        data.users.id_of(data.user), data.items.id_of(data.item), data.value,
+        timestamps=np.arange(len(data)) * 3600 * 24, rating_scale=(1, 5),
+    )
+    model = TimeSVDpp(n_epochs=2, n_factors=3).fit(stamped)
+    assert len(seen) == 1 and not [k for k in seen[0] if "cold" in k]
+    assert model.is_fitted and not [k for k in vars(model) if "cold" in k]
+
+
+def test_observed_nmf_is_an_unbiased_embedding_model() -> None:
+    from workbench_nmf.models import ObservedNMF
+
+    from workbench.embedding import EmbeddingModel, RatingFactorModel
+
+    assert issubclass(ObservedNMF, EmbeddingModel)
+    assert not issubclass(ObservedNMF, RatingFactorModel)  # no biases switched off
+    model = ObservedNMF(n_epochs=2).fit(low_rank_ratings())
+    assert not model.has_biases() and model.declared().fold_in == "nonnegative"

@@ -181,6 +181,11 @@ class SGDModel(RatingFactorModel):
     def _end_training(self, context: Any) -> None:
         """Turn the training arrays into the fitted state (default: nothing to do)."""
 
+    def _finish_training(self, context: Any) -> None:
+        """The last step of `_fit`, after untrained users/items were zeroed, with the training
+        context still at hand (training state lives there, never on the model; default:
+        nothing to do)."""
+
     def _fold_in_context(self, history: sp.csr_matrix) -> Any:
         """The context `_epoch` needs for fold-in users (default: None)."""
         return None
@@ -230,6 +235,7 @@ class SGDModel(RatingFactorModel):
         for name, mask in (("user", trained_users), ("item", trained_items)):
             getattr(self, f"{name}_factors_")[~mask] = 0.0
             getattr(self, f"{name}_bias_")[~mask] = 0.0
+        self._finish_training(context)
 
     def _train_epochs(
         self,

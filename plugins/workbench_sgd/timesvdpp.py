@@ -82,6 +82,9 @@ class Context:
     item_attr: sp.csr_matrix  # items x item features (empty columns in fold-in: baked in)
     drift: np.ndarray  # alpha of the users of this pass
     day_bias: np.ndarray
+    #: After training: the attribute parts (user factors, user biases, item factors, item
+    #: biases) that cold users and items get.
+    cold_parts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def _without(base: type[Params], drop: set[str], name: str) -> type[Params]:
@@ -227,7 +230,11 @@ class HybridSVDpp(SGDModel):
             self.user_day_keys_ = keys[keys >= 0]
         self._set_attribute_tables(train)
         super()._fit(train, callback=callback, validation=validation)
-        ua, ub, ia, ib = self.__dict__.pop("_cold_parts")
+
+    def _finish_training(self, context: Context) -> None:
+        """Cold users and items get their attributes' parts (zero without attributes)."""
+        assert context.cold_parts is not None  # set by _end_training
+        ua, ub, ia, ib = context.cold_parts
         cold_u = self.user_counts_ == 0
         cold_i = self.item_counts_ == 0
         self.user_factors_[cold_u] = ua[cold_u]
@@ -416,7 +423,7 @@ class HybridSVDpp(SGDModel):
         self.user_bias_ = self.user_bias_ + u_b
         self.item_factors_ = self.item_factors_ + i_f
         self.item_bias_ = self.item_bias_ + i_b
-        self._cold_parts = (u_f, u_b, i_f, i_b)
+        context.cold_parts = (u_f, u_b, i_f, i_b)
 
     # -- scoring ------------------------------------------------------------------------------
     def _user_state(self, users: np.ndarray) -> UserState:
