@@ -13,6 +13,7 @@ from workbench_als.models import ALS, ImplicitALS
 
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError, TrainingDiverged
+from workbench.fold_in import confidence_fold_in
 from workbench.model import EpochInfo
 from workbench.testing import ModelContract, low_rank_ratings
 
@@ -72,8 +73,8 @@ def test_implicit_fold_in_solves_the_dense_normal_equations(kind: str) -> None:
     dense = small_matrix()
     csr = solvers.clean_csr(sp.csr_matrix(dense))
     Y = np.random.default_rng(1).normal(0, 0.5, (dense.shape[1], 5)).astype(np.float32)
-    conf = solvers.with_confidence(csr, 2.0, kind, 0.5)
-    got = solvers.implicit_fold_in(conf, Y, 0.3)
+    # the one Hu-Koren-Volinsky user solve (ials folds in through it)
+    got = confidence_fold_in(csr, Y, reg=0.3, alpha=2.0, kind=kind, eps=0.5)
     for u in (0, 7, 19):
         c = np.ones(dense.shape[1])
         obs = dense[u] > 0
@@ -84,9 +85,10 @@ def test_implicit_fold_in_solves_the_dense_normal_equations(kind: str) -> None:
 
 def test_cg_converges_to_the_exact_solve() -> None:
     dense = small_matrix(2)
-    conf = solvers.with_confidence(solvers.clean_csr(sp.csr_matrix(dense)), 1.0, "linear", 1)
+    csr = solvers.clean_csr(sp.csr_matrix(dense))
+    conf = solvers.with_confidence(csr, 1.0, "linear", 1)
     Y = np.random.default_rng(3).normal(0, 0.5, (dense.shape[1], 4)).astype(np.float32)
-    exact = solvers.implicit_fold_in(conf, Y, 0.2)
+    exact = confidence_fold_in(csr, Y, reg=0.2, alpha=1.0)
     X = np.zeros_like(exact)
     solvers.implicit_half_step(conf, X, Y, 0.2, "cg", cg_steps=4)  # f steps: exact in theory
     np.testing.assert_allclose(X, exact, atol=1e-3)

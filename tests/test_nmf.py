@@ -316,3 +316,20 @@ def test_observed_nmf_defaults_reach_the_target_rmse(real_data_dir) -> None:
 
     score = cv_rmse(ObservedNMF, load_ml100k(real_data_dir), n_folds=2)
     assert score <= 0.95, f"nmf-observed defaults: RMSE {score:.4f} on 2 folds of ML-100k"
+
+
+def test_clusters_module_does_not_import_the_models_at_run_time() -> None:
+    """The cycle workbench_nmf.clusters <-> workbench_nmf.models (a function-level import
+    back into the models) is gone: models use clusters, clusters never import models."""
+    import ast
+    from pathlib import Path
+
+    import workbench_nmf.clusters as clusters
+
+    tree = ast.parse(Path(clusters.__file__).read_text(encoding="utf-8"))
+    imported = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+    } | {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    assert not {m for m in imported if m and m.startswith("workbench_nmf")}, imported
+    with pytest.raises(DataError, match="zero-filled 'nmf' model"):
+        clusters.nmf_clusters(ObservedNMF(n_epochs=2).fit(low_rank_ratings()))

@@ -7,6 +7,7 @@ Everything users pick by name is a plugin; see docs/architecture.md for the layo
 """
 
 from workbench import _moved
+from workbench.capabilities import Capabilities, ColdStart
 from workbench.component import Component
 from workbench.data import IdMap, Interactions
 from workbench.dataset import Dataset
@@ -30,13 +31,16 @@ from workbench.errors import (
 from workbench.exporter import Exporter
 from workbench.hookspecs import hookimpl
 from workbench.metric import Metric
-from workbench.model import ColdStart, EpochInfo, FoldedUsers, Model
+from workbench.model import EpochInfo, FoldedUsers, Model
 from workbench.params import Params
+from workbench.plugin_api import PLUGIN_API_VERSION
 from workbench.results import Results
 from workbench.splits import Split, Splitter
 from workbench.user_state import UserState
 
 __all__ = [
+    "PLUGIN_API_VERSION",
+    "Capabilities",
     "ColdStart",
     "Component",
     "DataError",

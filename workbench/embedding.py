@@ -24,25 +24,28 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import scipy.sparse as sp
 
+from workbench.capabilities import Capabilities, ColdStart
 from workbench.fold_in import confidence_fold_in, ridge_fold_in
-from workbench.model import ColdStart, Model
-from workbench.user_state import UserState
+from workbench.model import Model, _reads_capabilities
+from workbench.user_state import UserState, grow_rows
 
 
 class EmbeddingModel(Model):
     """User factors ``user_factors_`` (n_users x f) and item factors ``item_factors_``
     (n_items x f); score ``p_u · q_i``, plus ``mu + b_u + b_i`` when `has_biases`."""
 
-    #: Whether the model learns ``global_mean_``, ``user_bias_`` and ``item_bias_``.
-    biased: ClassVar[bool] = False
-    cold_start = ColdStart(
-        user="zero factors: score 0 for every item (ties ranked in the protocol's order)",
-        item="zero factors: score 0",
+    capabilities = Capabilities(
+        cold_start=ColdStart(
+            user="zero factors: score 0 for every item (ties ranked in the protocol's order)",
+            item="zero factors: score 0",
+        ),
+        similar_items=True,
     )
 
+    @_reads_capabilities
     def has_biases(self) -> bool:
-        """Whether scores include ``mu + b_u + b_i`` (override if a parameter decides)."""
-        return self.biased
+        """Whether scores include ``mu + b_u + b_i`` (the declared ``biased``)."""
+        return self.declared().biased
 
     # -- cold start ---------------------------------------------------------------------------
     def _after_fit(self) -> None:
@@ -84,10 +87,10 @@ class EmbeddingModel(Model):
 
     # -- new users ----------------------------------------------------------------------------
     def _set_user_rows(self, rows: np.ndarray, state: UserState, n_users: int) -> None:
-        self.user_factors_ = _grown(self.user_factors_, n_users)
+        self.user_factors_ = grow_rows(self.user_factors_, n_users)
         self.user_factors_[rows] = state["factors"]
         if self.has_biases():
-            self.user_bias_ = _grown(self.user_bias_, n_users)
+            self.user_bias_ = grow_rows(self.user_bias_, n_users)
             self.user_bias_[rows] = state["bias"]
 
     def item_embeddings(self) -> np.ndarray:
@@ -119,12 +122,17 @@ class RatingFactorModel(EmbeddingModel):
     number of ratings); gradient-trained models may override `_fold_in`.
     """
 
-    biased = True
-    predicts = "ratings"
-    feedback = frozenset({"explicit"})
-    cold_start = ColdStart(
-        user="mu + b_i (the item baseline: zero factors and bias)",
-        item="mu + b_u (zero factors and bias); both cold: mu",
+    capabilities = Capabilities(
+        feedback=frozenset({"explicit"}),
+        predicts="ratings",
+        cold_start=ColdStart(
+            user="mu + b_i (the item baseline: zero factors and bias)",
+            item="mu + b_u (zero factors and bias); both cold: mu",
+        ),
+        fold_in="ridge",
+        update_users=True,
+        similar_items=True,
+        biased=True,
     )
     #: L2 regularisation of the closed-form fold-in (times the user's number of ratings).
     fold_in_reg: ClassVar[float] = 0.1
@@ -153,9 +161,9 @@ class RankingFactorModel(EmbeddingModel):
     `fold_in_settings` (a subclass maps its parameters there).
     """
 
-    biased = False
-    predicts = "scores"
-    feedback = frozenset({"explicit", "implicit"})
+    capabilities = EmbeddingModel.capabilities.replace(
+        predicts="scores", fold_in="confidence", update_users=True
+    )
 
     def fold_in_settings(self) -> dict[str, Any]:
         """``reg``, ``alpha``, ``kind`` (linear/log) and ``eps`` of the confidence fold-in;
@@ -182,9 +190,3 @@ class RankingFactorModel(EmbeddingModel):
         return UserState.of(factors=factors)
 
 
-def _grown(array: np.ndarray, n_rows: int) -> np.ndarray:
-    """``array`` with zero rows appended up to ``n_rows`` (a copy only when it grows)."""
-    extra = n_rows - array.shape[0]
-    if extra <= 0:
-        return array
-    return np.concatenate([array, np.zeros((extra, *array.shape[1:]), dtype=array.dtype)])

@@ -10,16 +10,19 @@ matrix in the model's item space):
 - `nonnegative_fold_in` — zero-filled NMF: ``min ||xᵤ - wH||² + l2 ||w||² + l1 |w|``, w >= 0,
   by multiplicative updates on the Gram matrix (the ``update_H=False`` step of scikit-learn).
 
-Gradient fold-in (SGD, PyTorch) stays with the model: it overrides ``Model._fold_in``.
+Gradient fold-in (SGD, PyTorch) is a few epochs of the model's own training with items
+frozen: the model implements ``_fold_in``, and `gradient_options` checks its per-call options.
 A user with no interactions gets zero factors (and zero bias).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
+
+from workbench.errors import ParamError
 
 #: Users solved together in `nonnegative_fold_in` (bounds the n x k work arrays).
 NMF_BLOCK = 4096
@@ -65,36 +68,49 @@ def ridge_fold_in(
 
 
 def confidence(
-    values: np.ndarray, alpha: float, kind: Literal["linear", "log"] = "linear", eps: float = 1.0
+    values: np.ndarray,
+    alpha: float,
+    kind: Literal["linear", "log"] = "linear",
+    eps: float = 1.0,
+    *,
+    dtype: Any = np.float64,
 ) -> np.ndarray:
     """Hu-Koren-Volinsky confidence of interaction strengths: ``1 + alpha r`` or
-    ``1 + alpha log(1 + r / eps)``."""
-    values = np.asarray(values, dtype=np.float64)
+    ``1 + alpha log(1 + r / eps)``, computed in ``dtype`` (the one implementation: fold-in
+    solves in float64, implicit ALS trains on float32 confidences)."""
+    values = np.asarray(values, dtype=dtype)
+    if kind == "linear":
+        return (1.0 + alpha * values).astype(dtype)
     if kind == "log":
-        return 1.0 + alpha * np.log1p(values / eps)
-    return 1.0 + alpha * values
+        return (1.0 + alpha * np.log1p(values / eps)).astype(dtype)
+    raise ParamError(f"confidence must be 'linear' or 'log', got {kind!r}")
 
 
 def confidence_fold_in(
     history: sp.csr_matrix,
     item_factors: np.ndarray,
     *,
-    reg: float,
+    reg: float | np.ndarray,
     alpha: float,
     kind: Literal["linear", "log"] = "linear",
     eps: float = 1.0,
     gram: np.ndarray | None = None,
 ) -> np.ndarray:
     """Factors of each user (row of ``history``, values = interaction strengths r > 0) by the
-    exact confidence-weighted least-squares solve, items frozen.
+    exact confidence-weighted least-squares solve, items frozen (the one Hu-Koren-Volinsky
+    user solve: implicit ALS, Spark's implicit ALS and the ranking factor kind use it).
 
-    ``gram`` (``YᵀY``) may be passed when already computed. Users without interactions get
-    zero factors (their right-hand side is zero).
+    ``reg`` is one value or one per user (Spark scales it by the user's count). ``gram``
+    (``YᵀY``) may be passed when already computed. Users without interactions get zero
+    factors (their right-hand side is zero).
     """
     y = np.asarray(item_factors, dtype=np.float64)
     n, f = history.shape[0], y.shape[1]
     yty = y.T @ y if gram is None else np.asarray(gram, dtype=np.float64)
-    base = yty + reg * np.eye(f)
+    eye = np.eye(f)
+    per_user = np.ndim(reg) > 0
+    base = None if per_user else yty + reg * eye
+    regs = np.broadcast_to(np.asarray(reg, dtype=np.float64), (n,))
     out = np.zeros((n, f), dtype=np.float32)
     for r in range(n):
         lo, hi = history.indptr[r], history.indptr[r + 1]
@@ -102,9 +118,27 @@ def confidence_fold_in(
             continue
         yu = y[history.indices[lo:hi]]
         c = confidence(history.data[lo:hi], alpha, kind, eps)
-        a = base + (yu.T * (c - 1.0)) @ yu
+        a = (yty + regs[r] * eye if base is None else base) + (yu.T * (c - 1.0)) @ yu
         out[r] = np.linalg.solve(a, yu.T @ c)
     return out
+
+
+def gradient_options(options: dict[str, Any], owner: str) -> dict[str, Any]:
+    """The per-call options of gradient fold-in (SGD, PyTorch): ``n_epochs`` (an integer
+    >= 1) and ``lr`` (a number > 0); anything else is an error. None values are dropped."""
+    unknown = sorted(set(options) - {"n_epochs", "lr"})
+    if unknown:
+        raise ParamError(f"{owner}: unknown fold-in option {unknown[0]!r} (expected n_epochs, lr)")
+    epochs, lr = options.get("n_epochs"), options.get("lr")
+    if epochs is not None and (
+        isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1
+    ):
+        raise ParamError(f"{owner}: fold-in n_epochs must be an integer >= 1, got {epochs!r}")
+    if lr is not None and (
+        isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr < float("inf")
+    ):
+        raise ParamError(f"{owner}: fold-in lr must be a number > 0, got {lr!r}")
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def nonnegative_fold_in(

@@ -37,15 +37,18 @@ from typing import Any, ClassVar, Literal, Self
 import numpy as np
 import scipy.sparse as sp
 
+from workbench.capabilities import Capabilities, ColdStart
 from workbench.component import Component
 from workbench.data import IdMap, Interactions
 from workbench.errors import (
     DataError,
     NotFittedError,
     ParamError,
+    PluginError,
     TrainingDiverged,
     WorkbenchError,
 )
+from workbench.plugin_api import check_target, deprecated
 from workbench.user_state import UserState
 
 #: Floats scored per block in `recommend` (bounds memory: 4M float32 = 16 MiB).
@@ -68,18 +71,6 @@ TrainingCallback = Callable[[EpochInfo], None]
 
 def _no_callback(info: EpochInfo) -> None:
     return None
-
-
-@dataclass(frozen=True)
-class ColdStart:
-    """What a model predicts for users and items without training interactions (declared as
-    data; the evaluation records `describe()` next to the cold-pair counts)."""
-
-    user: str
-    item: str
-
-    def describe(self) -> str:
-        return f"cold user: {self.user}; cold item: {self.item}"
 
 
 @dataclass
@@ -217,6 +208,64 @@ def top_k(scores: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarra
     return out_items, out_scores
 
 
+#: Capabilities mirrored as class attributes (read by code that predates `Capabilities`).
+_MIRRORED = ("feedback", "predicts", "cold_start", "fork_safe", "service", "uses_timestamps")
+#: v2 class variables that are now fields of `Capabilities` (deprecated; still honoured).
+_LEGACY_VARIABLES = (*_MIRRORED, "jit_warm_up", "biased")
+#: Methods that read a capability; v2 models overrode them where a parameter decides.
+_READERS = ("predicts_ratings", "can_fork", "has_biases")
+
+
+def _reads_capabilities(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a core method that reads `Model.declared` (overriding it is the v2 form)."""
+    method._reads_capabilities = True  # type: ignore[attr-defined]
+    return method
+
+
+def _class_capabilities(cls: type[Model]) -> Capabilities:
+    """The `Capabilities` of a new model class: its own declaration, else its parent's with
+    the deprecated v1/v2 forms in its body folded in (each warned once, naming the new form)."""
+    own = cls.__dict__
+    declared = own.get("capabilities")
+    if declared is not None and not isinstance(declared, Capabilities):
+        raise PluginError(
+            f"{cls.owner()}: capabilities must be a workbench.Capabilities, got {type(declared)!r}"
+        )
+    caps: Capabilities = declared if declared is not None else cls.capabilities
+    owner = f"{cls.__module__}.{cls.__qualname__}"
+    changes: dict[str, Any] = {}
+    for name in _LEGACY_VARIABLES:
+        if name in own:
+            changes[name] = own[name]
+            new = f"capabilities = Capabilities({name}=...)"
+            deprecated(owner, f"class variable {name!r}", new, stacklevel=4)
+    fallback = own.get("cold_fallback")
+    if isinstance(fallback, str) and "cold_start" not in own:
+        changes["cold_start"] = ColdStart.from_text(fallback)
+        new = "capabilities = Capabilities(cold_start=ColdStart(user=..., item=...))"
+        deprecated(owner, "cold_fallback = '...'", new, stacklevel=4)
+    for name in _READERS:
+        method = own.get(name)
+        if method is not None and not getattr(method, "_reads_capabilities", False):
+            new = "a classmethod capabilities_for(params) returning Capabilities"
+            deprecated(owner, f"overriding {name}()", new, stacklevel=4)
+    if changes:
+        caps = caps.replace(**changes)
+    if declared is None:  # what a hook implemented without a declaration says
+        if caps.fold_in is None and cls._fold_in is not Model._fold_in:
+            caps = caps.replace(fold_in="custom")
+        rows_kept = cls._set_user_rows is not Model._set_user_rows
+        if not caps.update_users and caps.fold_in is not None and rows_kept:
+            caps = caps.replace(update_users=True)
+        own_items = (
+            cls.item_embeddings is not Model.item_embeddings
+            or cls.similar_items is not Model.similar_items
+        )
+        if not caps.similar_items and own_items:
+            caps = caps.replace(similar_items=True)
+    return caps
+
+
 class Model(Component):
     """Base class of every recommender model.
 
@@ -226,46 +275,82 @@ class Model(Component):
     """
 
     kind: ClassVar[str] = "model"
-    #: Feedback kinds the model can be trained on.
-    feedback: ClassVar[frozenset[str]] = frozenset({"explicit", "implicit"})
-    #: "ratings": predictions are on the rating scale (RMSE means something); "scores": only
-    #: the order matters (ranking models). Override `predicts_ratings` if a parameter decides.
-    predicts: ClassVar[Literal["ratings", "scores"]] = "ratings"
-    #: What cold users and items get (every model declares it).
-    cold_start: ClassVar[ColdStart | None] = None
-    #: False for models that must not run in a forked worker (CUDA, a Spark session, a large
-    #: shared resource); override `can_fork` if a parameter decides.
-    fork_safe: ClassVar[bool] = True
-    #: An outside service the model starts or needs (e.g. "a Spark session"), or None.
-    #: ``compare --all-models`` leaves such models out unless they are named.
-    service: ClassVar[str | None] = None
+    #: What the model can do, declared once (`workbench.capabilities.Capabilities`); where a
+    #: parameter decides, override the classmethod `capabilities_for`.
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    #: The plugin API version the model is written against (None: not said); a newer one
+    #: than `workbench.PLUGIN_API_VERSION` is refused when the class is defined.
+    plugin_api: ClassVar[str | None] = None
     #: Bump when the arrays a model saves change meaning; older files are refused.
     state_version: ClassVar[int] = 1
-    #: True for time-aware models: `predict(..., timestamps=...)` then passes the pairs'
-    #: timestamps to `_score_pairs(state, items, timestamps=...)` (the evaluation does when
-    #: the test set has them). Other models never see timestamps.
-    uses_timestamps: ClassVar[bool] = False
+    # Read-only mirrors of ``capabilities`` for code that reads them as attributes (set on
+    # every subclass; declaring them as class variables is the deprecated v2 form).
+    feedback: ClassVar[frozenset[str]] = capabilities.feedback
+    predicts: ClassVar[Literal["ratings", "scores"]] = capabilities.predicts
+    cold_start: ClassVar[ColdStart | None] = capabilities.cold_start
+    fork_safe: ClassVar[bool] = capabilities.fork_safe
+    service: ClassVar[str | None] = capabilities.service
+    uses_timestamps: ClassVar[bool] = capabilities.uses_timestamps
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        check_target(cls.__dict__.get("plugin_api"), cls.owner())
+        cls.capabilities = _class_capabilities(cls)
+        for key in _MIRRORED:
+            setattr(cls, key, getattr(cls.capabilities, key))
+        cls._legacy_readers = tuple(
+            name
+            for name in _READERS
+            if any(
+                name in k.__dict__ and not getattr(k.__dict__[name], "_reads_capabilities", False)
+                for k in cls.__mro__
+                if issubclass(k, Model)
+            )
+        )
 
     # -- what a model declares ------------------------------------------------------------------
+    @classmethod
+    def capabilities_for(cls, params: Any) -> Capabilities:
+        """The capabilities with these parameters (default: the class's `capabilities`);
+        override where a parameter decides one (the only place that does)."""
+        return cls.capabilities
+
+    def declared(self) -> Capabilities:
+        """What this model, with its current parameters, declares it can do."""
+        caps = self.capabilities_for(self.params)
+        legacy = type(self)._legacy_readers
+        if legacy:  # a v2 model overrides a reader instead of `capabilities_for`
+            changes: dict[str, Any] = {}
+            if "predicts_ratings" in legacy:
+                changes["predicts"] = "ratings" if self.predicts_ratings() else "scores"
+            if "can_fork" in legacy:
+                changes["fork_safe"] = bool(self.can_fork())
+            if "has_biases" in legacy:
+                changes["biased"] = bool(self.has_biases())  # type: ignore[attr-defined]
+            caps = caps.replace(**changes)
+        return caps
+
+    @_reads_capabilities
     def predicts_ratings(self) -> bool:
         """Whether `predict` gives ratings (rating metrics apply) rather than ranking scores."""
-        return self.predicts == "ratings"
+        return self.declared().predicts == "ratings"
 
+    @_reads_capabilities
     def can_fork(self) -> bool:
         """Whether the runner may train and evaluate this model in a worker process."""
-        return self.fork_safe
+        return self.declared().fork_safe
 
     @classmethod
     def supports_fold_in(cls) -> bool:
-        """Whether new users can be folded in (`fold_in`, `update_users`)."""
-        return cls._fold_in is not Model._fold_in
+        """Whether new users can be folded in (`fold_in`)."""
+        return cls.capabilities.fold_in is not None
 
     @classmethod
     def describe_cold_start(cls) -> str:
         """The declared cold-start fallback, as one line."""
-        if cls.cold_start is None:
+        if cls.capabilities.cold_start is None:
             return f"not declared by {cls.owner()}"
-        return cls.cold_start.describe()
+        return cls.capabilities.cold_start.describe()
 
     def missing_data(self, data: Interactions) -> str | None:
         """What this model (with its parameters) needs that ``data`` lacks, as a phrase
@@ -349,7 +434,12 @@ class Model(Component):
         raise WorkbenchError(f"{self.owner()} does not support fold-in of new users")
 
     def _check_fold_in_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """Validate per-call fold-in options (e.g. ``n_epochs``); default: none accepted."""
+        """Validate per-call fold-in options: ``n_epochs`` and ``lr`` for a declared
+        ``gradient`` fold-in (`workbench.fold_in.gradient_options`); otherwise none."""
+        if self.declared().fold_in == "gradient":
+            from workbench.fold_in import gradient_options
+
+            return gradient_options(options, self.owner())
         if options:
             raise ParamError(
                 f"{self.owner()} takes no fold-in options, got {', '.join(sorted(options))}"
@@ -471,7 +561,17 @@ class Model(Component):
         return state_of, seen, idx, len(idx)
 
     def _known_state(self, users: np.ndarray) -> UserState:
-        return UserState.coerce(self._user_state(users), len(users))
+        return self._as_state(self._user_state(users), len(users), "_user_state")
+
+    def _as_state(self, value: Any, n_rows: int, hook: str) -> UserState:
+        """A hook's `UserState` (a plain dict, the v1 form, is accepted with a warning)."""
+        if not isinstance(value, UserState):
+            deprecated(
+                f"{type(self).__module__}.{type(self).__qualname__}",
+                f"a dict returned by {hook}",
+                "workbench.UserState (UserState.of(...))",
+            )
+        return UserState.coerce(value, n_rows)
 
     def fold_in(self, history: Interactions, **options: Any) -> FoldedUsers:
         """Fold new users into the model from their interactions (items frozen).
@@ -502,7 +602,7 @@ class Model(Component):
         )
         csr.sum_duplicates()
         csr.sort_indices()
-        state = UserState.coerce(self._fold_in(csr, **options), csr.shape[0])
+        state = self._as_state(self._fold_in(csr, **options), csr.shape[0], "_fold_in")
         seen = sp.csr_matrix(
             (np.ones(csr.nnz, dtype=np.bool_), csr.indices, csr.indptr), shape=csr.shape
         )
@@ -517,6 +617,8 @@ class Model(Component):
         go to fold-in (see `fold_in`). Returns self.
         """
         self.check_fitted()
+        if not self.declared().update_users:
+            raise WorkbenchError(f"{self.owner()} cannot keep folded-in users (update_users)")
         if not isinstance(new_interactions, Interactions) or len(new_interactions) == 0:
             raise DataError("update_users: expected non-empty Interactions")
         folded = self.fold_in(new_interactions, **options)

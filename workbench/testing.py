@@ -10,9 +10,10 @@ Usage, in a plugin's tests::
 
 pytest collects the inherited ``test_*`` methods. Override `make_data` to train on other
 data (e.g. implicit feedback), and set ``learns = False`` for models that are not expected to
-beat the global mean (e.g. popularity for rating prediction). What a model declares decides
-which tests apply: a ranking model (``predicts = "scores"``) skips the rating tests, and a model
-without `_fold_in` skips the fold-in and `update_users` tests.
+beat the global mean (e.g. popularity for rating prediction). The suite tests only what a
+model declares it can do (``model.declared()``, its `workbench.Capabilities`): a ranking model
+(``predicts="scores"``) skips the rating tests, a model without a ``fold_in`` strategy skips
+the fold-in tests and one that does not declare ``update_users`` skips those.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ try:
 except ModuleNotFoundError:  # the data helpers work without it; the suite runs on pytest
     from workbench import _no_pytest as pytest  # type: ignore[no-redef]
 
+from workbench.capabilities import Capabilities
 from workbench.data import Interactions
-from workbench.errors import NotFittedError, ParamError
+from workbench.errors import NotFittedError, ParamError, WorkbenchError
 from workbench.model import FoldedUsers, Model
 
 
@@ -100,8 +102,12 @@ class ModelContract:
         return self.make_model().fit(data)
 
     def _skip_without_fold_in(self, model: Model) -> None:
-        if not model.supports_fold_in():
-            pytest.skip(f"{model.owner()} declares no fold-in (no _fold_in)")
+        if model.declared().fold_in is None:
+            pytest.skip(f"{model.owner()} declares no fold-in strategy")
+
+    def _skip_without_update_users(self, model: Model) -> None:
+        if not model.declared().update_users:
+            pytest.skip(f"{model.owner()} does not declare update_users")
 
     def _pairs(self, data: Interactions, n: int = 50) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng(1)
@@ -220,11 +226,20 @@ class ModelContract:
         assert (everything[0] >= 0).sum() == data.n_items - n_seen
 
     def test_declares_contract(self, fitted: Model) -> None:
-        assert fitted.cold_start is not None, "declare cold_start = ColdStart(user=..., item=...)"
-        assert fitted.cold_start.user and fitted.cold_start.item
+        caps = fitted.declared()
+        assert isinstance(caps, Capabilities)
+        assert caps.cold_start is not None, (
+            "declare capabilities = Capabilities(cold_start=ColdStart(user=..., item=...))"
+        )
+        assert caps.cold_start.describe()
         assert isinstance(fitted.predicts_ratings(), bool)
-        assert isinstance(fitted.can_fork(), bool)
-        assert fitted.feedback and fitted.feedback <= {"explicit", "implicit"}
+        assert fitted.predicts_ratings() == (caps.predicts == "ratings")
+        assert isinstance(fitted.can_fork(), bool) and fitted.can_fork() == caps.fork_safe
+        assert caps.feedback and caps.feedback <= {"explicit", "implicit"}
+        assert fitted.supports_fold_in() == (type(fitted).capabilities.fold_in is not None)
+        if not caps.update_users:  # not declared: refused with one line, nothing changed
+            with pytest.raises(WorkbenchError, match="update_users"):
+                fitted.update_users(low_rank_ratings(seed=5, kind=fitted.feedback_))
 
     def test_parameter_attributes_update_parameters(self) -> None:
         model = self.make_model()
@@ -251,7 +266,7 @@ class ModelContract:
         counts = data.user_counts()
         target = int(np.argmax(counts))
         model = self.make_model().fit(data.subset(data.user != target))
-        self._skip_without_fold_in(model)
+        self._skip_without_update_users(model)
         history = data.subset(data.user == target)
         folded = model.fold_in(history)
         expected = model.predict(folded, [0])

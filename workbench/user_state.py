@@ -50,7 +50,14 @@ class UserState:
         """Accept a `UserState` or a plain mapping of arrays (the v1 contract's dict)."""
         if isinstance(value, UserState):
             return value
-        return cls.of(n_rows, **dict(value))
+        arrays = {k: v for k, v in value.items() if getattr(v, "shape", None) is not None}
+        # a v1 state value without a shape (a shared reference whose ``[rows]`` is itself)
+        shared = {k: v for k, v in value.items() if k not in arrays}
+        if n_rows is None:
+            if not arrays:
+                raise ValueError("UserState.coerce: give n_rows when there are no arrays")
+            n_rows = next(iter(arrays.values())).shape[0]
+        return cls(arrays, n_rows, shared)
 
     @classmethod
     def concat(cls, states: Sequence[UserState]) -> UserState:
@@ -90,3 +97,12 @@ class UserState:
 
     def __repr__(self) -> str:
         return f"UserState(n_rows={self._n_rows}, keys={list(self._arrays)})"
+
+
+def grow_rows(array: np.ndarray, n_rows: int) -> np.ndarray:
+    """``array`` with zero rows appended up to ``n_rows`` (same dtype; the array itself when
+    it is long enough): how every model grows its per-user arrays in `update_users`."""
+    extra = n_rows - array.shape[0]
+    if extra <= 0:
+        return array
+    return np.concatenate([array, np.zeros((extra, *array.shape[1:]), dtype=array.dtype)])

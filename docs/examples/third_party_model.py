@@ -25,6 +25,9 @@ class ItemAverage(wb.Model):
     """The shrunken mean rating of each item; everyone gets the same list."""
 
     name = "item-average"
+    capabilities = wb.Capabilities(
+        cold_start=wb.ColdStart(user="the item scores", item="the mean item score")
+    )
 
     class Params(Params):
         shrink: float = Field(10.0, ge=0, description="pulls rarely rated items to the mean")
@@ -35,11 +38,11 @@ class ItemAverage(wb.Model):
         self.mu_ = mu
         self.item_score_ = (mu + sums / (train.item_counts() + self.shrink)).astype(np.float32)
 
-    def _user_state(self, users: np.ndarray) -> dict[str, np.ndarray]:
-        return {"row": np.zeros(len(users), dtype=np.float32)}
+    def _user_state(self, users: np.ndarray) -> wb.UserState:
+        return wb.UserState.of(n_rows=len(users))  # the same scores for everyone
 
-    def _score(self, state: dict[str, np.ndarray], items: np.ndarray) -> np.ndarray:
-        return state["row"][:, None] + self.item_score_[items][None, :]
+    def _score(self, state: wb.UserState, items: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(self.item_score_[items], (len(state), len(items)))
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         return {"mu": np.asarray(self.mu_), "item_score": self.item_score_}

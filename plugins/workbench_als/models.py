@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
+from workbench.capabilities import Capabilities
 from workbench.data import Interactions
 from workbench.embedding import RankingFactorModel, RatingFactorModel
 from workbench.errors import DataError, ParamError
@@ -112,8 +113,11 @@ class ALS(RatingFactorModel):
     #: method="vb": the item posteriors, user prior and noise that fold-in needs.
     vb_posterior_: solvers.VBPosterior | None = None
 
-    def has_biases(self) -> bool:
-        return self.params.biased
+    capabilities = RatingFactorModel.capabilities.replace(jit_warm_up=True)
+
+    @classmethod
+    def capabilities_for(cls, params: Any) -> Capabilities:
+        return cls.capabilities.replace(biased=params.biased)
 
     @property
     def iterations(self) -> int:
@@ -242,6 +246,7 @@ class ImplicitALS(RankingFactorModel):
 
     name = "ials"
     Params = ImplicitALSParams
+    capabilities = RankingFactorModel.capabilities.replace(jit_warm_up=True)
 
     def _config(self) -> solvers.ImplicitConfig:
         p = self.params
@@ -251,18 +256,20 @@ class ImplicitALS(RankingFactorModel):
             init_std=p.init_std, seed=p.seed, compute_loss=p.compute_loss,
         )
 
-    def _confidences(self, matrix: sp.spmatrix) -> sp.csr_matrix:
+    def fold_in_values(self, history: sp.csr_matrix) -> sp.csr_matrix:
+        """Interaction strengths as trained on: cleaned, binarised at ``binarize``, >= 0."""
         p = self.params
-        csr = solvers.clean_csr(matrix, binarize=p.binarize)
+        csr = solvers.clean_csr(history, binarize=p.binarize)
         if csr.nnz and csr.data.min() < 0:
             raise DataError(
                 f"{self.owner()}: interaction values must be >= 0 (confidence 1 + alpha r), "
                 f"got {csr.data.min():g}; set binarize=THRESHOLD to use signed ratings"
             )
-        return solvers.with_confidence(csr, p.alpha, p.confidence, p.eps)
+        return csr
 
-    def fold_in_values(self, history: sp.csr_matrix) -> sp.csr_matrix:
-        return solvers.clean_csr(history, binarize=self.params.binarize)
+    def _confidences(self, matrix: sp.spmatrix) -> sp.csr_matrix:
+        p = self.params
+        return solvers.with_confidence(self.fold_in_values(matrix), p.alpha, p.confidence, p.eps)
 
     def _fit(
         self, train: Interactions, *, callback: TrainingCallback, validation: Any
@@ -280,9 +287,3 @@ class ImplicitALS(RankingFactorModel):
         self.user_factors_, self.item_factors_ = x, y
         self.loss_history_ = np.asarray(losses)
 
-    def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
-        with limited_threads(self.params.n_threads):
-            factors = solvers.implicit_fold_in(
-                self._confidences(history), self.item_factors_, self.params.reg
-            )
-        return UserState.of(factors=factors)

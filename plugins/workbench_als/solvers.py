@@ -15,7 +15,7 @@
   to its normal equations, so rows with few or uncertain neighbours are shrunk more. The
   priors (a mean and a variance per dimension, per side) and the noise precision are
   re-estimated every iteration (empirical Bayes), so there is no ``reg`` to tune.
-- `implicit_fold_in` / `explicit_fold_in` / `explicit_vb_fold_in`: the exact user
+- `explicit_fold_in` / `explicit_vb_fold_in`: the exact user
   half-step against frozen items (for implicit ALS the same solve as ``implicit``'s
   ``recalculate_user``).
 
@@ -33,6 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from workbench.errors import ParamError
+from workbench.fold_in import confidence as core_confidence
 from workbench.model import DivergenceGuard
 
 #: ``callback(iteration, loss, seconds)`` after every iteration.
@@ -66,13 +67,8 @@ def as_csr(matrix: sp.spmatrix) -> sp.csr_matrix:
 
 
 def confidence(values: np.ndarray, alpha: float, kind: str = "linear", eps: float = 1.0):
-    """Confidence of observed entries: ``1 + alpha r`` or ``1 + alpha log(1 + r / eps)``."""
-    values = np.asarray(values, dtype=np.float32)
-    if kind == "linear":
-        return (1.0 + alpha * values).astype(np.float32)
-    if kind == "log":
-        return (1.0 + alpha * np.log1p(values / eps)).astype(np.float32)
-    raise ParamError(f"confidence must be 'linear' or 'log', got {kind!r}")
+    """Confidence of observed entries, in float32 (`workbench.fold_in.confidence`)."""
+    return core_confidence(values, alpha, kind, eps, dtype=np.float32)  # type: ignore[arg-type]
 
 
 def with_confidence(csr: sp.csr_matrix, alpha: float, kind: str, eps: float) -> sp.csr_matrix:
@@ -170,14 +166,6 @@ def fit_implicit(
         if callback is not None:
             callback(it, loss, time.perf_counter() - started)
     return X, Y, losses
-
-
-def implicit_fold_in(conf: sp.csr_matrix, Y: np.ndarray, reg: float) -> np.ndarray:
-    """Exact user factors for the rows of ``conf`` with ``Y`` frozen (Cholesky per row, all
-    rows in one call). A row without entries (an all-zero history) gets the zero vector."""
-    X = np.zeros((conf.shape[0], Y.shape[1]), dtype=np.float32)
-    implicit_half_step(conf, X, np.ascontiguousarray(Y, dtype=np.float32), reg, "cholesky", 0)
-    return X
 
 
 # -- explicit ----------------------------------------------------------------------------------

@@ -10,14 +10,17 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
+from workbench.capabilities import Capabilities, ColdStart
 from workbench.data import Interactions
-from workbench.model import ColdStart, DivergenceGuard, EpochInfo, Model, TrainingCallback
+from workbench.model import DivergenceGuard, EpochInfo, Model, TrainingCallback
 from workbench.params import Params
-from workbench.user_state import UserState
+from workbench.user_state import UserState, grow_rows
 
 
 class _UserFreeModel(Model):
     """A model whose scores do not depend on the user (one score per item)."""
+
+    capabilities = Capabilities(fold_in="custom", update_users=True, jit_warm_up=True)
 
     def _item_scores(self) -> np.ndarray:
         raise NotImplementedError  # abstractmethod
@@ -48,7 +51,9 @@ class GlobalMean(_UserFreeModel):
     """Predicts the mean training rating for every user and item (ranking: all items tie)."""
 
     name = "global-mean"
-    cold_start = ColdStart(user="the global mean", item="the global mean")
+    capabilities = _UserFreeModel.capabilities.replace(
+        cold_start=ColdStart(user="the global mean", item="the global mean")
+    )
 
     def _fit(
         self, train: Interactions, *, callback: TrainingCallback, validation: Interactions | None
@@ -82,9 +87,11 @@ class Popularity(_UserFreeModel):
 
     name = "popularity"
     Params = PopularityParams
-    cold_start = ColdStart(
-        user="the same popularity ranking as everyone",
-        item="never recommended (count 0); rating: the intercept of the count line",
+    capabilities = _UserFreeModel.capabilities.replace(
+        cold_start=ColdStart(
+            user="the same popularity ranking as everyone",
+            item="never recommended (count 0); rating: the intercept of the count line",
+        )
     )
 
     def _fit(
@@ -149,8 +156,13 @@ class Biases(Model):
 
     name = "biases"
     Params = BiasesParams
-    feedback = frozenset({"explicit"})
-    cold_start = ColdStart(user="mu + b_i (zero user bias)", item="mu + b_u; both cold: mu")
+    capabilities = Capabilities(
+        feedback=frozenset({"explicit"}),
+        cold_start=ColdStart(user="mu + b_i (zero user bias)", item="mu + b_u; both cold: mu"),
+        fold_in="ridge",
+        update_users=True,
+        jit_warm_up=True,
+    )
 
     def setting(self, key: str) -> float:
         """A parameter with its method-dependent default resolved."""
@@ -246,8 +258,7 @@ class Biases(Model):
         return UserState.of(bias=bias.astype(np.float32))
 
     def _set_user_rows(self, rows: np.ndarray, state: UserState, n_users: int) -> None:
-        extra = max(0, n_users - len(self.user_bias_))
-        self.user_bias_ = np.concatenate([self.user_bias_, np.zeros(extra, np.float32)])
+        self.user_bias_ = grow_rows(self.user_bias_, n_users)
         self.user_bias_[rows] = state["bias"]
 
     def _state_arrays(self) -> dict[str, np.ndarray]:

@@ -8,6 +8,7 @@ entries of its row of H.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,13 +34,18 @@ class NMFClusters:
         return pd.Series(counts, index=pd.RangeIndex(n, name="component"), name="users")
 
 
-def nmf_clusters(model, top_n: int = 10) -> NMFClusters:
-    """Clusters and top items of a fitted zero-filled `workbench_nmf.models.NMF`."""
-    from workbench_nmf.models import NMF
+def nmf_clusters(model: Any, top_n: int = 10) -> NMFClusters:
+    """Clusters and top items of a fitted zero-filled NMF (its `clusters` method); any other
+    model is refused."""
+    if not callable(getattr(type(model), "clusters", None)):
+        owner = model.owner() if hasattr(model, "owner") else repr(model)
+        raise DataError(f"clusters need a zero-filled 'nmf' model, got {owner}")
+    return model.clusters(top_n=top_n)
 
-    if not isinstance(model, NMF):
-        raise DataError(f"clusters need a zero-filled 'nmf' model, got {model.owner()}")
-    model.check_fitted()
+
+def clusters_of(model: Any, top_n: int) -> NMFClusters:
+    """User clusters (argmax of W) and each component's top items of a fitted model with
+    non-negative ``user_factors_`` (W) and ``item_factors_`` (H transposed)."""
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
         raise ParamError(f"top_n must be an integer >= 1, got {top_n!r}")
     W, H = model.user_factors_, model.item_factors_.T

@@ -10,14 +10,16 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
+from workbench.capabilities import Capabilities, ColdStart
 from workbench.data import Interactions
-from workbench.embedding import RankingFactorModel, RatingFactorModel
+from workbench.embedding import EmbeddingModel, RankingFactorModel
 from workbench.errors import DataError
-from workbench.model import ColdStart, EpochInfo, TrainingCallback
+from workbench.model import EpochInfo, TrainingCallback
 from workbench.params import Params
 from workbench.threads import limited_threads
 from workbench.user_state import UserState
 from workbench_nmf import solvers
+from workbench_nmf.clusters import NMFClusters, clusters_of
 
 
 def _reporter(callback: TrainingCallback, n: int):
@@ -80,9 +82,13 @@ class NMF(RankingFactorModel):
 
     name = "nmf"
     Params = NMFParams
-    cold_start = ColdStart(
-        user="zero weights: score 0 for every item (ties ranked in the protocol's order)",
-        item="zero weights: score 0",
+    capabilities = RankingFactorModel.capabilities.replace(
+        cold_start=ColdStart(
+            user="zero weights: score 0 for every item (ties ranked in the protocol's order)",
+            item="zero weights: score 0",
+        ),
+        fold_in="nonnegative",
+        jit_warm_up=True,
     )
 
     def _config(self) -> solvers.ZeroFilledConfig:
@@ -120,12 +126,11 @@ class NMF(RankingFactorModel):
             )
         return UserState.of(factors=W.astype(np.float32))
 
-    def clusters(self, top_n: int = 10) -> Any:
-        """User clusters (argmax of W) and each component's top items; see
-        `workbench_nmf.clusters.nmf_clusters`."""
-        from workbench_nmf.clusters import nmf_clusters
-
-        return nmf_clusters(self, top_n=top_n)
+    def clusters(self, top_n: int = 10) -> NMFClusters:
+        """User clusters (argmax of W) and each component's top items
+        (`workbench_nmf.clusters.NMFClusters`)."""
+        self.check_fitted()
+        return clusters_of(self, top_n)
 
 
 # -- observed entries ------------------------------------------------------------------------------
@@ -151,16 +156,23 @@ class ObservedNMFParams(Params):
     seed: int = Field(0, ge=0, description="random seed (initial factors)")
 
 
-class ObservedNMF(RatingFactorModel):
+class ObservedNMF(EmbeddingModel):
     """NMF fitted on the observed ratings only (as Surprise's NMF): ``r ~ p_u . q_i`` with
     p, q >= 0, no biases. Fold-in: the non-negative least-squares user step with items frozen
     (a user with no ratings gets zero factors). Negative ratings are refused."""
 
     name = "nmf-observed"
     Params = ObservedNMFParams
-    biased = False
-    cold_start = ColdStart(
-        user="the training mean rating (as Surprise)", item="the training mean rating"
+    capabilities = Capabilities(
+        feedback=frozenset({"explicit"}),
+        predicts="ratings",
+        cold_start=ColdStart(
+            user="the training mean rating (as Surprise)", item="the training mean rating"
+        ),
+        fold_in="nonnegative",
+        update_users=True,
+        similar_items=True,
+        jit_warm_up=True,
     )
 
     def _config(self) -> solvers.ObservedConfig:

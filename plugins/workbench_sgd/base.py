@@ -110,6 +110,8 @@ def rating_arrays(data: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarra
 class SGDModel(RatingFactorModel):
     """Base of the SGD-trained factor models (not registered itself)."""
 
+    capabilities = RatingFactorModel.capabilities.replace(fold_in="gradient", jit_warm_up=True)
+
     Params: ClassVar[type[Params]] = SGDParams
     #: Learned arrays that early stopping snapshots and restores.
     _param_names: ClassVar[tuple[str, ...]] = (
@@ -179,6 +181,11 @@ class SGDModel(RatingFactorModel):
     def _end_training(self, context: Any) -> None:
         """Turn the training arrays into the fitted state (default: nothing to do)."""
 
+    def _finish_training(self, context: Any) -> None:
+        """The last step of `_fit`, after untrained users/items were zeroed, with the training
+        context still at hand (training state lives there, never on the model; default:
+        nothing to do)."""
+
     def _fold_in_context(self, history: sp.csr_matrix) -> Any:
         """The context `_epoch` needs for fold-in users (default: None)."""
         return None
@@ -228,6 +235,7 @@ class SGDModel(RatingFactorModel):
         for name, mask in (("user", trained_users), ("item", trained_items)):
             getattr(self, f"{name}_factors_")[~mask] = 0.0
             getattr(self, f"{name}_bias_")[~mask] = 0.0
+        self._finish_training(context)
 
     def _train_epochs(
         self,
@@ -332,26 +340,6 @@ class SGDModel(RatingFactorModel):
         return out
 
     # -- new users ------------------------------------------------------------------------
-    def _check_fold_in_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """``n_epochs`` (default ``fold_in_epochs``) and ``lr`` (default: the model's first-epoch
-        learning rate) of gradient fold-in."""
-        unknown = sorted(set(options) - {"n_epochs", "lr"})
-        if unknown:
-            raise ParamError(
-                f"{self.owner()}: unknown fold-in option {unknown[0]!r} (expected n_epochs, lr)"
-            )
-        epochs = options.get("n_epochs")
-        if epochs is not None and (
-            isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1
-        ):
-            raise ParamError(f"update_users: n_epochs must be an integer >= 1, got {epochs!r}")
-        lr = options.get("lr")
-        if lr is not None and (
-            isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr < float("inf")
-        ):
-            raise ParamError(f"update_users: lr must be a number > 0, got {lr!r}")
-        return {k: v for k, v in options.items() if v is not None}
-
     def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
         """New users' factors and biases by SGD over their ratings, items frozen; the shuffle
         order is fixed by the seed, so fold-in is deterministic."""

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from workbench.model import ColdStart
+from workbench.capabilities import ColdStart
 from workbench.user_state import UserState
 from workbench_sgd.base import Ratings, SGDModel, SGDParams, UserParams
 
@@ -40,9 +40,11 @@ class KernelMF(SGDModel):
 
     name = "kernel-mf"
     Params = KernelMFParams
-    cold_start = ColdStart(
-        user="zero bias and zero vector (the prior mean): the kernel of (0, q_i) plus b_i",
-        item="zero bias and zero vector: the kernel of (p_u, 0) plus b_u",
+    capabilities = SGDModel.capabilities.replace(
+        cold_start=ColdStart(
+            user="zero bias and zero vector (the prior mean): the kernel of (0, q_i) plus b_i",
+            item="zero bias and zero vector: the kernel of (p_u, 0) plus b_u",
+        )
     )
 
     @staticmethod

@@ -27,11 +27,12 @@ import scipy.sparse as sp
 from pydantic import Field, create_model
 
 from workbench.attributes import Attributes
+from workbench.capabilities import ColdStart
 from workbench.data import IdMap, Interactions
 from workbench.errors import DataError, WorkbenchError
-from workbench.model import ColdStart, FoldedUsers, TrainingCallback
+from workbench.model import FoldedUsers, TrainingCallback
 from workbench.params import Params
-from workbench.user_state import UserState
+from workbench.user_state import UserState, grow_rows
 from workbench_sgd.base import Ratings, SGDModel, SGDParams, UserParams
 from workbench_sgd.svdpp import SVDppParams
 from workbench_sgd.timeline import Timeline, day_keys, lookup
@@ -81,6 +82,9 @@ class Context:
     item_attr: sp.csr_matrix  # items x item features (empty columns in fold-in: baked in)
     drift: np.ndarray  # alpha of the users of this pass
     day_bias: np.ndarray
+    #: After training: the attribute parts (user factors, user biases, item factors, item
+    #: biases) that cold users and items get.
+    cold_parts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def _without(base: type[Params], drop: set[str], name: str) -> type[Params]:
@@ -156,11 +160,13 @@ class HybridSVDpp(SGDModel):
     #: Whether the model has factors (``timebiases`` has none).
     factored: ClassVar[bool] = True
     state_version = 1
-    cold_start = ColdStart(
-        user="its attributes' factors and biases when attributes are on (else zero): "
-        "mu + b_i (+ attribute terms)",
-        item="its attributes' factors and biases when attributes are on (else zero): "
-        "mu + b_u (+ attribute terms)",
+    capabilities = SGDModel.capabilities.replace(
+        cold_start=ColdStart(
+            user="its attributes' factors and biases when attributes are on (else zero): "
+            "mu + b_i (+ attribute terms)",
+            item="its attributes' factors and biases when attributes are on (else zero): "
+            "mu + b_u (+ attribute terms)",
+        )
     )
     _param_names = (
         "user_bias_",
@@ -224,7 +230,11 @@ class HybridSVDpp(SGDModel):
             self.user_day_keys_ = keys[keys >= 0]
         self._set_attribute_tables(train)
         super()._fit(train, callback=callback, validation=validation)
-        ua, ub, ia, ib = self.__dict__.pop("_cold_parts")
+
+    def _finish_training(self, context: Context) -> None:
+        """Cold users and items get their attributes' parts (zero without attributes)."""
+        assert context.cold_parts is not None  # set by _end_training
+        ua, ub, ia, ib = context.cold_parts
         cold_u = self.user_counts_ == 0
         cold_i = self.item_counts_ == 0
         self.user_factors_[cold_u] = ua[cold_u]
@@ -413,7 +423,7 @@ class HybridSVDpp(SGDModel):
         self.user_bias_ = self.user_bias_ + u_b
         self.item_factors_ = self.item_factors_ + i_f
         self.item_bias_ = self.item_bias_ + i_b
-        self._cold_parts = (u_f, u_b, i_f, i_b)
+        context.cold_parts = (u_f, u_b, i_f, i_b)
 
     # -- scoring ------------------------------------------------------------------------------
     def _user_state(self, users: np.ndarray) -> UserState:
@@ -531,11 +541,9 @@ class HybridSVDpp(SGDModel):
         super()._set_user_rows(rows, state, n_users)
         if not self.temporal:
             return
-        extra = n_users - len(self.user_drift_)
-        if extra > 0:
-            self.user_drift_ = np.concatenate([self.user_drift_, np.zeros(extra, np.float32)])
-            self.user_tmean_ = np.concatenate([self.user_tmean_, np.zeros(extra)])
-            self.user_has_time_ = np.concatenate([self.user_has_time_, np.zeros(extra, bool)])
+        self.user_drift_ = grow_rows(self.user_drift_, n_users)
+        self.user_tmean_ = grow_rows(self.user_tmean_, n_users)
+        self.user_has_time_ = grow_rows(self.user_has_time_, n_users)
         self.user_drift_[rows] = state["drift"]
         self.user_tmean_[rows] = state["tmean"]
         self.user_has_time_[rows] = False
@@ -588,7 +596,7 @@ class TimeSVDpp(HybridSVDpp):
     name = "timesvdpp"
     Params = TimeSVDppParams
     temporal = True
-    uses_timestamps = True
+    capabilities = HybridSVDpp.capabilities.replace(uses_timestamps=True)
 
 
 class TimeBiases(HybridSVDpp):
@@ -597,7 +605,7 @@ class TimeBiases(HybridSVDpp):
     name = "timebiases"
     Params = TimeBiasesParams
     temporal = True
-    uses_timestamps = True
+    capabilities = HybridSVDpp.capabilities.replace(uses_timestamps=True, similar_items=False)
     factored = False
 
     def item_embeddings(self) -> None:  # type: ignore[override]

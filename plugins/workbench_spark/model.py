@@ -24,17 +24,18 @@ per-user ``reg`` of ``x / n_u`` here.
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
+from workbench.capabilities import Capabilities, ColdStart
 from workbench.data import Interactions
 from workbench.embedding import EmbeddingModel
 from workbench.errors import ParamError
-from workbench.fold_in import confidence_fold_in, ridge_fold_in
-from workbench.model import ColdStart, EpochInfo, TrainingCallback
+from workbench.fold_in import confidence, confidence_fold_in, ridge_fold_in
+from workbench.model import EpochInfo, TrainingCallback
 from workbench.params import Params
 from workbench.user_state import UserState
 
@@ -114,13 +115,17 @@ class SparkALS(EmbeddingModel):
 
     name = "spark-als"
     Params = SparkALSParams
-    feedback = frozenset({"explicit", "implicit"})
-    #: A Spark session lives in the process that created it: never in a forked worker.
-    fork_safe: ClassVar[bool] = False
-    service: ClassVar[str | None] = "a Spark session"
-    cold_start = ColdStart(
-        user="zero factors: the training mean (explicit, center=true), else score 0",
-        item="zero factors: the training mean (explicit, center=true), else score 0",
+    capabilities = Capabilities(
+        cold_start=ColdStart(
+            user="zero factors: the training mean (explicit, center=true), else score 0",
+            item="zero factors: the training mean (explicit, center=true), else score 0",
+        ),
+        fold_in="ridge",
+        update_users=True,
+        #: A Spark session lives in the process that created it: never in a forked worker.
+        fork_safe=False,
+        service="a Spark session",
+        similar_items=True,
     )
 
     def __init__(self, *, session: Any = None, **params: Any) -> None:
@@ -139,12 +144,16 @@ class SparkALS(EmbeddingModel):
         return state
 
     # -- what the model declares -----------------------------------------------------------
-    def predicts_ratings(self) -> bool:
-        return not self.params.implicit_prefs
-
-    def has_biases(self) -> bool:
-        # Explicit: scores are ``global_mean_ + p.q`` (the biases stay zero); implicit: p.q.
-        return not self.params.implicit_prefs
+    @classmethod
+    def capabilities_for(cls, params: Any) -> Capabilities:
+        # Explicit: ratings, scores ``global_mean_ + p.q`` (the biases stay zero); implicit:
+        # ranking scores p.q.
+        explicit = not params.implicit_prefs
+        return cls.capabilities.replace(
+            predicts="ratings" if explicit else "scores",
+            biased=explicit,
+            fold_in="nonnegative" if params.nonnegative else "ridge" if explicit else "confidence",
+        )
 
     def spark(self) -> Any:
         """The SparkSession this model trains and ranks in (started on first use)."""
@@ -334,16 +343,9 @@ def _implicit_fold_in(
     history: sp.csr_matrix, item_factors: np.ndarray, reg: float, alpha: float
 ) -> np.ndarray:
     """Spark's implicit half-step: `confidence_fold_in` with ``reg`` times the user's number of
-    positive interactions (solved per group of users with the same count)."""
-    out = np.zeros((history.shape[0], item_factors.shape[1]), dtype=np.float32)
-    gram = item_factors.astype(np.float64).T @ item_factors.astype(np.float64)
+    positive interactions."""
     counts = np.diff(history.indptr)
-    for count in np.unique(counts[counts > 0]):
-        rows = np.flatnonzero(counts == count)
-        out[rows] = confidence_fold_in(
-            history[rows], item_factors, reg=reg * count, alpha=alpha, gram=gram
-        )
-    return out
+    return confidence_fold_in(history, item_factors, reg=reg * counts, alpha=alpha)
 
 
 def _nonnegative_fold_in(
@@ -364,7 +366,7 @@ def _nonnegative_fold_in(
         vals = history.data[lo:hi].astype(np.float64)
         lam = p.reg * (hi - lo)
         if p.implicit_prefs:
-            c = 1.0 + p.alpha * np.abs(vals)
+            c = confidence(np.abs(vals), p.alpha)
             a = gram + (yu.T * (c - 1.0)) @ yu + lam * np.eye(f)
             b = yu.T @ (c * (vals > 0))
         else:

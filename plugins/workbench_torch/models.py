@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from workbench.capabilities import Capabilities, ColdStart
 from workbench.data import Interactions
 from workbench.embedding import EmbeddingModel
 from workbench.errors import DataError, ParamError
-from workbench.model import ColdStart, EpochInfo, TrainingCallback, top_k
-from workbench.user_state import UserState
+from workbench.model import EpochInfo, TrainingCallback, top_k
+from workbench.user_state import UserState, grow_rows
 from workbench_torch.params import DEFAULT_REG, MLPParams, NeuMFParams, TorchParams
 
 if TYPE_CHECKING:  # torch is imported where it is used: registering the models stays fast
@@ -36,30 +37,38 @@ ITEM_PARTS = {"factors": "item_factors_", "bias": "item_bias_", "mlp_factors": "
 class TorchModel(EmbeddingModel):
     """Base of the PyTorch models (not registered itself); ``arch`` picks the network."""
 
-    feedback = frozenset({"explicit", "implicit"})
     Params: ClassVar[type[TorchParams]] = TorchParams
     arch: ClassVar[str] = "dot"
-    cold_start = ColdStart(
-        user="zero embeddings and bias: with mse, mu + b_i for torch-mf (the network at a zero "
-        "user vector plus b_i for mlp/neumf); with bce/bpr items rank by their bias",
-        item="zero embeddings; bias 0 with mse (mu + b_u for torch-mf), the lowest trained "
-        "item bias with bce/bpr (ranked with the weakest known item)",
+    capabilities = Capabilities(
+        cold_start=ColdStart(
+            user="zero embeddings and bias: with mse, mu + b_i for torch-mf (the network at a "
+            "zero user vector plus b_i for mlp/neumf); with bce/bpr items rank by their bias",
+            item="zero embeddings; bias 0 with mse (mu + b_u for torch-mf), the lowest trained "
+            "item bias with bce/bpr (ranked with the weakest known item)",
+        ),
+        fold_in="gradient",
+        update_users=True,
+        similar_items=True,
     )
 
     # -- what the model declares -------------------------------------------------------------
-    def has_biases(self) -> bool:
-        return self.params.biases
+    @classmethod
+    def capabilities_for(cls, params: Any) -> Capabilities:
+        """Biases as declared; ratings with the MSE loss (ranking scores with BCE/BPR); only
+        CPU models run in forked workers (CUDA/MPS state does not survive a fork)."""
+        from workbench_torch.device import resolve_device
 
-    def predicts_ratings(self) -> bool:
-        """Rating predictions with the MSE loss; ranking scores with BCE/BPR."""
-        return self.params.loss == "mse"
+        cpu = params.device == "cpu" or (
+            resolve_device(params.device, owner=cls.owner(), strict=False).type == "cpu"
+        )
+        return cls.capabilities.replace(
+            biased=params.biases,
+            predicts="ratings" if params.loss == "mse" else "scores",
+            fork_safe=cpu,
+        )
 
     def selects_on_validation(self) -> bool:
         return self.params.early_stopping_rounds is not None
-
-    def can_fork(self) -> bool:
-        """Only CPU models run in forked workers (CUDA/MPS state does not survive a fork)."""
-        return self.params.device == "cpu" or self._device(strict=False).type == "cpu"
 
     def reg_value(self) -> float:
         """``reg``, or its default for the loss and architecture when it is None."""
@@ -350,8 +359,7 @@ class TorchModel(EmbeddingModel):
         for part, attr in USER_PARTS.items():
             table = getattr(self, attr, None)
             if table is not None:
-                extra = np.zeros((n_users - table.shape[0], *table.shape[1:]), table.dtype)
-                grown = np.concatenate([table, extra]) if len(extra) else table
+                grown = grow_rows(table, n_users)
                 grown[rows] = state[part]
                 setattr(self, attr, grown)
 
@@ -454,24 +462,6 @@ class TorchModel(EmbeddingModel):
         return self.item_factors_
 
     # -- fold-in ------------------------------------------------------------------------------
-    def _check_fold_in_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """``n_epochs`` (default ``fold_in_epochs``) and ``lr`` (default ``fold_in_lr``)."""
-        unknown = sorted(set(options) - {"n_epochs", "lr"})
-        if unknown:
-            raise ParamError(
-                f"{self.owner()}: unknown fold-in option {unknown[0]!r} (expected n_epochs, lr)"
-            )
-        epochs, lr = options.get("n_epochs"), options.get("lr")
-        if epochs is not None and (
-            isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1
-        ):
-            raise ParamError(f"fold-in: n_epochs must be an integer >= 1, got {epochs!r}")
-        if lr is not None and (
-            isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr < float("inf")
-        ):
-            raise ParamError(f"fold-in: lr must be a number > 0, got {lr!r}")
-        return {k: v for k, v in options.items() if v is not None}
-
     def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
         """New users' parts optimised by full-batch Adam on the training loss (items and
         layers frozen), from zero, ``fold_in_epochs`` steps; deterministic (seeded)."""

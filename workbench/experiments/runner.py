@@ -67,34 +67,9 @@ _WARMED: set[type] = set()
 
 @functools.cache
 def needs_warm_up(cls: type) -> bool:
-    """Whether ``cls`` gets a warm-up fit: its ``jit_warm_up`` attribute where it sets one,
-    else whether the package it comes from uses numba (other models are never fitted
-    more often than asked: a fit may have side effects)."""
-    declared = getattr(cls, "jit_warm_up", None)
-    if isinstance(declared, bool):
-        return declared
-    import importlib.util
-    from pathlib import Path
-
-    top = cls.__module__.split(".")[0]
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        return False
-    if spec is None:
-        return False
-    if spec.submodule_search_locations:
-        files = [f for d in spec.submodule_search_locations for f in Path(d).rglob("*.py")]
-    else:
-        files = [Path(spec.origin)] if spec.origin else []
-    for file in files[:500]:
-        try:
-            text = file.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if "import numba" in text or "from numba" in text:
-            return True
-    return False
+    """Whether ``cls`` gets a warm-up fit: what it declares (``Capabilities.jit_warm_up``;
+    other models are never fitted more often than asked: a fit may have side effects)."""
+    return bool(getattr(getattr(cls, "capabilities", None), "jit_warm_up", False))
 
 
 def warm_up(model: Model, train: Any) -> float:

@@ -17,8 +17,18 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
-from workbench import ColdStart, DataError, Interactions, Model, ParamError, Params, UserState
+from workbench import (
+    Capabilities,
+    ColdStart,
+    DataError,
+    Interactions,
+    Model,
+    ParamError,
+    Params,
+    UserState,
+)
 from workbench.model import check_k, index_array, replace_rows, top_k
+from workbench.user_state import grow_rows
 from workbench_example.similarity import item_similarities
 
 
@@ -40,7 +50,14 @@ class ItemKNN(Model):
 
     name = "item-knn"
     state_version = 1
-    cold_start = ColdStart(user="mu + b_i (ratings) or 0 (implicit)", item="mu + b_u")
+    plugin_api = "3.0"
+    capabilities = Capabilities(
+        cold_start=ColdStart(user="mu + b_i (ratings) or 0 (implicit)", item="mu + b_u"),
+        fold_in="custom",
+        update_users=True,
+        similar_items=True,
+        jit_warm_up=True,  # numba scoring kernels
+    )
 
     class Params(Params):
         k: int = Field(40, ge=1, description="neighbours used per prediction")
@@ -163,8 +180,7 @@ class ItemKNN(Model):
         )
 
     def _set_user_rows(self, rows: np.ndarray, state: UserState, n_users: int) -> None:
-        extra = max(0, n_users - len(self.user_bias_))
-        self.user_bias_ = np.concatenate([self.user_bias_, np.zeros(extra, np.float32)])
+        self.user_bias_ = grow_rows(self.user_bias_, n_users)
         self.user_bias_[rows] = state["bias"]
         folded = state["residuals"][state["row"]]
         self.residuals_ = replace_rows(self.residuals_, rows, folded, n_users)
