@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from workbench.data import Interactions
-from workbench.evaluation import Protocol, evaluate
+from workbench.evaluation import evaluate
+from workbench.protocol import EvaluationProtocol
 from workbench.resolve import resolve_metrics, resolve_models
 from workbench.splits import Split
 
@@ -66,7 +67,7 @@ def anchor_splits(*, attributes: bool = False) -> list[Split]:
 
 
 def run(
-    models: list[str], metrics: list[str], protocol: Protocol | None = None
+    models: list[str], metrics: list[str], protocol: EvaluationProtocol | None = None
 ) -> dict[str, dict[str, float]]:
     splits = anchor_splits()
     metric_objs = resolve_metrics(metrics, splits[0].train)
@@ -77,7 +78,7 @@ def run(
         started = time.perf_counter()
         for split in splits:
             model.fit(split.train)
-            result = evaluate(model, split, metric_objs, protocol or Protocol())
+            result = evaluate(model, split, metric_objs, protocol or EvaluationProtocol())
             for m in metrics:
                 per_fold[m].append(result.scores.get(m, float("nan")))
         out[spec] = {m: float(np.mean(v)) for m, v in per_fold.items()}
@@ -98,7 +99,9 @@ def main() -> None:
         "--negatives", type=int, help="rank among N sampled negatives (default: all items)"
     )
     args = parser.parse_args()
-    protocol = Protocol(relevance_threshold=args.relevance_threshold, negatives=args.negatives)
+    protocol = EvaluationProtocol(
+        relevance_threshold=args.relevance_threshold, negatives=args.negatives
+    )
     results = run(args.model or DEFAULT_MODELS, args.metric or ["rmse", "ndcg@10"], protocol)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

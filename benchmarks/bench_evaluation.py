@@ -22,7 +22,8 @@ import numpy as np
 
 from workbench.data import IdMap, Interactions
 from workbench.embedding import FactorModel
-from workbench.evaluation import Protocol, evaluate
+from workbench.evaluation import evaluate
+from workbench.protocol import EvaluationProtocol
 from workbench.splits import Split
 
 N_USERS, N_ITEMS, N_RATINGS, N_FACTORS = 6040, 3706, 1_000_209, 64
@@ -99,7 +100,7 @@ def main() -> None:
     times, rank_times = [], []
     for _ in range(args.repeat):
         started = time.perf_counter()
-        ev = evaluate(model, split, metrics, Protocol())
+        ev = evaluate(model, split, metrics, EvaluationProtocol())
         times.append(time.perf_counter() - started)
         rank_times.append(ev.diagnostics["rank_seconds"])
     result = {

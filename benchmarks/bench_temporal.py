@@ -24,7 +24,8 @@ import numpy as np
 
 from benchmarks.anchor_folds import anchor_data, anchor_splits
 from workbench.analysis.stats import paired_test
-from workbench.evaluation import Protocol, evaluate
+from workbench.evaluation import evaluate
+from workbench.protocol import EvaluationProtocol
 from workbench.resolve import resolve_metrics, resolve_models
 
 ANCHOR_MODELS = ["svdpp", "timesvdpp", "timebiases", "svdpp-attr", "timesvdpp attributes=true"]
@@ -44,7 +45,7 @@ def anchors(models: list[str]) -> dict[str, dict[str, list[float]]]:
             started = time.perf_counter()
             model.fit(split.train)
             out[spec]["fit_s"].append(time.perf_counter() - started)
-            scores = evaluate(model, split, metrics, Protocol()).scores
+            scores = evaluate(model, split, metrics, EvaluationProtocol()).scores
             out[spec]["rmse"].append(scores["rmse"])
             out[spec]["ndcg@10"].append(scores["ndcg@10"])
         print(f"fold {split.fold}: " + "  ".join(
@@ -78,7 +79,7 @@ def new_users(pairs: list[tuple[str, str]], seeds: list[int]) -> dict[str, dict[
             for without, with_ in pairs:
                 for spec in (without, with_):
                     model = resolve_models([spec])[0].model.fit(split.train)
-                    res = evaluate(model, split, metrics, Protocol())
+                    res = evaluate(model, split, metrics, EvaluationProtocol())
                     row = out.setdefault(f"{label} | {spec}", {})
                     for key, value in {**res.scores, **{
                         k: v for k, v in res.diagnostics.items()

@@ -12,7 +12,8 @@ import numpy as np
 
 from benchmarks import evalkit, refs
 from benchmarks.suites import Context, Record, suite
-from workbench.evaluation import Protocol, evaluate
+from workbench.evaluation import evaluate
+from workbench.protocol import EvaluationProtocol
 from workbench.resolve import resolve_metrics, resolve_models
 from workbench.splits import Split
 
@@ -108,7 +109,7 @@ def ours(spec: str, split_list: list[Split], metrics: list[str]) -> dict[str, fl
         started = time.perf_counter()
         model.fit(split.train)
         fit_s.append(time.perf_counter() - started)
-        result = evaluate(model, split, objs, Protocol())
+        result = evaluate(model, split, objs, EvaluationProtocol())
         for m in metrics:
             sums[m].append(result.scores.get(m, float("nan")))
     return {**{m: float(np.nanmean(v)) for m, v in sums.items()}, "fit_s": float(np.mean(fit_s))}
@@ -133,7 +134,7 @@ def check_agreement(split: Split) -> Record:
     """Our sgd through both evaluators: the reference figures are comparable with ours."""
     model = resolve_models(["sgd n_epochs=5"])[0].model.fit(split.train)
     workbench = evaluate(
-        model, split, resolve_metrics(evalkit.METRICS, split.train), Protocol()
+        model, split, resolve_metrics(evalkit.METRICS, split.train), EvaluationProtocol()
     ).scores
     n_items = split.train.n_items
 

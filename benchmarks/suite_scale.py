@@ -133,7 +133,8 @@ def child_steps(task: dict[str, Any], status: Any):
     data = load_dataset({"name": "tabular", "path": task["path"]})
     yield {"step": "load parquet", "rows": len(data), "seconds": time.perf_counter() - started,
            **memory()}
-    from workbench.evaluation import Protocol, evaluate
+    from workbench.evaluation import evaluate
+    from workbench.protocol import EvaluationProtocol
     from workbench.resolve import resolve_metrics, resolve_models
     from workbench.splits import Split
 
@@ -167,7 +168,7 @@ def child_steps(task: dict[str, Any], status: Any):
            "sampled": sampled, **memory()}
     started = time.perf_counter()
     names = task.get("metrics", ["ndcg@10", "precision@10", "rmse"])
-    result = evaluate(model, split, resolve_metrics(names, split.train), Protocol())
+    result = evaluate(model, split, resolve_metrics(names, split.train), EvaluationProtocol())
     seconds = time.perf_counter() - started
     yield {"step": f"evaluate: ranking over the full catalogue: {label}",
            "rows": len(split.test), "seconds": seconds, "all_users_s": seconds * share,

@@ -17,9 +17,10 @@ from scipy.optimize import nnls
 
 import workbench as wb
 from workbench.errors import ParamError
-from workbench.evaluation import Protocol, evaluate
+from workbench.evaluation import evaluate
 from workbench.fold_in import confidence_fold_in, nonnegative_fold_in, ridge_fold_in
 from workbench.model import ColdStart, Model
+from workbench.protocol import EvaluationProtocol
 from workbench.resolve import resolve_metrics
 from workbench.splits import Split
 from workbench.testing import ModelContract, holdout, low_rank_ratings
@@ -147,7 +148,7 @@ def test_evaluation_ranks_through_the_models_hook_and_reports_its_cold_start():
     model = CountingRanker().fit(split.train)
     metrics = resolve_metrics(["rmse", "ndcg@10", "coverage@10"], split.train)
     CountingRanker.calls = 0
-    result = evaluate(model, split, metrics, Protocol())
+    result = evaluate(model, split, metrics, EvaluationProtocol())
     assert CountingRanker.calls > 0
     assert result.diagnostics["cold_fallback"] == model.cold_start.describe()
     assert "mu + b_i" in result.diagnostics["cold_fallback"]

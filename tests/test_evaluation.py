@@ -17,8 +17,9 @@ from workbench_metrics.rating import MAE, RMSE
 import workbench.ranking as ranking_module
 from workbench.data import IdMap, Interactions
 from workbench.errors import DataError, ParamError
-from workbench.evaluation import Protocol, check_metrics_fit, default_threshold, evaluate
+from workbench.evaluation import check_metrics_fit, default_threshold, evaluate
 from workbench.model import Model, top_k
+from workbench.protocol import EvaluationProtocol
 from workbench.splits import Split
 from workbench.user_state import UserState
 
@@ -134,13 +135,17 @@ def test_seen_items_are_never_ranked_even_with_the_best_scores():
         assert seen.isdisjoint(set(top.tolist()))
         assert -1 in top.tolist()  # fewer candidates than k: padded
     # exclude_seen=False ranks them (and they are never relevant)
-    ev = evaluate(fitted(split, table), split, [Precision(k=1)], Protocol(exclude_seen=False))
+    ev = evaluate(
+        fitted(split, table), split, [Precision(k=1)], EvaluationProtocol(exclude_seen=False)
+    )
     assert ev.scores["precision@1"] == 0.0
 
 
 def test_users_without_relevant_items_are_left_out_and_counted():
     split, table = tiny_split()
-    ev = evaluate(fitted(split, table), split, [Recall(k=3)], Protocol(relevance_threshold=5))
+    ev = evaluate(
+        fitted(split, table), split, [Recall(k=3)], EvaluationProtocol(relevance_threshold=5)
+    )
     # only u0's i2 (5 stars) is relevant; u1 has none
     assert ev.diagnostics["n_ranked_users"] == 1
     assert ev.diagnostics["users_without_relevant"] == 1
@@ -152,14 +157,14 @@ def test_default_threshold_rule():
     assert default_threshold((0.5, 5)) == pytest.approx(3.875)
     assert default_threshold((1, 10)) == pytest.approx(7.75)
     split, _ = tiny_split()
-    assert Protocol().threshold_for(split.train) == 4.0
-    assert Protocol(relevance_threshold=3).threshold_for(split.train) == 3.0
+    assert EvaluationProtocol().threshold_for(split.train) == 4.0
+    assert EvaluationProtocol(relevance_threshold=3).threshold_for(split.train) == 3.0
 
 
 def test_threshold_above_the_scale_is_an_error():
     split, table = tiny_split()
     with pytest.raises(DataError, match="above the rating scale"):
-        evaluate(fitted(split, table), split, [Recall()], Protocol(relevance_threshold=6))
+        evaluate(fitted(split, table), split, [Recall()], EvaluationProtocol(relevance_threshold=6))
 
 
 def test_implicit_data_every_test_item_is_relevant_and_rmse_is_refused():
@@ -194,7 +199,7 @@ def test_rating_metrics_clip_and_count_cold_pairs():
     # clipped predictions: 5 (truth 5), 1 (truth 1), cold user -> fallback 3.5 (truth 3)
     assert ev.scores["rmse"] == pytest.approx(math.sqrt(0.25 / 3))
     assert ev.scores["mae"] == pytest.approx(0.5 / 3)
-    raw = evaluate(model, split, [RMSE()], Protocol(clip=False))
+    raw = evaluate(model, split, [RMSE()], EvaluationProtocol(clip=False))
     assert raw.scores["rmse"] == pytest.approx(math.sqrt((4 + 4 + 0.25) / 3))
     d = ev.diagnostics
     assert d["cold_users"] == 1 and d["cold_items"] == 1 and d["cold_pairs"] == 3
@@ -263,14 +268,18 @@ def test_sampled_negatives_only_when_asked_and_reproducible():
     unseen = n_items - split.train.user_counts()
     test_users = full.per_user["user"].to_numpy()
     assert (full.per_user["n_candidates"].to_numpy() == unseen[test_users]).all()
-    a = evaluate(model, split, [Recall(k=5)], Protocol(negatives=4, seed=1), per_user=True)
-    b = evaluate(model, split, [Recall(k=5)], Protocol(negatives=4, seed=1), per_user=True)
+    a = evaluate(
+        model, split, [Recall(k=5)], EvaluationProtocol(negatives=4, seed=1), per_user=True
+    )
+    b = evaluate(
+        model, split, [Recall(k=5)], EvaluationProtocol(negatives=4, seed=1), per_user=True
+    )
     assert a.scores == b.scores
     expected = np.minimum(a.per_user["n_relevant"] + 4, unseen[test_users]).to_numpy()
     assert (a.per_user["n_candidates"].to_numpy() == expected).all()
     assert a.scores["recall@5"] >= full.scores["recall@5"]
     with pytest.raises(ParamError):
-        Protocol(negatives=0)
+        EvaluationProtocol(negatives=0)
 
 
 def random_split(seed: int, n_users: int = 60, n_items: int = 50, kind: str = "explicit"):
@@ -349,10 +358,10 @@ def test_metric_checks_before_training():
 
 
 def test_protocol_round_trip():
-    p = Protocol(relevance_threshold=3.5, negatives=100, seed=7, clip=False)
+    p = EvaluationProtocol(relevance_threshold=3.5, negatives=100, seed=7, clip=False)
     d = p.as_dict()
     assert d["negatives"] == 100 and "candidates" in d and "relevance" in d
-    assert Protocol.from_dict(d) == p
+    assert EvaluationProtocol.from_dict(d) == p
 
 
 def test_an_empty_test_set_is_an_error():
@@ -373,15 +382,19 @@ def test_tied_scores_rank_in_a_seeded_random_order_not_by_item_id():
     data = make(users, items, values, n_users=n_users, n_items=n_items)
     split = Split(data.subset(train_rows), data.subset(~train_rows))
     constant = fitted(split, np.zeros((n_users, n_items)))
-    a = evaluate(constant, split, [Precision(k=3), AUC()], Protocol(seed=1), per_user=True)
+    a = evaluate(
+        constant, split, [Precision(k=3), AUC()], EvaluationProtocol(seed=1), per_user=True
+    )
     assert a.scores["precision@3"] < 0.5  # by item id it would be 1.0
     assert a.scores["auc"] == pytest.approx(0.5)
-    b = evaluate(constant, split, [Precision(k=3)], Protocol(seed=1), per_user=True)
-    c = evaluate(constant, split, [Precision(k=3)], Protocol(seed=2), per_user=True)
+    b = evaluate(constant, split, [Precision(k=3)], EvaluationProtocol(seed=1), per_user=True)
+    c = evaluate(constant, split, [Precision(k=3)], EvaluationProtocol(seed=2), per_user=True)
     assert [list(t) for t in a.per_user["top"]] == [list(t) for t in b.per_user["top"]]
     assert [list(t) for t in a.per_user["top"]] != [list(t) for t in c.per_user["top"]]
     # distinct scores are not affected by the tie order
     split2, table = tiny_split()
     for seed in (0, 1, 2):
-        ev = evaluate(fitted(split2, table), split2, [Precision(k=3)], Protocol(seed=seed))
+        ev = evaluate(
+            fitted(split2, table), split2, [Precision(k=3)], EvaluationProtocol(seed=seed)
+        )
         assert ev.scores["precision@3"] == pytest.approx(np.mean([2 / 3, 1 / 3]))

@@ -12,9 +12,9 @@ from cli_helpers import cli
 
 import workbench.api as wb
 from workbench.errors import DataError, NotFittedError, ParamError, WorkbenchError
-from workbench.evaluation import Protocol
 from workbench.experiments.config import load_experiment
 from workbench.plugins import get_registry
+from workbench.protocol import EvaluationProtocol
 
 SYNTH = "synthetic n_users=60 n_items=40 n_interactions=800 seed=1"
 #: every built-in model that needs no outside service (Spark), by registered name
@@ -77,17 +77,19 @@ def test_toml_protocol_values_are_typed_and_name_their_line(tmp_path, key, toml_
 )
 def test_python_protocol_values_are_typed(data, key, value):
     with pytest.raises(ParamError, match=f"protocol: '{key}' must be"):
-        Protocol.from_values({key: value})
+        EvaluationProtocol.from_values({key: value})
     with pytest.raises(ParamError, match=f"protocol: '{key}' must be"):
         wb.compare(data, "kfold n_folds=2", ["biases"], ["rmse"], protocol={key: value})
 
 
 def test_protocol_normalises_numbers_and_refuses_unknown_settings():
-    p = Protocol.from_values({"relevance_threshold": 4, "negatives": np.int64(5), "seed": 3})
+    p = EvaluationProtocol.from_values(
+        {"relevance_threshold": 4, "negatives": np.int64(5), "seed": 3}
+    )
     assert p.relevance_threshold == 4.0 and isinstance(p.relevance_threshold, float)
     assert type(p.negatives) is int and p.negatives == 5
     with pytest.raises(ParamError, match="unknown protocol setting 'clipp'"):
-        Protocol.from_values({"clipp": True})
+        EvaluationProtocol.from_values({"clipp": True})
 
 
 def test_cli_protocol_false_string_is_an_error_not_true(capsys, tmp_path):

@@ -14,7 +14,8 @@ from workbench_sgd.timesvdpp import TimeBiases, TimeSVDpp
 
 from workbench.data import Interactions
 from workbench.errors import DataError
-from workbench.evaluation import Protocol, evaluate
+from workbench.evaluation import evaluate
+from workbench.protocol import EvaluationProtocol
 from workbench.resolve import resolve_metrics
 from workbench.splits import Split
 from workbench.testing import ModelContract, holdout, low_rank_ratings
@@ -86,8 +87,8 @@ def test_time_terms_beat_static_biases_on_drifting_data() -> None:
     metrics = resolve_metrics(["rmse"], train)
     timed_model = TimeBiases(n_bins=2, reg_bin=0.02, n_epochs=40).fit(train)
     static = Biases().fit(train)
-    t_rmse = evaluate(timed_model, split, metrics, Protocol()).scores["rmse"]
-    s_rmse = evaluate(static, split, metrics, Protocol()).scores["rmse"]
+    t_rmse = evaluate(timed_model, split, metrics, EvaluationProtocol()).scores["rmse"]
+    s_rmse = evaluate(static, split, metrics, EvaluationProtocol()).scores["rmse"]
     assert t_rmse < s_rmse - 0.2, (t_rmse, s_rmse)
     # the evaluation passed the test timestamps: without them (end of the period) it is worse
     no_time = np.clip(timed_model.predict(test.user, test.item), 1, 5)
@@ -171,7 +172,7 @@ def test_evaluation_passes_test_timestamps_and_other_models_ignore_them() -> Non
     model = TimeSVDpp(n_factors=4, n_epochs=10).fit(train)
     pred = np.clip(model.predict(test.user, test.item, timestamps=test.timestamp), 1, 5)
     expected = float(np.sqrt(np.mean((pred - test.value) ** 2)))
-    got = evaluate(model, split, metrics, Protocol()).scores["rmse"]
+    got = evaluate(model, split, metrics, EvaluationProtocol()).scores["rmse"]
     assert got == pytest.approx(expected, abs=1e-6)
     plain = SVDpp(n_factors=4, n_epochs=5).fit(train)
     np.testing.assert_array_equal(

@@ -3,13 +3,13 @@
 What `evaluate` does (docs/metrics.md has the full text and every formula):
 
 - **Rating metrics** score every test pair with ``model.predict``; predictions are clipped to
-  the training data's rating scale unless ``Protocol(clip=False)``. A time-aware model
+  the training data's rating scale unless ``EvaluationProtocol(clip=False)``. A time-aware model
   (``uses_timestamps``) gets each test pair's timestamp when the test set has them.
 - **Ranking and list metrics** share ONE scoring pass: each test user's scores over all items
   they did not interact with in train (``exclude_seen``) are computed in blocks of users, the
   top-K list is taken once with K = the largest k asked for, and each metric reads its prefix;
   tied scores are ranked in a random item order fixed by the protocol's seed.
-  No sampled negatives unless ``Protocol(negatives=N)`` asks for them.
+  No sampled negatives unless ``EvaluationProtocol(negatives=N)`` asks for them.
 - **Relevant** items are the user's test items rated at or above the relevance threshold
   (explicit data) or every test item (implicit data). Ranking metrics are averaged over users
   with at least one relevant item; the others are counted in the diagnostics.
@@ -23,8 +23,8 @@ What `evaluate` does (docs/metrics.md has the full text and every formula):
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,125 +34,18 @@ from workbench.data import IdMap, Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
 from workbench.metric import ListMetric, Metric, RankingMetric, RatingMetric
 from workbench.model import FoldedUsers, Model
+from workbench.protocol import (
+    DEFAULT_THRESHOLD_FRACTION,
+    PROTOCOL_FIELDS,
+    EvaluationProtocol,
+    check_protocol_value,
+    default_threshold,
+)
 from workbench.ranking import ModelTimer, evaluate_ranking
 from workbench.splits import Split
 
-#: Where the default relevance threshold sits on a rating scale lo..hi: lo + 0.75 (hi - lo),
-#: i.e. 4 on 1..5, 3.875 on 0.5..5 (so 4, 4.5 and 5 are relevant), 7.75 on 1..10.
-DEFAULT_THRESHOLD_FRACTION = 0.75
-
 #: Pairs predicted per call of ``model.predict`` (bounds memory).
 PREDICT_CHUNK = 1 << 20
-
-
-def default_threshold(scale: tuple[float, float]) -> float:
-    """The default relevance threshold of a rating scale: ``lo + 0.75 (hi - lo)``."""
-    lo, hi = scale
-    return float(lo + DEFAULT_THRESHOLD_FRACTION * (hi - lo))
-
-
-#: The settings of a `Protocol`, in order.
-PROTOCOL_FIELDS = ("relevance_threshold", "exclude_seen", "clip", "negatives", "seed")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-
-
-def check_protocol_value(name: str, value: Any) -> Any:
-    """``value`` checked (strictly: ``"false"`` is not a boolean) and normalised for protocol
-    setting ``name``; a one-line `ParamError` naming the setting and what it expects."""
-    def fail(expected: str) -> ParamError:
-        return ParamError(f"protocol: '{name}' must be {expected}, got {value!r}")
-
-    if name in ("exclude_seen", "clip"):
-        if not isinstance(value, bool | np.bool_):
-            raise fail("true or false (a boolean, not a string)")
-        return bool(value)
-    if name == "relevance_threshold":
-        if value is None:
-            return None
-        if not (_is_int(value) or isinstance(value, float | np.floating)):
-            raise fail("a finite number or None")
-        if not np.isfinite(value):
-            raise fail("a finite number or None")
-        return float(value)
-    if name == "negatives":
-        if value is None:
-            return None
-        if not _is_int(value) or value < 1:
-            raise fail("an integer >= 1 or None")
-        return int(value)
-    if name == "seed":
-        if not _is_int(value) or value < 0:
-            raise fail("an integer >= 0")
-        return int(value)
-    raise ParamError(f"unknown protocol setting '{name}' (allowed: {', '.join(PROTOCOL_FIELDS)})")
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """How a model is evaluated; recorded in every result (`as_dict`)."""
-
-    #: Ratings at or above this are relevant; None: ``lo + 0.75 (hi - lo)`` of the rating scale
-    #: (4.0 on 1..5). Ignored for implicit data, where every test item is relevant.
-    relevance_threshold: float | None = None
-    #: Rank only items the user did not interact with in train (or in the fold-in history).
-    exclude_seen: bool = True
-    #: Clip rating predictions to the rating scale before rating metrics.
-    clip: bool = True
-    #: Rank each user's relevant items among N sampled non-relevant unseen items instead of
-    #: among all unseen items (None: all; only when asked for explicitly).
-    negatives: int | None = None
-    #: Seed of the protocol's random choices: negative sampling and the order of tied scores.
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        for name in PROTOCOL_FIELDS:
-            object.__setattr__(self, name, check_protocol_value(name, getattr(self, name)))
-
-    @classmethod
-    def from_values(cls, values: Mapping[str, Any]) -> Protocol:
-        """A protocol from a mapping of its fields (TOML, ``protocol={...}``); an unknown key
-        or a value of the wrong type is a one-line `ParamError` naming the key."""
-        if not isinstance(values, Mapping):
-            raise ParamError(f"protocol: expected a table of settings, got {values!r}")
-        unknown = sorted(str(k) for k in values if k not in PROTOCOL_FIELDS)
-        if unknown:
-            raise ParamError(
-                f"unknown protocol setting '{unknown[0]}' (allowed: {', '.join(PROTOCOL_FIELDS)})"
-            )
-        return cls(**values)
-
-    def threshold_for(self, data: Interactions) -> float | None:
-        """The relevance threshold used on ``data`` (None for implicit data)."""
-        if data.kind == "implicit":
-            return None
-        if self.relevance_threshold is not None:
-            return float(self.relevance_threshold)
-        scale = data.rating_scale
-        if scale is None:
-            scale = (float(data.value.min()), float(data.value.max())) if len(data) else (1, 5)
-        return default_threshold(scale)
-
-    def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["candidates"] = (
-            "all items unseen in train"
-            if self.negatives is None
-            else f"relevant items + {self.negatives} sampled unseen non-relevant items"
-        )
-        out["relevance"] = (
-            "test rating >= relevance_threshold (default lo + 0.75 (hi - lo) of the rating "
-            "scale: 4 on 1..5); every test item for implicit data"
-        )
-        out["averaging"] = "mean over test users with at least one relevant test item"
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Protocol:
-        """Rebuild from `as_dict` output (descriptive keys are ignored)."""
-        return cls(**{k: v for k, v in data.items() if k in PROTOCOL_FIELDS})
 
 
 @dataclass
@@ -265,7 +158,7 @@ def _rating_part(
     model: Model,
     split: Split,
     metrics: list[RatingMetric],
-    protocol: Protocol,
+    protocol: EvaluationProtocol,
     folded: FoldedUsers | None,
     folded_row: np.ndarray,
     cold_pair: np.ndarray,
@@ -299,12 +192,12 @@ def evaluate(
     model: Model,
     split: Split,
     metrics: Sequence[Metric],
-    protocol: Protocol | None = None,
+    protocol: EvaluationProtocol | None = None,
     *,
     per_user: bool = False,
 ) -> Evaluation:
     """Evaluate a model fitted on ``split.train`` on ``split.test`` (see the module docs)."""
-    protocol = protocol or Protocol()
+    protocol = protocol or EvaluationProtocol()
     metrics = list(metrics)
     train, test = split.train, split.test
     check_metrics_fit(metrics, train)
@@ -401,3 +294,30 @@ def evaluate(
     table = pd.DataFrame({**head, **frame})
     table.attrs["n_items"] = train.n_items
     return Evaluation(scores, diagnostics, table)
+
+
+#: names this module re-exports from `workbench.protocol` (the old home of the protocol)
+__all__ = [
+    "DEFAULT_THRESHOLD_FRACTION",
+    "PROTOCOL_FIELDS",
+    "Evaluation",
+    "EvaluationProtocol",
+    "check_metrics_fit",
+    "check_protocol_value",
+    "default_threshold",
+    "evaluate",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Protocol":  # its first name, which shadowed typing.Protocol
+        import warnings
+
+        warnings.warn(
+            "workbench.evaluation.Protocol is now workbench.protocol.EvaluationProtocol; "
+            "import that (the old name is deprecated)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return EvaluationProtocol
+    raise AttributeError(f"module 'workbench.evaluation' has no attribute {name!r}")

@@ -28,7 +28,7 @@ from workbench.model import BLOCK_CELLS, FoldedUsers, Model, top_k
 from workbench.relevance import Relevance
 
 if TYPE_CHECKING:
-    from workbench.evaluation import Protocol
+    from workbench.protocol import EvaluationProtocol
     from workbench.splits import Split
 
 
@@ -147,7 +147,7 @@ def rank_user_group(
     rel: Relevance,
     ranking: list[RankingMetric],
     depth: int,
-    protocol: Protocol,
+    protocol: EvaluationProtocol,
     group: int,
     clock: ModelTimer,
 ) -> GroupRanking:
@@ -191,7 +191,7 @@ def _scored_blocks(
     target: Any,
     rel: Relevance,
     depth: int,
-    protocol: Protocol,
+    protocol: EvaluationProtocol,
     group: int,
     order: np.ndarray,
     bs: int,
@@ -216,7 +216,7 @@ def evaluate_ranking(
     *,
     ranking: list[RankingMetric],
     lists: list[ListMetric],
-    protocol: Protocol,
+    protocol: EvaluationProtocol,
     test_users: np.ndarray,
     folded: FoldedUsers | None,
     folded_row: np.ndarray,

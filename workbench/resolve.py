@@ -16,12 +16,12 @@ import scipy
 
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError
-from workbench.evaluation import Protocol
 from workbench.jsonvalues import normalise
 from workbench.loading import load_dataset
 from workbench.metric import Metric
 from workbench.model import Model
 from workbench.plugins import get_loaded, get_registry
+from workbench.protocol import EvaluationProtocol
 from workbench.registry import Registry
 from workbench.specs import parse_spec
 from workbench.splits import Split, Splitter
@@ -192,13 +192,13 @@ def splitter_info(splitter: Splitter | list[Split]) -> dict[str, Any]:
 def resolve_protocol(protocol: Any, seed: int):
 
     if protocol is None:
-        return Protocol(seed=seed)
-    if isinstance(protocol, Protocol):
+        return EvaluationProtocol(seed=seed)
+    if isinstance(protocol, EvaluationProtocol):
         return protocol
     if isinstance(protocol, Mapping):
         values = dict(protocol)
         values.setdefault("seed", seed)
-        return Protocol.from_values(values)  # typed: "false" is not a boolean
+        return EvaluationProtocol.from_values(values)  # typed: "false" is not a boolean
     raise ParamError(f"cannot use {protocol!r} as a protocol")
 
 

@@ -19,7 +19,7 @@ import zipfile
 import zlib
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,8 +29,9 @@ from workbench.errors import ModelFileError, UnknownNameError, WorkbenchError
 from workbench.files import write_atomic
 from workbench.plugins import get_registry, plugin_of
 
-if TYPE_CHECKING:
-    from workbench.model import Model
+#: a `workbench.model.Model` (typed loosely: model files are a layer below the model contract,
+#: which calls `save_model` / `load_model`; this module never imports it)
+Model = Any
 
 FORMAT = "recsys-workbench-model"
 FORMAT_VERSION = 1

@@ -12,18 +12,18 @@ from __future__ import annotations
 from workbench.analysis.activity import activity_buckets, plot_activity
 from workbench.analysis.data_notes import data_facts, data_notes
 from workbench.analysis.describe import QUANTILES
-from workbench.evaluation import Protocol
 from workbench.files import write_atomic
 from workbench.jsonvalues import dumps
 from workbench.loading import dataset_spec, make_splitter
 from workbench.loading import read_file as read_history
 from workbench.params import parse_assignments as parse_options
+from workbench.protocol import EvaluationProtocol
 from workbench.specs import parse_spec
 from workbench.storage import model_target
 
 __all__ = [
     "QUANTILES",
-    "Protocol",
+    "EvaluationProtocol",
     "activity_buckets",
     "data_facts",
     "data_notes",

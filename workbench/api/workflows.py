@@ -17,7 +17,7 @@ from workbench.analysis import describe as _describe
 from workbench.analysis.activity import DEFAULT_BINS, activity_buckets
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
-from workbench.evaluation import Protocol, check_metrics_fit, evaluate
+from workbench.evaluation import check_metrics_fit, evaluate
 from workbench.experiments.compare import (
     compare,
     load_run,
@@ -28,6 +28,7 @@ from workbench.experiments.compare import (
 from workbench.experiments.runfolder import RunFolder
 from workbench.model import FoldedUsers, Model, check_k
 from workbench.plugins import get_registry
+from workbench.protocol import EvaluationProtocol
 from workbench.resolve import ModelEntry, check_models_fit, resolve_metrics, resolve_splitter
 from workbench.resolve import default_metrics as _defaults
 from workbench.results import Results
@@ -503,7 +504,7 @@ def evaluate_model(
         )
     metric_objs = resolve_metrics(None if metrics is None else list(metrics), test)
     if isinstance(protocol, Mapping):
-        protocol = Protocol.from_values(protocol)
+        protocol = EvaluationProtocol.from_values(protocol)
     result = evaluate(model, Split(train_part, test), metric_objs, protocol, per_user=per_user)
     frame = pd.DataFrame({"metric": list(result.scores), "value": list(result.scores.values())})
     frame.attrs["diagnostics"] = {**result.diagnostics, **dropped}

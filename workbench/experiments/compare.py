@@ -32,12 +32,13 @@ from workbench.analysis.stats import significance_records
 from workbench.backend import resolve_backend
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
-from workbench.evaluation import Protocol, check_metrics_fit
+from workbench.evaluation import check_metrics_fit
 from workbench.experiments.loop import Given, Loop, Proposer
 from workbench.experiments.runfolder import RunFolder
 from workbench.experiments.runner import Progress, now
 from workbench.jsonvalues import normalise
 from workbench.metric import Metric
+from workbench.protocol import EvaluationProtocol
 from workbench.resolve import (
     ModelEntry,
     check_models_fit,
@@ -292,7 +293,7 @@ def request_of(run_dir: str | Path) -> dict[str, Any]:
         "data": data,
         "splitter": {"name": splitter["name"], **(splitter.get("params") or {})},
         "metrics": [{"name": m["name"], **(m.get("params") or {})} for m in meta["metrics"]],
-        "protocol": Protocol.from_dict(meta.get("protocol") or {}),
+        "protocol": EvaluationProtocol.from_dict(meta.get("protocol") or {}),
         "seed": int(meta.get("seed", 0)),
         "validation": bool(meta.get("validation")),
         "per_user": bool(meta.get("per_user")),
