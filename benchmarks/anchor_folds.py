@@ -24,8 +24,8 @@ import pandas as pd
 
 from workbench.data import Interactions
 from workbench.evaluation import evaluate
+from workbench.experiments.resolve import resolve_metrics, resolve_models
 from workbench.protocol import EvaluationProtocol
-from workbench.resolve import resolve_metrics, resolve_models
 from workbench.splits import Split
 
 ROOT = Path(__file__).resolve().parents[1]

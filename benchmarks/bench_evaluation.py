@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from workbench.data import IdMap, Interactions
-from workbench.embedding import FactorModel
 from workbench.evaluation import evaluate
+from workbench.factor.embedding import FactorModel
 from workbench.protocol import EvaluationProtocol
 from workbench.splits import Split
 

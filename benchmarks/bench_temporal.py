@@ -25,8 +25,8 @@ import numpy as np
 from benchmarks.anchor_folds import anchor_data, anchor_splits
 from workbench.analysis.stats import paired_test
 from workbench.evaluation import evaluate
+from workbench.experiments.resolve import resolve_metrics, resolve_models
 from workbench.protocol import EvaluationProtocol
-from workbench.resolve import resolve_metrics, resolve_models
 
 ANCHOR_MODELS = ["svdpp", "timesvdpp", "timebiases", "svdpp-attr", "timesvdpp attributes=true"]
 NEW_USER_PAIRS = [

@@ -220,7 +220,7 @@ class PeakRSS:
 
 def scale_worker(n_ratings: int, model: str, epochs: int) -> dict[str, Any]:
     """Run in a fresh process: generate the data, fit, report epoch seconds and peak RSS."""
-    from workbench.resolve import resolve_models
+    from workbench.experiments.resolve import resolve_models
 
     data = synthetic(n_ratings)
     gc.collect()

@@ -13,8 +13,8 @@ import numpy as np
 from benchmarks import evalkit, refs
 from benchmarks.suites import Context, Record, suite
 from workbench.evaluation import evaluate
+from workbench.experiments.resolve import resolve_metrics, resolve_models
 from workbench.protocol import EvaluationProtocol
-from workbench.resolve import resolve_metrics, resolve_models
 from workbench.splits import Split
 
 #: Our models (spec) and, for each, the references: (label, setting, factory(train, scale)).

@@ -134,8 +134,8 @@ def child_steps(task: dict[str, Any], status: Any):
     yield {"step": "load parquet", "rows": len(data), "seconds": time.perf_counter() - started,
            **memory()}
     from workbench.evaluation import evaluate
+    from workbench.experiments.resolve import resolve_metrics, resolve_models
     from workbench.protocol import EvaluationProtocol
-    from workbench.resolve import resolve_metrics, resolve_models
     from workbench.splits import Split
 
     test_rows = np.random.default_rng(0).random(len(data)) < task.get("test_fraction", 0.01)

@@ -65,7 +65,7 @@ def timed(fn: Callable[[], Any]) -> float:
 
 
 def _ours(spec: dict[str, Any], train: Interactions):
-    from workbench.resolve import resolve_models
+    from workbench.experiments.resolve import resolve_models
 
     name = spec["model"]
     params = " ".join(f"{k}={v}" for k, v in spec.items() if k != "model")
@@ -152,7 +152,7 @@ def _epoch_seconds(spec: dict[str, Any], train: Interactions) -> tuple[float, fl
     """(median seconds of one epoch, seconds of the fit outside the epochs) of one fit: the
     epochs timed by the training callback, so per-fit set-up (casts, the blocked order's
     sort by user) is not counted as epoch time, whatever the number of epochs."""
-    from workbench.resolve import resolve_models
+    from workbench.experiments.resolve import resolve_models
 
     params = " ".join(f"{k}={v}" for k, v in spec.items() if k != "model")
     model = resolve_models([f"{spec['model']} {params}"])[0].model

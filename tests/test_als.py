@@ -13,7 +13,7 @@ from workbench_als.models import ALS, ImplicitALS
 
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError, TrainingDiverged
-from workbench.fold_in import confidence_fold_in
+from workbench.factor.fold_in import confidence_fold_in
 from workbench.model import EpochInfo
 from workbench.testing import ModelContract, low_rank_ratings
 
@@ -459,7 +459,7 @@ def test_threads_parameter_limits_numba_and_blas() -> None:
 
 def test_implicit_model_hides_rating_metrics_in_evaluation() -> None:
     from workbench.evaluation import evaluate
-    from workbench.resolve import resolve_metrics
+    from workbench.experiments.resolve import resolve_metrics
     from workbench.splits import Split
     from workbench.testing import holdout
 
@@ -491,7 +491,7 @@ def anchor_splits(data_dir, n_folds: int = 2):
 @pytest.mark.realdata
 def test_defaults_reach_the_targets_on_the_anchor_folds(real_data_dir) -> None:
     from workbench.evaluation import evaluate
-    from workbench.resolve import resolve_metrics
+    from workbench.experiments.resolve import resolve_metrics
 
     splits = anchor_splits(real_data_dir)
     metrics = resolve_metrics(["rmse", "ndcg@10"], splits[0].train)

@@ -18,9 +18,9 @@ from workbench.analysis.activity import (
     bucket_labels,
     plot_activity,
 )
-from workbench.embedding import FactorModel
 from workbench.errors import DataError
 from workbench.evaluation import evaluate
+from workbench.factor.embedding import FactorModel
 from workbench.splits import Split
 from workbench.testing import holdout, low_rank_ratings
 

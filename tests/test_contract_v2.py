@@ -18,10 +18,10 @@ from scipy.optimize import nnls
 import workbench as wb
 from workbench.errors import ParamError
 from workbench.evaluation import evaluate
-from workbench.fold_in import confidence_fold_in, nonnegative_fold_in, ridge_fold_in
+from workbench.experiments.resolve import resolve_metrics
+from workbench.factor.fold_in import confidence_fold_in, nonnegative_fold_in, ridge_fold_in
 from workbench.model import ColdStart, Model
 from workbench.protocol import EvaluationProtocol
-from workbench.resolve import resolve_metrics
 from workbench.splits import Split
 from workbench.testing import ModelContract, holdout, low_rank_ratings
 from workbench.user_state import UserState

@@ -9,7 +9,7 @@ import pytest
 from pydantic import Field
 
 from workbench.data import Interactions
-from workbench.embedding import FactorModel
+from workbench.factor.embedding import FactorModel
 from workbench.model import Model, top_k
 from workbench.params import Params
 from workbench.testing import ModelContract, low_rank_ratings

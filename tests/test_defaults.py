@@ -9,9 +9,9 @@ import pytest
 from workbench import hookimpl
 from workbench.dataset import Dataset
 from workbench.errors import UnknownNameError
+from workbench.experiments.resolve import default_metric, default_metrics
 from workbench.metric import RatingMetric
 from workbench.plugins import PluginWarning, load_plugins, set_loaded
-from workbench.resolve import default_metric, default_metrics
 from workbench.testing import low_rank_ratings
 
 

@@ -16,14 +16,14 @@ from scipy import stats
 from workbench import hookimpl
 from workbench.api import resume_run
 from workbench.data import Interactions
-from workbench.embedding import FactorModel
 from workbench.errors import DataError, ParamError, UnknownNameError, WorkbenchError
 from workbench.experiments.compare import compare, derive_seed, load_run, request_of
+from workbench.experiments.resolve import resolve_models
 from workbench.experiments.runfolder import RunFolder
+from workbench.factor.embedding import FactorModel
 from workbench.model import EpochInfo
 from workbench.params import Params
 from workbench.plugins import load_plugins, set_loaded
-from workbench.resolve import resolve_models
 from workbench.search.tuning import load_tune, tune
 from workbench.testing import low_rank_ratings
 
@@ -471,7 +471,7 @@ def test_search_space_errors(items, message):
 
 
 def test_loaded_data_remembers_its_spec_but_a_subset_does_not():
-    from workbench.resolve import resolve_data
+    from workbench.experiments.resolve import resolve_data
 
     spec = "synthetic n_users=50 n_items=30 n_interactions=400"
     full, request = resolve_data(spec)

@@ -10,9 +10,9 @@ from workbench_als import solvers
 from workbench_als.models import ImplicitALS
 
 from workbench.data import Interactions
-from workbench.embedding import RankingFactorModel
 from workbench.errors import ParamError
-from workbench.fold_in import confidence, confidence_fold_in, gradient_options
+from workbench.factor.embedding import RankingFactorModel
+from workbench.factor.fold_in import confidence, confidence_fold_in, gradient_options
 from workbench.testing import low_rank_ratings
 from workbench.user_state import grow_rows
 
@@ -106,7 +106,7 @@ def test_training_state_stays_in_the_context_not_on_the_fitted_model(monkeypatch
 def test_observed_nmf_is_an_unbiased_embedding_model() -> None:
     from workbench_nmf.models import ObservedNMF
 
-    from workbench.embedding import EmbeddingModel, RatingFactorModel
+    from workbench.factor.embedding import EmbeddingModel, RatingFactorModel
 
     assert issubclass(ObservedNMF, EmbeddingModel)
     assert not issubclass(ObservedNMF, RatingFactorModel)  # no biases switched off

@@ -152,12 +152,12 @@ def test_a_dataset_may_say_which_scale_it_expects() -> None:
 
 # -- item 8: train -o ---------------------------------------------------------------------------
 def test_train_output_is_checked_before_any_work(tmp_path: Path, capsys, monkeypatch) -> None:
-    import workbench.resolve
+    import workbench.experiments.resolve
 
     def no_loading(*args, **kwargs):
         raise AssertionError("the data was loaded before the output was checked")
 
-    monkeypatch.setattr(workbench.resolve, "resolve_data", no_loading)
+    monkeypatch.setattr(workbench.experiments.resolve, "resolve_data", no_loading)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "outdir").mkdir()
     cases = {

@@ -17,8 +17,8 @@ from plugin_env import FIXTURES, install, run_workbench
 import workbench
 from workbench import Capabilities, ColdStart, Model, PluginError, UserState
 from workbench.capabilities import FOLD_IN_STRATEGIES
-from workbench.embedding import RatingFactorModel
 from workbench.errors import WorkbenchError
+from workbench.factor.embedding import RatingFactorModel
 from workbench.plugin_api import PLUGIN_API_VERSION, reset_warnings
 from workbench.testing import ModelContract, low_rank_ratings
 

@@ -14,9 +14,9 @@ import pytest
 import scipy.sparse as sp
 
 import workbench as wb
-from workbench.embedding import RatingFactorModel
 from workbench.errors import UnknownNameError
-from workbench.fold_in import ridge_fold_in
+from workbench.factor.embedding import RatingFactorModel
+from workbench.factor.fold_in import ridge_fold_in
 from workbench.params import Params
 
 pytestmark = pytest.mark.realdata

@@ -15,8 +15,8 @@ from workbench_sgd.timesvdpp import TimeBiases, TimeSVDpp
 from workbench.data import Interactions
 from workbench.errors import DataError
 from workbench.evaluation import evaluate
+from workbench.experiments.resolve import resolve_metrics
 from workbench.protocol import EvaluationProtocol
-from workbench.resolve import resolve_metrics
 from workbench.splits import Split
 from workbench.testing import ModelContract, holdout, low_rank_ratings
 

@@ -11,12 +11,6 @@ from workbench.capabilities import Capabilities, ColdStart
 from workbench.component import Component
 from workbench.data import IdMap, Interactions
 from workbench.dataset import Dataset
-from workbench.embedding import (
-    EmbeddingModel,
-    FactorModel,
-    RankingFactorModel,
-    RatingFactorModel,
-)
 from workbench.errors import (
     DataError,
     MissingDependency,
@@ -29,6 +23,12 @@ from workbench.errors import (
     WorkbenchError,
 )
 from workbench.exporter import Exporter
+from workbench.factor.embedding import (
+    EmbeddingModel,
+    FactorModel,
+    RankingFactorModel,
+    RatingFactorModel,
+)
 from workbench.hookspecs import hookimpl
 from workbench.metric import Metric
 from workbench.model import EpochInfo, FoldedUsers, Model

@@ -18,6 +18,10 @@ from types import ModuleType
 
 #: old dotted module name -> new dotted module name
 MOVED: dict[str, str] = {
+    # the building blocks of MF models: workbench/factor/
+    "workbench.embedding": "workbench.factor.embedding",
+    "workbench.fold_in": "workbench.factor.fold_in",
+    "workbench.resolve": "workbench.experiments.resolve",
     "workbench.stats": "workbench.analysis.stats",
     "workbench.describe": "workbench.analysis.describe",
     "workbench.data_notes": "workbench.analysis.data_notes",

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from workbench.errors import PluginError
 
 #: How a model folds new users in (items frozen); None: it cannot.
-#: ``ridge``/``confidence``/``nonnegative`` name the solvers of `workbench.fold_in`,
+#: ``ridge``/``confidence``/``nonnegative`` name the solvers of `workbench.factor.fold_in`,
 #: ``gradient`` a few epochs of the model's own training with items frozen, ``custom`` a
 #: model's own `_fold_in`.
 FoldInStrategy = Literal["ridge", "confidence", "nonnegative", "gradient", "custom"]

@@ -1,6 +1,6 @@
 """The model contract, and the scoring machinery every model shares.
 
-A model plugin subclasses `Model` (or one of the embedding kinds in `workbench.embedding`:
+A model plugin subclasses `Model` (or one of the embedding kinds in `workbench.factor.embedding`:
 `RatingFactorModel` for biased rating MF, `RankingFactorModel` for implicit-feedback MF) and
 implements a few underscore hooks; the base class provides the public API with
 scikit-learn semantics:
@@ -435,9 +435,9 @@ class Model(Component):
 
     def _check_fold_in_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Validate per-call fold-in options: ``n_epochs`` and ``lr`` for a declared
-        ``gradient`` fold-in (`workbench.fold_in.gradient_options`); otherwise none."""
+        ``gradient`` fold-in (`workbench.factor.fold_in.gradient_options`); otherwise none."""
         if self.declared().fold_in == "gradient":
-            from workbench.fold_in import gradient_options
+            from workbench.factor.fold_in import gradient_options
 
             return gradient_options(options, self.owner())
         if options:

@@ -306,7 +306,7 @@ def _vector(path: Path, arrays: dict[str, np.ndarray], key: str, kinds: str) -> 
     return arr
 
 
-#: State arrays of the embedding contract (`workbench.embedding`): rows and dimensions.
+#: State arrays of the embedding contract (`workbench.factor.embedding`): rows and dimensions.
 #: Other state arrays are the model's own; the load-time smoke test covers them.
 _EMBEDDING_STATE = {
     "user_factors": ("users", 2),

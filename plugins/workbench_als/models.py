@@ -10,8 +10,8 @@ from pydantic import Field
 
 from workbench.capabilities import Capabilities
 from workbench.data import Interactions
-from workbench.embedding import RankingFactorModel, RatingFactorModel
 from workbench.errors import DataError, ParamError
+from workbench.factor.embedding import RankingFactorModel, RatingFactorModel
 from workbench.model import EpochInfo, TrainingCallback
 from workbench.params import Params
 from workbench.threads import limited_threads

@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from workbench.errors import ParamError
-from workbench.fold_in import confidence as core_confidence
+from workbench.factor.fold_in import confidence as core_confidence
 from workbench.model import DivergenceGuard
 
 #: ``callback(iteration, loss, seconds)`` after every iteration.
@@ -67,7 +67,7 @@ def as_csr(matrix: sp.spmatrix) -> sp.csr_matrix:
 
 
 def confidence(values: np.ndarray, alpha: float, kind: str = "linear", eps: float = 1.0):
-    """Confidence of observed entries, in float32 (`workbench.fold_in.confidence`)."""
+    """Confidence of observed entries, in float32 (`workbench.factor.fold_in.confidence`)."""
     return core_confidence(values, alpha, kind, eps, dtype=np.float32)  # type: ignore[arg-type]
 
 

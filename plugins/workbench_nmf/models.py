@@ -12,8 +12,8 @@ from pydantic import Field
 
 from workbench.capabilities import Capabilities, ColdStart
 from workbench.data import Interactions
-from workbench.embedding import EmbeddingModel, RankingFactorModel
 from workbench.errors import DataError
+from workbench.factor.embedding import EmbeddingModel, RankingFactorModel
 from workbench.model import EpochInfo, TrainingCallback
 from workbench.params import Params
 from workbench.threads import limited_threads

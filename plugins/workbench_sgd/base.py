@@ -23,8 +23,8 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from workbench.data import Interactions
-from workbench.embedding import RatingFactorModel
 from workbench.errors import DataError, ParamError
+from workbench.factor.embedding import RatingFactorModel
 from workbench.model import DivergenceGuard, EpochInfo, TrainingCallback
 from workbench.params import Params
 from workbench.user_state import UserState

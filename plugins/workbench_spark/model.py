@@ -32,9 +32,9 @@ from pydantic import Field
 
 from workbench.capabilities import Capabilities, ColdStart
 from workbench.data import Interactions
-from workbench.embedding import EmbeddingModel
 from workbench.errors import ParamError
-from workbench.fold_in import confidence, confidence_fold_in, ridge_fold_in
+from workbench.factor.embedding import EmbeddingModel
+from workbench.factor.fold_in import confidence, confidence_fold_in, ridge_fold_in
 from workbench.model import EpochInfo, TrainingCallback
 from workbench.params import Params
 from workbench.user_state import UserState

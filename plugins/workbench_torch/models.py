@@ -18,8 +18,8 @@ import scipy.sparse as sp
 
 from workbench.capabilities import Capabilities, ColdStart
 from workbench.data import Interactions
-from workbench.embedding import EmbeddingModel
 from workbench.errors import DataError, ParamError
+from workbench.factor.embedding import EmbeddingModel
 from workbench.model import EpochInfo, TrainingCallback, top_k
 from workbench.user_state import UserState, grow_rows
 from workbench_torch.params import DEFAULT_REG, MLPParams, NeuMFParams, TorchParams

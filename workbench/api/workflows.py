@@ -25,12 +25,17 @@ from workbench.experiments.compare import (
     request_of,
     resume_compare,
 )
+from workbench.experiments.resolve import (
+    ModelEntry,
+    check_models_fit,
+    resolve_metrics,
+    resolve_splitter,
+)
+from workbench.experiments.resolve import default_metrics as _defaults
 from workbench.experiments.runfolder import RunFolder
 from workbench.model import FoldedUsers, Model, check_k
 from workbench.plugins import get_registry
 from workbench.protocol import EvaluationProtocol
-from workbench.resolve import ModelEntry, check_models_fit, resolve_metrics, resolve_splitter
-from workbench.resolve import default_metrics as _defaults
 from workbench.results import Results
 from workbench.search import tuning
 from workbench.specs import parse_spec

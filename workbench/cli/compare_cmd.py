@@ -44,7 +44,7 @@ def _all_models(data: Any, quiet: bool = False) -> list[str]:
 def _model_items(
     doc: Any, cli_models: list[str], all_models: bool, data: Any, quiet: bool = False
 ) -> list[Any]:
-    from workbench.resolve import resolve_models
+    from workbench.experiments.resolve import resolve_models
 
     if cli_models or all_models:
         items: list[Any] = list(_all_models(data, quiet) if all_models else [])
@@ -180,7 +180,7 @@ def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
     from workbench.api import load_dataset
     from workbench.cli.workflow import report_data
     from workbench.experiments.compare import compare as run_compare  # checks metrics/models first
-    from workbench.resolve import resolve_metrics
+    from workbench.experiments.resolve import resolve_metrics
 
     data_spec = config_value(doc, "data", opt.data)
     split_spec = config_value(doc, "split", opt.split)  # None: the plugins' "folds" default

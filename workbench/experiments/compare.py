@@ -34,12 +34,7 @@ from workbench.data import Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
 from workbench.evaluation import check_metrics_fit
 from workbench.experiments.loop import Given, Loop, Proposer
-from workbench.experiments.runfolder import RunFolder
-from workbench.experiments.runner import Progress, now
-from workbench.jsonvalues import normalise
-from workbench.metric import Metric
-from workbench.protocol import EvaluationProtocol
-from workbench.resolve import (
+from workbench.experiments.resolve import (
     ModelEntry,
     check_models_fit,
     derive_seed,
@@ -52,6 +47,11 @@ from workbench.resolve import (
     splitter_info,
     versions,
 )
+from workbench.experiments.runfolder import RunFolder
+from workbench.experiments.runner import Progress, now
+from workbench.jsonvalues import normalise
+from workbench.metric import Metric
+from workbench.protocol import EvaluationProtocol
 from workbench.results import Results
 from workbench.splits import Split, Splitter
 

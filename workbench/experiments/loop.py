@@ -17,10 +17,10 @@ from typing import Any, Protocol
 import pandas as pd
 
 from workbench.backend import Backend
+from workbench.experiments.resolve import ModelEntry, derive_seed
 from workbench.experiments.runfolder import RunFolder
 from workbench.experiments.runner import PER_USER_KEY, Progress, Task, fire_hook, run_parallel
 from workbench.metric import Metric
-from workbench.resolve import ModelEntry, derive_seed
 from workbench.splits import Split
 from workbench.strategy import COMPLETE, FAILED, PRUNED
 

@@ -85,7 +85,7 @@ def nested_tune(
     a splitter spec (``"kfold n_folds=5"``), `Splitter` or list of `Split`.
     """
     from workbench.experiments.compare import compare
-    from workbench.resolve import resolve_data, resolve_splitter
+    from workbench.experiments.resolve import resolve_data, resolve_splitter
     from workbench.search.tuning import _tune_params, tune
     from workbench.splits import Splitter
 

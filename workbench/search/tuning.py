@@ -20,11 +20,11 @@ import pandas as pd
 
 from workbench.errors import MissingDependency, ParamError, WorkbenchError
 from workbench.experiments.compare import compare, load_run, request_of
+from workbench.experiments.resolve import ModelEntry, default_metric, registry, resolve_data
 from workbench.experiments.runner import Progress
 from workbench.files import write_atomic
 from workbench.jsonvalues import normalise
 from workbench.metric import Metric
-from workbench.resolve import ModelEntry, default_metric, registry, resolve_data
 from workbench.results import Results
 from workbench.search.space import Dimension, as_float_range, parse_space
 from workbench.specs import parse_spec
@@ -123,7 +123,7 @@ def tune(
     ``metrics`` are recorded too. With ``run_dir`` the best parameters are also written to
     ``best.json`` there, and the search resumes like a comparison. ``splitter`` None: the
     search split a plugin declares (3-fold CV); ``metric`` None: the first default metric
-    for the data's kind (`workbench.resolve.default_metric`). ``search="tpe"`` (needs
+    for the data's kind (`workbench.experiments.resolve.default_metric`). ``search="tpe"`` (needs
     Optuna) draws ``n_iter`` candidates with Optuna's TPE sampler and prunes bad ones fold by
     fold; its study is kept in the run folder and resumes from it. ``backend``/``scheduler``:
     where the (candidate, fold) tasks run, as in `compare` (a Dask or Ray cluster).

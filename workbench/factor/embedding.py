@@ -12,7 +12,7 @@
 `EmbeddingModel` implements scoring (`_user_state`, `_score`, `_score_pairs`), the cold-start
 fallback (zero factors and biases for users/items without training data), `update_users`
 storage (`_set_user_rows`), item embeddings and the saved arrays. A subclass sets the learned
-arrays in `_fit` and picks a fold-in: the kinds below bring one from `workbench.fold_in`;
+arrays in `_fit` and picks a fold-in: the kinds below bring one from `workbench.factor.fold_in`;
 a gradient-trained model overrides `_fold_in`.
 """
 
@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from workbench.capabilities import Capabilities, ColdStart
-from workbench.fold_in import confidence_fold_in, ridge_fold_in
+from workbench.factor.fold_in import confidence_fold_in, ridge_fold_in
 from workbench.model import Model, _reads_capabilities
 from workbench.user_state import UserState, grow_rows
 
@@ -118,7 +118,7 @@ class RatingFactorModel(EmbeddingModel):
     """Biased MF of explicit ratings, ``mu + b_u + b_i + p_u · q_i``.
 
     Fold-in: the regularised least-squares half-step of ALS with items frozen
-    (`workbench.fold_in.ridge_fold_in`, regularisation ``fold_in_reg`` times the user's
+    (`workbench.factor.fold_in.ridge_fold_in`, regularisation ``fold_in_reg`` times the user's
     number of ratings); gradient-trained models may override `_fold_in`.
     """
 
@@ -157,7 +157,7 @@ class RankingFactorModel(EmbeddingModel):
     ``p_u · q_i`` scores that only order items.
 
     Fold-in: the confidence-weighted least-squares half-step of implicit ALS with items
-    frozen (`workbench.fold_in.confidence_fold_in`), with the settings of
+    frozen (`workbench.factor.fold_in.confidence_fold_in`), with the settings of
     `fold_in_settings` (a subclass maps its parameters there).
     """
 

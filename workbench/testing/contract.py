@@ -1,20 +1,5 @@
-"""A contract test suite every model plugin reuses (built-in and third-party).
-
-Usage, in a plugin's tests::
-
-    from workbench.testing import ModelContract
-
-    class TestMyModel(ModelContract):
-        def make_model(self, **params):
-            return MyModel(n_epochs=5, seed=params.pop("seed", 0), **params)
-
-pytest collects the inherited ``test_*`` methods. Override `make_data` to train on other
-data (e.g. implicit feedback), and set ``learns = False`` for models that are not expected to
-beat the global mean (e.g. popularity for rating prediction). The suite tests only what a
-model declares it can do (``model.declared()``, its `workbench.Capabilities`): a ranking model
-(``predicts="scores"``) skips the rating tests, a model without a ``fold_in`` strategy skips
-the fold-in tests and one that does not declare ``update_users`` skips those.
-"""
+"""`ModelContract`: the model contract as a test suite, with the small data helpers it uses
+(`low_rank_ratings`, `holdout`); re-exported by `workbench.testing`."""
 
 from __future__ import annotations
 
@@ -26,7 +11,7 @@ import numpy as np
 try:
     import pytest
 except ModuleNotFoundError:  # the data helpers work without it; the suite runs on pytest
-    from workbench import _no_pytest as pytest  # type: ignore[no-redef]
+    import workbench.testing._no_pytest as pytest  # type: ignore[no-redef]
 
 from workbench.capabilities import Capabilities
 from workbench.data import Interactions
