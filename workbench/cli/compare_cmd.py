@@ -44,7 +44,7 @@ def _all_models(data: Any, quiet: bool = False) -> list[str]:
 def _model_items(
     doc: Any, cli_models: list[str], all_models: bool, data: Any, quiet: bool = False
 ) -> list[Any]:
-    from workbench.experiments.resolve import resolve_models
+    from workbench.api.runs import resolve_models
 
     if cli_models or all_models:
         items: list[Any] = list(_all_models(data, quiet) if all_models else [])
@@ -119,7 +119,7 @@ def compare(
     ),
 ) -> None:
     """Compare models over the folds of one split: a table, paired tests and exports."""
-    from workbench.experiments.config import load_experiment
+    from workbench.api.runs import load_experiment
 
     doc = load_experiment(config, kind="compare") if config is not None else None
     folder = config_value(doc, "run_dir", run_dir)
@@ -178,9 +178,9 @@ class _Options:
 
 def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
     from workbench.api import load_dataset
+    from workbench.api.runs import compare as run_compare  # checks metrics/models first
+    from workbench.api.runs import resolve_metrics
     from workbench.cli.workflow import report_data
-    from workbench.experiments.compare import compare as run_compare  # checks metrics/models first
-    from workbench.experiments.resolve import resolve_metrics
 
     data_spec = config_value(doc, "data", opt.data)
     split_spec = config_value(doc, "split", opt.split)  # None: the plugins' "folds" default

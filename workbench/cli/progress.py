@@ -20,8 +20,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from workbench.api.runs import Progress as ProgressEvents
 from workbench.cli.common import err_console
-from workbench.experiments.runner import Progress as ProgressEvents
 from workbench.model import EpochInfo
 
 

@@ -33,7 +33,7 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Report a run again from its folder (finished results only), without retraining."""
-    from workbench.experiments.compare import load_run
+    from workbench.api.runs import load_run
 
     exporters = build_exporters(export or None)
     results = load_run(run_dir)
@@ -48,7 +48,7 @@ def report(
         return
     print_significance(results)
     if meta.get("kind") == "tune":
-        from workbench.search.tuning import TuneResult
+        from workbench.api.runs import TuneResult
 
         outcome = TuneResult.from_results(results)
 

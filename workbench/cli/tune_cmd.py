@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from workbench.api.runs import write_atomic
 from workbench.cli.common import BACKEND_OPTION, SCHEDULER_OPTION, console, example, print_json
 from workbench.cli.workflow import (
     backend_of,
@@ -22,7 +23,6 @@ from workbench.cli.workflow import (
     ranking_view,
 )
 from workbench.errors import ParamError
-from workbench.files import write_atomic
 
 
 def tune(
@@ -85,10 +85,9 @@ def tune(
 ) -> None:
     """Search a model's parameters; prints the ranking and the best parameters."""
     from workbench.api import load_dataset
+    from workbench.api.runs import load_experiment, locate_param_error, resume_tune
+    from workbench.api.runs import tune as run_tune
     from workbench.cli.workflow import report_data
-    from workbench.experiments.config import load_experiment, locate_param_error
-    from workbench.search.tuning import resume_tune
-    from workbench.search.tuning import tune as run_tune
 
     if list_strategies:
         _print_strategies(as_json)
@@ -150,7 +149,7 @@ def tune(
             return positional, options
 
         if outer is not None:
-            from workbench.search.nested import nested_tune
+            from workbench.api.runs import nested_tune
 
             try:
                 args, options = search_args()
@@ -238,7 +237,7 @@ def _print_strategies(as_json: bool) -> None:
     import pandas as pd
     from rich.markup import escape
 
-    from workbench.search.tuning import strategies, unavailable_plugins
+    from workbench.api.runs import strategies, unavailable_plugins
 
     rows = strategies()
     if as_json:

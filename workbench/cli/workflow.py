@@ -55,7 +55,7 @@ def backend_of(doc: Any, backend: str | None, scheduler: str | None) -> Any:
     """The checked `workbench.backend.Backend` of ``--backend``/``--scheduler``, else the
     experiment file's ``backend``/``scheduler``, else local (the file's scheduler only goes
     with the file's backend); a bad value from the file names its line."""
-    from workbench.backend import resolve_backend
+    from workbench.api.runs import resolve_backend
 
     name = config_value(doc, "backend", backend, "local")
     if backend is not None and doc is not None and backend != doc.values.get("backend"):
@@ -76,14 +76,14 @@ def backend_of(doc: Any, backend: str | None, scheduler: str | None) -> Any:
             raise
         about_address = "address" in str(exc) or "scheduler" in str(exc)
         key = "scheduler" if "scheduler" in from_file and about_address else from_file[-1]
-        from workbench.experiments.config import locate_param_error
+        from workbench.api.runs import locate_param_error
 
         raise locate_param_error(doc, (key,), exc) from None
 
 
 def located(doc: Any, key: tuple, build: Any) -> Any:
     """Run ``build()``; a parameter error of a value from the file names its line."""
-    from workbench.experiments.config import locate_param_error
+    from workbench.api.runs import locate_param_error
 
     try:
         return build()
@@ -105,7 +105,7 @@ def interrupted(folder: Path, command: str = "compare", finish: str | None = Non
     the ``finish`` text), exit 130."""
     import typer
 
-    from workbench.experiments.runfolder import RunFolder
+    from workbench.api.runs import RunFolder
 
     done = len(RunFolder(folder).finished()) if (folder / "results.jsonl").exists() else 0
     err_console.print(
