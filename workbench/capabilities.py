@@ -13,7 +13,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from workbench.errors import PluginError
+import numpy as np
+
+from workbench.errors import ParamError, PluginError
 
 #: How a model folds new users in (items frozen); None: it cannot.
 #: ``ridge``/``confidence``/``nonnegative`` name the solvers of `workbench.factor.fold_in`,
@@ -101,3 +103,21 @@ class Capabilities:
     def replace(self, **changes: Any) -> Capabilities:
         """A copy with some fields changed (e.g. a subclass's from its parent's)."""
         return dataclasses.replace(self, **changes)
+
+
+def gradient_options(options: dict[str, Any], owner: str) -> dict[str, Any]:
+    """The per-call options of gradient fold-in (SGD, PyTorch): ``n_epochs`` (an integer
+    >= 1) and ``lr`` (a number > 0); anything else is an error. None values are dropped."""
+    unknown = sorted(set(options) - {"n_epochs", "lr"})
+    if unknown:
+        raise ParamError(f"{owner}: unknown fold-in option {unknown[0]!r} (expected n_epochs, lr)")
+    epochs, lr = options.get("n_epochs"), options.get("lr")
+    if epochs is not None and (
+        isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1
+    ):
+        raise ParamError(f"{owner}: fold-in n_epochs must be an integer >= 1, got {epochs!r}")
+    if lr is not None and (
+        isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr < float("inf")
+    ):
+        raise ParamError(f"{owner}: fold-in lr must be a number > 0, got {lr!r}")
+    return {k: v for k, v in options.items() if v is not None}

@@ -37,7 +37,7 @@ from typing import Any, ClassVar, Literal, Self
 import numpy as np
 import scipy.sparse as sp
 
-from workbench.capabilities import Capabilities, ColdStart
+from workbench.capabilities import Capabilities, ColdStart, gradient_options
 from workbench.component import Component
 from workbench.data import IdMap, Interactions
 from workbench.errors import (
@@ -435,10 +435,8 @@ class Model(Component):
 
     def _check_fold_in_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Validate per-call fold-in options: ``n_epochs`` and ``lr`` for a declared
-        ``gradient`` fold-in (`workbench.factor.fold_in.gradient_options`); otherwise none."""
+        ``gradient`` fold-in (`workbench.capabilities.gradient_options`); otherwise none."""
         if self.declared().fold_in == "gradient":
-            from workbench.factor.fold_in import gradient_options
-
             return gradient_options(options, self.owner())
         if options:
             raise ParamError(

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
+from workbench.capabilities import gradient_options  # noqa: F401 (also importable from here)
 from workbench.errors import ParamError
 
 #: Users solved together in `nonnegative_fold_in` (bounds the n x k work arrays).
@@ -121,24 +122,6 @@ def confidence_fold_in(
         a = (yty + regs[r] * eye if base is None else base) + (yu.T * (c - 1.0)) @ yu
         out[r] = np.linalg.solve(a, yu.T @ c)
     return out
-
-
-def gradient_options(options: dict[str, Any], owner: str) -> dict[str, Any]:
-    """The per-call options of gradient fold-in (SGD, PyTorch): ``n_epochs`` (an integer
-    >= 1) and ``lr`` (a number > 0); anything else is an error. None values are dropped."""
-    unknown = sorted(set(options) - {"n_epochs", "lr"})
-    if unknown:
-        raise ParamError(f"{owner}: unknown fold-in option {unknown[0]!r} (expected n_epochs, lr)")
-    epochs, lr = options.get("n_epochs"), options.get("lr")
-    if epochs is not None and (
-        isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1
-    ):
-        raise ParamError(f"{owner}: fold-in n_epochs must be an integer >= 1, got {epochs!r}")
-    if lr is not None and (
-        isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr < float("inf")
-    ):
-        raise ParamError(f"{owner}: fold-in lr must be a number > 0, got {lr!r}")
-    return {k: v for k, v in options.items() if v is not None}
 
 
 def nonnegative_fold_in(
