@@ -77,9 +77,11 @@ _moved.install()
 #: The Python API (`workbench.api`), imported on first use so ``import workbench`` stays light.
 _API = frozenset(
     [
+        "ExperimentRequest",
         "ModelChoice",
         "Trained",
         "activity",
+        "build_request",
         "compare",
         "default_metric",
         "default_metrics",

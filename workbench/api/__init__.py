@@ -37,9 +37,13 @@ _WHERE = {
          "similar_items", "split", "train", "train_holdout", "tune"],
         "workflows",
     ),
+    "ExperimentRequest": "runs",
+    "build_request": "runs",
 }  # fmt: skip
 
-__all__ = sorted(_WHERE)
+#: what ``import workbench as wb`` offers as ``wb.NAME`` too (the helpers of the CLI,
+#: ``fold_in``, ``known_users`` and ``held_out_part``, are importable from here but not listed)
+__all__ = sorted(set(_WHERE) - {"fold_in", "known_users", "held_out_part"})
 
 
 def __getattr__(name: str) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from workbench.backend import resolve_backend
 from workbench.experiments.compare import compare, load_run
 from workbench.experiments.config import load_experiment, locate_param_error
+from workbench.experiments.request import ExperimentRequest, build_request
 from workbench.experiments.resolve import resolve_metrics, resolve_models
 from workbench.experiments.runfolder import RunFolder
 from workbench.experiments.runner import Progress as ProgressEvents
@@ -27,6 +28,8 @@ from workbench.search.tuning import (
 )
 
 __all__ = [
+    "ExperimentRequest",
+    "build_request",
     "ProgressEvents",
     "RunFolder",
     "TuneResult",

@@ -178,8 +178,8 @@ class _Options:
 
 def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
     from workbench.api import load_dataset
+    from workbench.api.runs import build_request, resolve_metrics
     from workbench.api.runs import compare as run_compare  # checks metrics/models first
-    from workbench.api.runs import resolve_metrics
     from workbench.cli.workflow import report_data
 
     data_spec = config_value(doc, "data", opt.data)
@@ -195,21 +195,24 @@ def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
     metric_specs = config_value(doc, "metrics", opt.metrics or None, None)
     metrics = located(doc, ("metrics",), lambda: resolve_metrics(metric_specs, dataset))
     check_writable(opt.folder, "run folder")
+    request = build_request(  # resolved once here; compare uses it as it is
+        dataset,  # loaded once; it remembers its spec for the run's metadata
+        split_spec,
+        entries,
+        metrics,
+        protocol=protocol,
+        seed=run_seed,
+        backend=opt.backend,
+        validation=opt.validate,
+        per_user=opt.per_user,
+    )
     try:
         results = run_compare(
-            dataset,  # loaded once; it remembers its spec for the run's metadata
-            split_spec,
-            entries,
-            metrics,
-            protocol=protocol,
-            seed=run_seed,
+            request,
             jobs=opt.jobs,
             run_dir=opt.folder,
             resume=opt.resume,
             progress=None if silent else progress_bars("compare"),
-            validation=opt.validate,
-            per_user=opt.per_user,
-            backend=opt.backend,
         )
     except KeyboardInterrupt:
         interrupted(opt.folder)

@@ -147,12 +147,12 @@ def evaluate(
 ) -> None:
     """Evaluate a saved model on held-out data."""
     from workbench.api import evaluate_model, first_split, load_dataset, load_model
-    from workbench.api.inputs import Protocol
+    from workbench.api.inputs import EvaluationProtocol
 
     model = load_model(model_file)
     dataset = load_dataset(data)
     test = first_split(dataset, split, seed=seed).test if split is not None else dataset
-    protocol = Protocol(relevance_threshold=relevance_threshold, seed=seed)
+    protocol = EvaluationProtocol(relevance_threshold=relevance_threshold, seed=seed)
     scores = evaluate_model(model, test, metric or None, protocol=protocol, per_user=by_activity)
     diag = scores.attrs.get("diagnostics", {})
     table = None

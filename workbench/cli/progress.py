@@ -20,7 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from workbench.api.runs import Progress as ProgressEvents
+from workbench.api.runs import ProgressEvents
 from workbench.cli.common import err_console
 from workbench.model import EpochInfo
 

@@ -29,21 +29,15 @@ import pandas as pd
 from workbench.analysis.activity import activity_buckets, activity_records
 from workbench.analysis.data_notes import data_facts
 from workbench.analysis.stats import significance_records
-from workbench.backend import resolve_backend
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
-from workbench.evaluation import check_metrics_fit
 from workbench.experiments.loop import Given, Loop, Proposer
+from workbench.experiments.request import ExperimentRequest, build_request, check_seed
 from workbench.experiments.resolve import (
     ModelEntry,
-    check_models_fit,
     derive_seed,
     registry,
-    resolve_data,
-    resolve_metrics,
     resolve_models,
-    resolve_protocol,
-    resolve_splitter,
     splitter_info,
     versions,
 )
@@ -171,8 +165,8 @@ def _metadata(
 
 def compare(
     data: Any,
-    splitter: Any,
-    models: Iterable[Any],
+    splitter: Any = None,
+    models: Iterable[Any] = (),
     metrics: Iterable[Any] | None = None,
     *,
     protocol: Any = None,
@@ -190,6 +184,10 @@ def compare(
     _proposer: Proposer | None = None,
 ) -> Results:
     """Train and evaluate every model on every fold; returns `Results`.
+
+    ``data`` may be an `ExperimentRequest` (`build_request`: everything resolved and checked
+    once, at the edge); then ``splitter``, ``models``, ``metrics``, ``protocol``, ``seed``,
+    ``backend``, ``scheduler``, ``validation`` and ``per_user`` come from it. Otherwise:
 
     - ``data``: `Interactions` or a dataset spec (``"movielens variant=100k"``).
     - ``splitter``: a spec (``"kfold n_folds=5"``), a `Splitter`, or a list of `Split`;
@@ -216,19 +214,23 @@ def compare(
     (a sequential search strategy) instead of ``models``, which must then be empty.
     """
 
-    if not isinstance(seed, int | np.integer) or seed < 0:
-        raise ParamError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(data, ExperimentRequest):
+        check_seed(seed)  # before anything is loaded
     if not isinstance(jobs, int | np.integer) or jobs == 0 or jobs < -1:
         raise ParamError(f"jobs must be a positive integer or -1 (every core), got {jobs!r}")
-    seed, jobs = int(seed), int(jobs)
-    where = resolve_backend(backend, scheduler)
-    data_obj, data_request = resolve_data(data)
-    entries = resolve_models(models) if _proposer is None else []
-    metric_objs = resolve_metrics(metrics, data_obj)
-    check_metrics_fit(metric_objs, data_obj)
-    check_models_fit(entries, data_obj, validation=bool(validation))
-    split_obj = resolve_splitter(splitter, seed, role="folds")
-    proto = resolve_protocol(protocol, seed)
+    jobs = int(jobs)
+    if isinstance(data, ExperimentRequest):
+        request = data  # resolved once, at the edge: used as it is
+    else:
+        request = build_request(
+            data, splitter, models, metrics, protocol=protocol, seed=seed, backend=backend,
+            scheduler=scheduler, validation=validation, per_user=per_user,
+            proposed=_proposer is not None,
+        )  # fmt: skip
+    seed, where, proto = request.seed, request.backend, request.protocol
+    data_obj, data_request, split_obj = request.data, request.data_request, request.splitter
+    entries, metric_objs = list(request.models), list(request.metrics)
+    validation, per_user = request.validation, request.per_user
 
     splits = list(split_obj.split(data_obj)) if isinstance(split_obj, Splitter) else split_obj
     if not splits:
