@@ -346,8 +346,23 @@ def _run_pool(
         results = Parallel(n_jobs=n_jobs_for(backend, jobs), return_as="generator_unordered")(
             delayed(run_task)(task, queue, True) for task in tasks
         )
-        for record in results:
-            finish(record)
+        try:
+            for record in results:
+                finish(record)
+        except BaseException:  # Ctrl-C, SIGTERM, a full disk: stop the workers now
+            _close_quietly(results)
+            raise
+
+
+def _close_quietly(results: Any) -> None:
+    """Close a joblib result generator: joblib then kills the workers at once (instead of
+    when the generator is garbage collected, while the worker processes keep running and
+    hold the terminal), without its warning about unused results."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results.close()
 
 
 @contextlib.contextmanager
