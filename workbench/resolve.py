@@ -5,6 +5,7 @@ Shared by `compare`, `tune`, the Python API and the CLI.
 
 from __future__ import annotations
 
+import numbers
 import platform
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -189,6 +190,23 @@ def splitter_info(splitter: Splitter | list[Split]) -> dict[str, Any]:
     return {"name": "given splits", "params": {"splits": digest}}
 
 
+def _check_protocol_value(key: str, value: Any) -> None:
+    """A protocol setting of the wrong type (``clip = "no"``, ``relevance_threshold =
+    "high"``, a TOML table) is a one-line `ParamError`, never a traceback or a string taken
+    as true (found by fuzzing the experiment files; issue 22)."""
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    integer = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    ok, what = {
+        "relevance_threshold": (value is None or number, "a number or none"),
+        "exclude_seen": (isinstance(value, bool | np.bool_), "true or false"),
+        "clip": (isinstance(value, bool | np.bool_), "true or false"),
+        "negatives": (value is None or integer, "an integer >= 1 or none"),
+        "seed": (integer and value >= 0, "an integer >= 0"),
+    }[key]
+    if not ok:
+        raise ParamError(f"protocol: {key} must be {what}, got {value!r}")
+
+
 def resolve_protocol(protocol: Any, seed: int):
 
     if protocol is None:
@@ -201,6 +219,8 @@ def resolve_protocol(protocol: Any, seed: int):
         unknown = set(values) - set(Protocol.__dataclass_fields__)
         if unknown:
             raise ParamError(f"unknown protocol setting '{sorted(unknown)[0]}'")
+        for key, value in values.items():
+            _check_protocol_value(key, value)
         return Protocol(**values)
     raise ParamError(f"cannot use {protocol!r} as a protocol")
 
