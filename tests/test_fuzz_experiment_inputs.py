@@ -19,6 +19,8 @@ docs/datasets.md, "Fuzzing")::
     WORKBENCH_FUZZ_EXAMPLES=100000 WORKBENCH_FUZZ_TALLY=/tmp/fuzz-tally \\
         .venv/bin/python -m pytest tests/test_fuzz_experiment_inputs.py -k toml -p no:xdist \\
         -p no:cacheprovider -q -s          # and -k history
+
+``WORKBENCH_FUZZ_FIRST=50000`` starts at case 50,000 (a long run split over processes).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ import pytest
 from workbench.errors import WorkbenchError
 
 EXAMPLES = int(os.environ.get("WORKBENCH_FUZZ_EXAMPLES", "300"))
+#: The first case (seed) of this run: a long run can be split over processes.
+FIRST = int(os.environ.get("WORKBENCH_FUZZ_FIRST", "0"))
 TALLY_FILE = os.environ.get("WORKBENCH_FUZZ_TALLY")
 WORK = Path(tempfile.mkdtemp(prefix="workbench-fuzz-inputs-"))
 
@@ -45,7 +49,7 @@ WORK = Path(tempfile.mkdtemp(prefix="workbench-fuzz-inputs-"))
 def _run_cases(target: str, case: Any) -> Counter[str]:
     """``case(rng, i)`` for i in 0..EXAMPLES-1: a result, or a one-line WorkbenchError."""
     counts: Counter[str] = Counter()
-    for i in range(EXAMPLES):
+    for i in range(FIRST, FIRST + EXAMPLES):
         rng = random.Random(i)
         try:
             with warnings.catch_warnings():
@@ -59,10 +63,10 @@ def _run_cases(target: str, case: Any) -> Counter[str]:
             raise AssertionError(f"{target} case {i}: {type(exc).__name__}: {exc}") from exc
         else:
             counts["accepted"] += 1
-        if TALLY_FILE and (i + 1) % 100 == 0:
-            line = f"{target} {i + 1} {json.dumps(dict(counts))}\n"
-            Path(f"{TALLY_FILE}.{target}").write_text(line)
-    print(f"\nfuzz {target}: {EXAMPLES} cases ({json.dumps(dict(counts))})")
+        if TALLY_FILE and (i + 1 - FIRST) % 100 == 0:
+            line = f"{target} {i + 1 - FIRST} {json.dumps(dict(counts))}\n"
+            Path(f"{TALLY_FILE}.{target}.{FIRST}").write_text(line)
+    print(f"\nfuzz {target}: {EXAMPLES} cases from {FIRST} ({json.dumps(dict(counts))})")
     return counts
 
 
