@@ -371,3 +371,20 @@ def test_protocol_values_of_the_wrong_type_are_one_line_errors(tmp_path: Path, l
     key = line.split(" ", 1)[0]
     with pytest.raises(WorkbenchError, match=f"^protocol: {key} must be "):
         compare_file_case(path)
+
+
+def test_a_history_id_beyond_int64_is_a_one_line_error_or_unknown(tmp_path: Path):
+    """Before: OverflowError from IdMap.index_of (history fuzz case 2439)."""
+    from workbench.api import recommend_new_users
+    from workbench.loading import read_file
+
+    path = tmp_path / "history.csv"
+    path.write_text("900\t9\n900\t999999999999999999999999999999\n900\t12\n")
+    model = _models()["sgd"]
+    try:
+        frame = recommend_new_users(model, read_file(path), 5)
+    except WorkbenchError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert len(frame) == 5
+    assert model.items_.index_of(["999999999999999999999999999999"], missing="minus1")[0] == -1
