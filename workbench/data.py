@@ -86,7 +86,7 @@ class IdMap:
             # allow "42" for integer ids (CLI input)
             try:
                 return pd.Index(pd.to_numeric(arr, errors="raise")).astype(np.int64)
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, OverflowError):  # beyond int64: no integer id
                 return arr
         return arr
 

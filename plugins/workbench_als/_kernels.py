@@ -12,6 +12,17 @@ over rows (``prange``). There is no Python loop per user: a half-step is one cal
   s_u = lambda * n_u).
 - `ridge_cg`: conjugate-gradient steps on the explicit ridge systems (warm start).
 - `implicit_loss` / `explicit_sse`: the observed-entry parts of the training losses.
+
+No kernel but `implicit_cg` uses ``fastmath`` (see the note there): a ``prange`` loop is
+compiled twice by numba (once on its own,
+which is what runs in the process that compiled it, and once more inside the calling
+function, which is what the on-disk cache keeps), and with fast-math flags LLVM reorders
+and fuses the float operations of the two copies differently, so predictions depended on
+whether the kernels came from the cache (about 1e-9 RMSE; issue 22). With IEEE semantics
+both copies compute the same thing. Dot products keep their speed by summing into 16
+independent lanes in a fixed order (`_dot`), which vectorises without reassociation, and
+the losses sum one partial per row, then the rows in order, so they do not depend on the
+number of threads either.
 """
 
 from __future__ import annotations
@@ -19,9 +30,57 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+#: Lanes of the dot products: one AVX-512 register of float32 (two AVX2 registers).
+LANES = 16
 
+
+@njit(cache=True, inline="always")
+def _dot(a, b, n, acc):  # pragma: no cover - compiled
+    """``a[:n] . b[:n]`` in float32: lane ``j`` sums the products at ``k % 16 == j`` over
+    full blocks of 16, the lanes are reduced pairwise, then the tail is added in order.
+    ``acc`` is a float32 scratch array of `LANES` (one per row of a kernel)."""
+    for j in range(LANES):
+        acc[j] = np.float32(0.0)
+    k = 0
+    while k + LANES <= n:
+        for j in range(LANES):
+            acc[j] += a[k + j] * b[k + j]
+        k += LANES
+    s = ((acc[0] + acc[8]) + (acc[4] + acc[12])) + ((acc[2] + acc[10]) + (acc[6] + acc[14]))
+    s += ((acc[1] + acc[9]) + (acc[5] + acc[13])) + ((acc[3] + acc[11]) + (acc[7] + acc[15]))
+    while k < n:
+        s += a[k] * b[k]
+        k += 1
+    return s
+
+
+@njit(cache=True, inline="always")
+def _cg_update(x, r, p, ap, rs_old, f, acc):  # pragma: no cover - compiled
+    """One conjugate-gradient update given ``ap = A p``: moves ``x`` and the residual ``r``
+    along ``p`` and sets the next direction. Returns the new ``r·r``, or -1 when converged
+    (or the direction is not a descent one)."""
+    pap = _dot(p, ap, f, acc)
+    if pap <= 0.0:
+        return np.float32(-1.0)
+    step = rs_old / pap
+    for a in range(f):
+        x[a] += step * p[a]
+        r[a] -= step * ap[a]
+    rs_new = _dot(r, r, f, acc)
+    if rs_new < 1e-20:
+        return np.float32(-1.0)
+    beta = rs_new / rs_old
+    for a in range(f):
+        p[a] = r[a] + beta * p[a]
+    return rs_new
+
+
+# `implicit_cg` (ials) keeps its fast-math kernels: its seeded results are unchanged, and a
+# cold and a warm cache give bit-identical ials predictions (the cold/warm test covers both
+# ials solvers), unlike `ridge_cg`; the IEEE version moved ials' nDCG@10 by about 1e-4.
 @njit(cache=True, fastmath=True, inline="always")
-def _dot(a, b, n):  # pragma: no cover - compiled
+def _dot_fast(a, b, n):  # pragma: no cover - compiled
+    """`_dot` with fast-math, for `implicit_cg` only (see there)."""
     s = np.float32(0.0)
     for k in range(n):
         s += a[k] * b[k]
@@ -29,18 +88,18 @@ def _dot(a, b, n):  # pragma: no cover - compiled
 
 
 @njit(cache=True, fastmath=True, inline="always")
-def _cg_update(x, r, p, ap, rs_old, f):  # pragma: no cover - compiled
+def _cg_update_fast(x, r, p, ap, rs_old, f):  # pragma: no cover - compiled
     """One conjugate-gradient update given ``ap = A p``: moves ``x`` and the residual ``r``
     along ``p`` and sets the next direction. Returns the new ``r·r``, or -1 when converged
     (or the direction is not a descent one)."""
-    pap = _dot(p, ap, f)
+    pap = _dot_fast(p, ap, f)
     if pap <= 0.0:
         return np.float32(-1.0)
     step = rs_old / pap
     for a in range(f):
         x[a] += step * p[a]
         r[a] -= step * ap[a]
-    rs_new = _dot(r, r, f)
+    rs_new = _dot_fast(r, r, f)
     if rs_new < 1e-20:
         return np.float32(-1.0)
     beta = rs_new / rs_old
@@ -73,10 +132,10 @@ def implicit_cg(indptr, indices, conf, X, Y, YtY, reg, cg_steps):  # pragma: no 
         for idx in range(lo, hi):
             y = Y[indices[idx]]
             c = conf[idx]
-            coef = c - (c - np.float32(1.0)) * _dot(y, x, f)
+            coef = c - (c - np.float32(1.0)) * _dot_fast(y, x, f)
             for a in range(f):
                 r[a] += coef * y[a]
-        rs_old = _dot(r, r, f)
+        rs_old = _dot_fast(r, r, f)
         if rs_old < 1e-20:
             continue
         for a in range(f):
@@ -89,15 +148,15 @@ def implicit_cg(indptr, indices, conf, X, Y, YtY, reg, cg_steps):  # pragma: no 
                 ap[a] = s + reg * p[a]
             for idx in range(lo, hi):
                 y = Y[indices[idx]]
-                coef = (conf[idx] - np.float32(1.0)) * _dot(y, p, f)
+                coef = (conf[idx] - np.float32(1.0)) * _dot_fast(y, p, f)
                 for a in range(f):
                     ap[a] += coef * y[a]
-            rs_old = _cg_update(x, r, p, ap, rs_old, f)
+            rs_old = _cg_update_fast(x, r, p, ap, rs_old, f)
             if rs_old < 0.0:
                 break
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True)
 def ridge_cg(
     indptr, indices, targets, Y, reg_scale, reg_diag, X, cg_steps
 ):  # pragma: no cover - compiled
@@ -117,14 +176,15 @@ def ridge_cg(
         r = np.empty(f, dtype=np.float32)
         p = np.empty(f, dtype=np.float32)
         ap = np.empty(f, dtype=np.float32)
+        acc = np.empty(LANES, dtype=np.float32)
         for a in range(f):
             r[a] = -lam * reg_diag[a] * x[a]
         for idx in range(lo, hi):
             y = Y[indices[idx]]
-            coef = targets[idx] - _dot(y, x, f)
+            coef = targets[idx] - _dot(y, x, f, acc)
             for a in range(f):
                 r[a] += coef * y[a]
-        rs_old = _dot(r, r, f)
+        rs_old = _dot(r, r, f, acc)
         if rs_old < 1e-20:
             continue
         for a in range(f):
@@ -134,15 +194,15 @@ def ridge_cg(
                 ap[a] = lam * reg_diag[a] * p[a]
             for idx in range(lo, hi):
                 y = Y[indices[idx]]
-                coef = _dot(y, p, f)
+                coef = _dot(y, p, f, acc)
                 for a in range(f):
                     ap[a] += coef * y[a]
-            rs_old = _cg_update(x, r, p, ap, rs_old, f)
+            rs_old = _cg_update(x, r, p, ap, rs_old, f, acc)
             if rs_old < 0.0:
                 break
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True)
 def _cholesky_factor(A, f):  # pragma: no cover - compiled
     """``A = L L^T`` in place: A's lower triangle becomes L (the upper is not read).
     Returns False when A is not positive definite."""
@@ -162,7 +222,7 @@ def _cholesky_factor(A, f):  # pragma: no cover - compiled
     return True
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True)
 def _cholesky_solve(A, b, f):  # pragma: no cover - compiled
     """Solve A x = b in place (A's lower triangle is overwritten, b becomes x).
     Returns False when A is not positive definite."""
@@ -181,7 +241,7 @@ def _cholesky_solve(A, b, f):  # pragma: no cover - compiled
     return True
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True)
 def weighted_cholesky(
     indptr, indices, weights, targets, Y, base, reg_scale, reg_diag, X
 ):  # pragma: no cover - compiled
@@ -228,38 +288,52 @@ def weighted_cholesky(
     return failed
 
 
-@njit(parallel=True, cache=True, fastmath=True)
-def implicit_loss(indptr, indices, conf, X, Y):  # pragma: no cover - compiled
-    """Observed-entry part of the implicit loss: ``sum c (1 - x.y)^2 - (x.y)^2``."""
-    n, f = X.shape
+@njit(cache=True)
+def _ordered_sum(values):  # pragma: no cover - compiled
+    """``sum(values)`` from the first to the last, outside any parallel region."""
     total = 0.0
-    for u in prange(n):
-        s = 0.0
-        for idx in range(indptr[u], indptr[u + 1]):
-            xy = np.float64(_dot(X[u], Y[indices[idx]], f))
-            c = np.float64(conf[idx])
-            s += c * (1.0 - xy) ** 2 - xy * xy
-        total += s
+    for v in values:
+        total += v
     return total
 
 
-@njit(parallel=True, cache=True, fastmath=True)
-def explicit_sse(indptr, indices, values, X, Y, row_bias, col_bias, mu):  # pragma: no cover
-    """Sum of squared errors of ``mu + row_bias + col_bias + x.y`` over the entries."""
+@njit(parallel=True, cache=True)
+def implicit_loss(indptr, indices, conf, X, Y):  # pragma: no cover - compiled
+    """Observed-entry part of the implicit loss: ``sum c (1 - x.y)^2 - (x.y)^2`` (one
+    partial sum per row, then the rows in order: the same for any number of threads)."""
     n, f = X.shape
-    total = 0.0
+    rows = np.zeros(n, dtype=np.float64)
     for u in prange(n):
+        acc = np.empty(LANES, dtype=np.float32)
+        s = 0.0
+        for idx in range(indptr[u], indptr[u + 1]):
+            xy = np.float64(_dot(X[u], Y[indices[idx]], f, acc))
+            c = np.float64(conf[idx])
+            s += c * (1.0 - xy) ** 2 - xy * xy
+        rows[u] = s
+    return _ordered_sum(rows)
+
+
+@njit(parallel=True, cache=True)
+def explicit_sse(indptr, indices, values, X, Y, row_bias, col_bias, mu):  # pragma: no cover
+    """Sum of squared errors of ``mu + row_bias + col_bias + x.y`` over the entries (one
+    partial sum per row, then the rows in order)."""
+    n, f = X.shape
+    rows = np.zeros(n, dtype=np.float64)
+    for u in prange(n):
+        acc = np.empty(LANES, dtype=np.float32)
         s = 0.0
         for idx in range(indptr[u], indptr[u + 1]):
             i = indices[idx]
-            e = np.float64(values[idx]) - (mu + row_bias[u] + col_bias[i] + _dot(X[u], Y[i], f))
+            est = mu + row_bias[u] + col_bias[i] + _dot(X[u], Y[i], f, acc)
+            e = np.float64(values[idx]) - est
             s += e * e
-        total += s
-    return total
+        rows[u] = s
+    return _ordered_sum(rows)
 
 
 # -- variational Bayes (explicit) ---------------------------------------------------------------
-@njit(cache=True, fastmath=True)
+@njit(cache=True)
 def _spd_inverse(A, g, inv):  # pragma: no cover - compiled
     """``inv = A^-1`` for a symmetric positive-definite ``A`` (lower triangle read; float64)
     by Cholesky, ``A = L L^T``, ``A^-1 = L^-T L^-1``. Returns False when ``A`` is not
@@ -288,7 +362,7 @@ def _spd_inverse(A, g, inv):  # pragma: no cover - compiled
     return True
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True)
 def vb_half_step(
     indptr, indices, targets, other_mean, other_cov, other_full, prior_precision, prior_mean,
     tau, mean_out, cov_out, out_full, sse_out,

@@ -85,11 +85,13 @@ def nnls_half_step(indptr, indices, values, X, Y, reg, sweeps, tol):  # pragma: 
             x[a] = xd[a]
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True)
 def observed_sse(indptr, indices, values, X, Y):  # pragma: no cover - compiled
-    """Sum over the entries of ``(r - x.y)^2``."""
+    """Sum over the entries of ``(r - x.y)^2``: one partial sum per row, then the rows in
+    order, without fastmath, so the loss is the same for any number of threads and whether
+    numba compiled this or loaded it from its cache (issue 22)."""
     n, f = X.shape
-    total = 0.0
+    rows = np.zeros(n, dtype=np.float64)
     for u in prange(n):
         s = 0.0
         for idx in range(indptr[u], indptr[u + 1]):
@@ -99,7 +101,10 @@ def observed_sse(indptr, indices, values, X, Y):  # pragma: no cover - compiled
                 est += X[u, a] * y[a]
             e = values[idx] - est
             s += e * e
-        total += s
+        rows[u] = s
+    total = 0.0
+    for u in range(n):
+        total += rows[u]
     return total
 
 

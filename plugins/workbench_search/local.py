@@ -45,4 +45,20 @@ class Local(Backend):
         results = Parallel(n_jobs=self.n_jobs(jobs), return_as="generator_unordered")(
             delayed(func)(*item) for item in items
         )
-        yield from results
+        try:
+            for result in results:  # noqa: UP028 - not yield from: it would close `results`
+                yield result  # itself, before _close_quietly could silence joblib
+        except GeneratorExit:  # the caller stopped (Ctrl-C, SIGTERM, a full disk)
+            _close_quietly(results)
+            raise
+
+
+def _close_quietly(results: Any) -> None:
+    """Close a joblib result generator: joblib then kills the workers at once (instead of
+    when the generator is garbage collected, while the worker processes keep running and
+    hold the terminal), without its warning about unused results."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results.close()

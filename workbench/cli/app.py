@@ -147,7 +147,9 @@ def main(argv: list[str] | None = None) -> None:
     verbose = "--verbose" in args or "-v" in args
     if "--strict" in args:
         os.environ["WORKBENCH_STRICT"] = "1"
-    with warnings.catch_warnings():  # restored after (the CLI may run inside tests)
+    from workbench.cli.signals import terminate_like_interrupt
+
+    with warnings.catch_warnings(), terminate_like_interrupt():  # both restored after
         warnings.simplefilter("ignore", DeprecationWarning)
         _show_workbench_warnings()
         _main(args, verbose)
@@ -167,6 +169,8 @@ def _main(args: list[str], verbose: bool) -> None:
             err_console.print(traceback.format_exc(), markup=False)
         err_console.print(f"[red]error:[/red] {escape(str(exc))}", markup=True)
         sys.exit(1)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        from workbench.cli.signals import exit_code
+
         err_console.print("[red]interrupted[/red]")
-        sys.exit(130)
+        sys.exit(exit_code(exc))

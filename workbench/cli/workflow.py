@@ -101,11 +101,15 @@ def progress_bars(title: str) -> Any:
 
 
 def interrupted(folder: Path, command: str = "compare", finish: str | None = None) -> None:
-    """After Ctrl-C: say what is kept and how to finish (``workbench COMMAND --resume``, or
-    the ``finish`` text), exit 130."""
+    """After Ctrl-C (or SIGTERM): say what is kept and how to finish (``workbench COMMAND
+    --resume``, or the ``finish`` text), exit 130 (143 after SIGTERM). Called while the
+    interruption is being handled."""
+    import sys
+
     import typer
 
     from workbench.api.runs import RunFolder
+    from workbench.cli.signals import exit_code
 
     done = len(RunFolder(folder).finished()) if (folder / "results.jsonl").exists() else 0
     err_console.print(
@@ -113,7 +117,7 @@ def interrupted(folder: Path, command: str = "compare", finish: str | None = Non
         f"finish with: {finish or f'workbench {command} --resume --run-dir {folder}'}",
         markup=True,
     )
-    raise typer.Exit(130)
+    raise typer.Exit(exit_code(sys.exc_info()[1]))
 
 
 def ranking_view(ranking: Any) -> Any:

@@ -15,6 +15,7 @@ different one, so a run folder never mixes results of two experiments.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -238,12 +239,28 @@ class RunFolder:
 
     # -- results -------------------------------------------------------------------------------
     def append(self, record: Mapping[str, Any]) -> None:
-        """Append one finished (model, fold) record, durably (flush + fsync)."""
-        line = json.dumps(normalise(dict(record)), allow_nan=True) + "\n"
-        with open(self.results_path, "a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
+        """Append one finished (model, fold) record, durably (fsync). A failed write (a full
+        disk, the file-size limit) is cut back off, so the records before it stay intact,
+        and raised as one line: ``cannot write PATH: No space left on device``."""
+        data = (json.dumps(normalise(dict(record)), allow_nan=True) + "\n").encode("utf-8")
+        path = self.results_path
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise WorkbenchError(f"cannot write {path}: {exc.strerror or exc}") from None
+        try:
+            start = os.fstat(fd).st_size
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, start)
+                raise WorkbenchError(f"cannot write {path}: {exc.strerror or exc}") from None
+        finally:
+            os.close(fd)
 
     def records(self) -> list[dict[str, Any]]:
         """Every complete record, in the order written (a cut-off last line is skipped).

@@ -319,8 +319,11 @@ def _run_pool(
         progress.note(f"running {len(tasks)} task(s) on {backend.describe()}")
     with backend.connect(), _event_channel(backend, progress) as queue:
         items = [(task, queue, True) for task in tasks]
-        for record in backend.map_unordered(run_task, items, jobs):
-            finish(record)
+        # closed on any exception (Ctrl-C, SIGTERM, a full disk): the backend stops its
+        # workers at once instead of when the stream is garbage collected
+        with contextlib.closing(backend.map_unordered(run_task, items, jobs)) as stream:
+            for record in stream:
+                finish(record)
 
 
 @contextlib.contextmanager
