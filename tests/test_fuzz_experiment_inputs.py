@@ -369,7 +369,7 @@ def test_protocol_values_of_the_wrong_type_are_one_line_errors(tmp_path: Path, l
     path = tmp_path / "experiment.toml"
     path.write_text(f'data = "{DATA[0]}"\n[[models]]\nname = "biases"\n[protocol]\n{line}\n')
     key = line.split(" ", 1)[0]
-    with pytest.raises(WorkbenchError, match=f"^protocol: {key} must be "):
+    with pytest.raises(WorkbenchError, match=rf"line \d+: protocol: '{key}' must be "):
         compare_file_case(path)
 
 
