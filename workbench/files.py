@@ -221,7 +221,8 @@ def resolve_path(text: str | os.PathLike[str], *, member: str | None = None) -> 
 
 
 class LineStream(io.RawIOBase):
-    """A readable binary stream of whole lines from one or more sources.
+    """A readable binary stream of whole lines from one or more sources, as UTF-8 (decoded
+    from ``encoding``).
 
     ``transform`` is applied to blocks of complete lines (never splitting a line), e.g. to
     replace a multi-character separator by a single byte. Decompression errors are kept in
@@ -233,11 +234,14 @@ class LineStream(io.RawIOBase):
         sources: Iterable[FileRef],
         transform: Callable[[bytes], bytes] | None = None,
         block: int = 1 << 22,
+        encoding: str = "utf-8",
     ):
         super().__init__()
         self._sources: Iterator[FileRef] = iter(sources)
         self._transform = transform
         self._block = block
+        self._encoding = encoding
+        self._chunks: Iterator[bytes] | None = None
         self._current: BinaryIO | None = None
         self._current_ref: FileRef | None = None
         self._pending = b""
@@ -248,7 +252,20 @@ class LineStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def _raw_chunks(self, fh: BinaryIO, ref: FileRef) -> Iterator[bytes]:
+        while True:
+            try:
+                chunk = fh.read(self._block)
+            except _ARCHIVE_ERRORS as exc:
+                self.error = corrupt(ref.display, ref.compression() or "file", exc)
+                raise self.error from None
+            if not chunk:
+                return
+            yield chunk
+
     def _next_chunk(self) -> bytes | None:
+        from workbench.arrowinput import to_utf8
+
         while True:
             if self._current is None:
                 ref = next(self._sources, None)
@@ -256,13 +273,14 @@ class LineStream(io.RawIOBase):
                     return None
                 self._current_ref = ref
                 self._current = ref.open()
+                raw = self._raw_chunks(self._current, ref)
+                self._chunks = to_utf8(raw, self._encoding, ref.display)
+            assert self._chunks is not None
             try:
-                chunk = self._current.read(self._block)
-            except _ARCHIVE_ERRORS as exc:
-                ref = self._current_ref
-                assert ref is not None
-                self.error = corrupt(ref.display, ref.compression() or "file", exc)
-                raise self.error from None
+                chunk = next(self._chunks, b"")
+            except DataError as exc:
+                self.error = exc
+                raise
             if chunk:
                 return chunk
             self._current.close()
