@@ -13,12 +13,16 @@ stays in C++ while memory stays bounded by a block.
 
 from __future__ import annotations
 
+import atexit
 import bz2
 import difflib
+import errno
 import gzip
 import io
 import lzma
 import os
+import shutil
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -119,21 +123,25 @@ class FileRef:
             return sniff_compression(fh.read(8))
 
     def open(self) -> BinaryIO:
-        """The decompressed bytes (a zip file on disk must hold exactly one data file)."""
+        """The decompressed bytes (a zip file on disk must hold exactly one data file); a
+        compressed file may give at most `workbench.datalimits.max_data_bytes` bytes."""
         kind = self.compression()
         raw = self._open_raw()
         if kind is None:
+            if self.member is not None:  # a zip member is decompressed too
+                return _bounded(raw, self.display, "zip")
             return raw
         if kind == "gzip":
-            return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+            return _bounded(gzip.GzipFile(fileobj=raw), self.display, kind)
         if kind == "bzip2":
-            return bz2.BZ2File(raw)  # type: ignore[return-value]
+            return _bounded(bz2.BZ2File(raw), self.display, kind)
         if kind == "xz":
-            return lzma.LZMAFile(raw)  # type: ignore[return-value]
+            return _bounded(lzma.LZMAFile(raw), self.display, kind)
         if kind == "zstd":
             import pyarrow as pa
 
-            return pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "zstd")  # type: ignore[return-value]
+            stream = pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "zstd")
+            return _bounded(stream, self.display, kind)
         # a zip archive (on disk, or nested): it must hold exactly one data file
         raw.close()
         if self.member is not None:
@@ -154,6 +162,50 @@ class FileRef:
             return FileRef(self.path.with_name(name))
         folder = self.member.rsplit("/", 1)[0] + "/" if "/" in self.member else ""
         return FileRef(self.path, folder + name)
+
+
+class _Bounded(io.RawIOBase):
+    """A decompressed stream that stops with a one-line error after ``limit`` bytes."""
+
+    def __init__(self, stream: Any, display: str, kind: str, limit: int):
+        super().__init__()
+        self._stream = stream
+        self._display = display
+        self._kind = kind
+        self._limit = limit
+        self._given = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._stream.read(len(b))
+        n = len(data)
+        self._given += n
+        if self._given > self._limit:
+            from workbench.datalimits import ENV, size_text
+
+            raise DataError(
+                f"{self._display}: the {self._kind} data expands to more than "
+                f"{size_text(self._limit)} (the bound on decompressed data: half the "
+                f"memory this process may use); set {ENV}=SIZE to change it, or "
+                "decompress the file first"
+            )
+        b[:n] = data
+        return n
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def _bounded(stream: Any, display: str, kind: str) -> BinaryIO:
+    from workbench.datalimits import max_data_bytes
+
+    limit = max_data_bytes()
+    if limit is None:
+        return stream  # type: ignore[no-any-return]
+    return io.BufferedReader(_Bounded(stream, display, kind, limit), 1 << 16)  # type: ignore[return-value]
 
 
 class _ZipMember(io.RawIOBase):
@@ -196,18 +248,34 @@ def single_member(path: Path) -> str:
 
 
 def resolve_path(text: str | os.PathLike[str], *, member: str | None = None) -> FileRef:
-    """A `FileRef` for a user-given path (``~`` expanded), with a clear error if missing."""
+    """A `FileRef` for a user-given path (``~`` expanded), with a clear error if missing.
+
+    A pipe, FIFO or device (``<(zcat ratings.gz)``) is read once, as a stream, into a
+    temporary file (see `spool`): the readers read a file more than once."""
     path = Path(os.path.expanduser(str(text)))
-    if not path.exists():
+    try:
+        info = path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DataError(
+                f"{str(path)!r} is a symbolic link loop (the link leads back to itself); "
+                "point it at a data file"
+            ) from None
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            raise DataError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
         parent = path.parent if str(path.parent) else Path(".")
         hint = ""
         if parent.is_dir():
             close = difflib.get_close_matches(path.name, [p.name for p in parent.iterdir()], n=1)
-            if close:
+            if close and close[0] != path.name:
                 hint = f"; did you mean {str(parent / close[0])!r}?"
-        raise DataError(f"no such file: {str(path)!r}{hint}")
-    if path.is_dir():
+        raise DataError(f"no such file: {str(path)!r}{hint}") from None
+    if stat.S_ISDIR(info.st_mode):
         raise DataError(f"{str(path)!r} is a folder; give the path of a data file")
+    if not stat.S_ISREG(info.st_mode):
+        if member is not None:
+            raise DataError(f"{str(path)!r} is not a file on disk; member= needs a zip file")
+        path = spool(path)
     if member is not None:
         ref = FileRef(path, member)
         if not ref.exists():
@@ -218,6 +286,42 @@ def resolve_path(text: str | os.PathLike[str], *, member: str | None = None) -> 
     if ref.compression() == "zip":
         return FileRef(path, single_member(path))
     return ref
+
+
+def spool(path: Path) -> Path:
+    """A pipe, FIFO or device read once, as a stream, into a temporary file of the same
+    name (removed at exit), at most `workbench.datalimits.max_data_bytes` bytes; a stream
+    that starts with NUL bytes only (``/dev/zero``) is refused at its first block."""
+    from workbench.datalimits import ENV, max_data_bytes, size_text
+
+    limit = max_data_bytes()
+    folder = Path(tempfile.mkdtemp(prefix="workbench-stream-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    target = folder / (path.name or "stream")
+    total = 0
+    try:
+        with open(path, "rb") as source, open(target, "wb") as out:
+            while chunk := source.read(1 << 20):
+                if total == 0 and not chunk.strip(b"\x00"):
+                    raise DataError(
+                        f"{path.name}: the stream holds only NUL bytes (\\x00), no text: "
+                        "it is not a data file"
+                    )
+                total += len(chunk)
+                if limit is not None and total > limit:
+                    raise DataError(
+                        f"{path.name}: the stream gives more than {size_text(limit)} (the "
+                        f"bound on streamed data: half the memory this process may use); "
+                        f"set {ENV}=SIZE to change it"
+                    )
+                out.write(chunk)
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise DataError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return target
 
 
 class LineStream(io.RawIOBase):

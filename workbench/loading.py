@@ -69,10 +69,10 @@ _DATA_SUFFIXES = (
 
 
 def looks_like_path(name: str) -> bool:
-    """An existing file, or text shaped like a path (a folder separator, ``~``, ``.``, or
-    a data-file ending such as ``.csv``): no dataset plugin is named like that."""
-    if os.path.isfile(os.path.expanduser(name)):
-        return True
+    """An existing file (not a folder), or text shaped like a path (a folder separator,
+    ``~``, ``.``, or a data-file ending such as ``.csv``): no dataset plugin is named so."""
+    if os.path.lexists(os.path.expanduser(name)) and not os.path.isdir(name):
+        return True  # a file, pipe or device, or a broken or looping link
     return (
         "/" in name
         or os.sep in name

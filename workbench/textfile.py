@@ -228,6 +228,40 @@ def _decode(head: bytes, encoding: str | None) -> tuple[str, str]:
         return head.decode("latin-1"), "latin-1"
 
 
+def utf16_encoding(head: bytes) -> str | None:
+    """``utf-16`` (a byte-order mark), ``utf-16-le``/``-be`` (every other byte NUL in
+    the first characters), or None for other text."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    sample = head[:512]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) >= 0.9 * len(odd) and not even.count(0):
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * len(even) and not odd.count(0):
+        return "utf-16-be"
+    return None
+
+
+def _refuse_binary(ref: FileRef, head: bytes) -> None:
+    """A one-line error for a file of NUL bytes only, or one that looks binary (many NUL
+    bytes: not text in any 8-bit encoding); a stray NUL is left to the value checks."""
+    nul = head.count(0)
+    if not nul:
+        return
+    if not head.strip(b"\x00 \t\r\n"):
+        raise DataError(
+            f"{ref.display}: the file holds only NUL bytes (\\x00), no text: it is not a "
+            "data file (or it was never written completely)"
+        )
+    if nul >= 16 and nul >= 0.1 * len(head):
+        raise DataError(
+            f"{ref.display}: the file looks binary ({nul} NUL bytes in its first "
+            f"{len(head)}), not delimited text"
+        )
+
+
 def sniff(
     ref: FileRef,
     sep: str | None = None,
@@ -237,6 +271,16 @@ def sniff(
 ) -> Layout:
     """Separator, header and column count from the first lines, with clear errors."""
     head = ref.read_head(sample_bytes)
+    wide = utf16_encoding(head)
+    if encoding is None:
+        encoding = wide
+    elif wide is not None and not codecs.lookup(encoding).name.startswith("utf-16"):
+        raise DataError(
+            f"{ref.display}: the file looks UTF-16 encoded, not {encoding}; convert it to "
+            "UTF-8 or give encoding=utf-16"
+        )
+    if wide is None:
+        _refuse_binary(ref, head)
     text, encoding = _decode(head, encoding)
     text = text.lstrip("\ufeff")
     lines = text.splitlines()
