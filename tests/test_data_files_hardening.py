@@ -264,3 +264,14 @@ def test_no_abort_at_exit_in_repeated_runs(tmp_path: Path) -> None:
     assert all("terminate called" not in err for _, err in results)
     codes = np.array([rc for rc, _ in results])
     assert (codes == 0).any() and (codes == 1).any()  # both paths were taken
+
+
+def test_out_of_memory_in_any_dataset_is_one_line(monkeypatch) -> None:
+    from workbench_datasets.synthetic import Synthetic
+
+    def no_memory(self):
+        raise MemoryError
+
+    monkeypatch.setattr(Synthetic, "load", no_memory)
+    with pytest.raises(DataError, match=r"^dataset 'synthetic': ran out of memory while loading"):
+        load_dataset("synthetic")

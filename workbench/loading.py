@@ -20,7 +20,7 @@ from typing import Any
 
 from workbench.data import Interactions
 from workbench.dataset import Dataset
-from workbench.errors import UnknownNameError
+from workbench.errors import DataError, UnknownNameError
 from workbench.jsonvalues import normalise
 from workbench.plugins import get_registry
 from workbench.specs import Spec, parse_spec
@@ -96,13 +96,30 @@ def load_dataset(
     if isinstance(spec, Interactions):
         return spec
     if isinstance(spec, Dataset):
-        data = make_dataset(spec, **options).load()
+        dataset = make_dataset(spec, **options)
         request = normalise({"name": spec.name, **spec.get_params()})
     else:
         parsed = dataset_spec(spec, **options)
-        data = parsed.build().load()
+        dataset = parsed.build()
         request = _request(spec, parsed, options)
-    return data.with_provenance(spec=request)
+    try:
+        data = dataset.load()
+    except MemoryError:
+        pass  # raised below, outside the handler: its traceback holds what was read
+    else:
+        return data.with_provenance(spec=request)
+    raise DataError(f"dataset {dataset.name!r}: {_out_of_memory()}")
+
+
+def _out_of_memory() -> str:
+    from workbench.datalimits import memory_available, size_text
+
+    available = memory_available()
+    may_use = f" (this process may use {size_text(available)})" if available else ""
+    return (
+        f"ran out of memory while loading it{may_use}; free memory, raise the memory "
+        "limit, or load less data"
+    )
 
 
 def make_splitter(
