@@ -129,19 +129,19 @@ class FileRef:
         raw = self._open_raw()
         if kind is None:
             if self.member is not None:  # a zip member is decompressed too
-                return _bounded(raw, self.display, "zip")
+                return _bounded(raw, raw, self.display, "zip")
             return raw
         if kind == "gzip":
-            return _bounded(gzip.GzipFile(fileobj=raw), self.display, kind)
+            return _bounded(gzip.GzipFile(fileobj=raw), raw, self.display, kind)
         if kind == "bzip2":
-            return _bounded(bz2.BZ2File(raw), self.display, kind)
+            return _bounded(bz2.BZ2File(raw), raw, self.display, kind)
         if kind == "xz":
-            return _bounded(lzma.LZMAFile(raw), self.display, kind)
+            return _bounded(lzma.LZMAFile(raw), raw, self.display, kind)
         if kind == "zstd":
             import pyarrow as pa
 
             stream = pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "zstd")
-            return _bounded(stream, self.display, kind)
+            return _bounded(stream, raw, self.display, kind)
         # a zip archive (on disk, or nested): it must hold exactly one data file
         raw.close()
         if self.member is not None:
@@ -167,9 +167,10 @@ class FileRef:
 class _Bounded(io.RawIOBase):
     """A decompressed stream that stops with a one-line error after ``limit`` bytes."""
 
-    def __init__(self, stream: Any, display: str, kind: str, limit: int):
+    def __init__(self, stream: Any, raw: BinaryIO, display: str, kind: str, limit: int | None):
         super().__init__()
         self._stream = stream
+        self._raw = raw
         self._display = display
         self._kind = kind
         self._limit = limit
@@ -182,7 +183,7 @@ class _Bounded(io.RawIOBase):
         data = self._stream.read(len(b))
         n = len(data)
         self._given += n
-        if self._given > self._limit:
+        if self._limit is not None and self._given > self._limit:
             from workbench.datalimits import ENV, size_text
 
             raise DataError(
@@ -195,17 +196,23 @@ class _Bounded(io.RawIOBase):
         return n
 
     def close(self) -> None:
-        self._stream.close()
-        super().close()
+        try:
+            self._stream.close()
+        finally:
+            self._raw.close()  # a GzipFile does not close the file it was given
+            super().close()
 
 
-def _bounded(stream: Any, display: str, kind: str) -> BinaryIO:
+def _bounded(stream: Any, raw: BinaryIO, display: str, kind: str) -> BinaryIO:
     from workbench.datalimits import max_data_bytes
 
-    limit = max_data_bytes()
-    if limit is None:
-        return stream  # type: ignore[no-any-return]
-    return io.BufferedReader(_Bounded(stream, display, kind, limit), 1 << 16)  # type: ignore[return-value]
+    try:
+        limit = max_data_bytes()
+    except DataError:
+        stream.close()
+        raw.close()
+        raise
+    return io.BufferedReader(_Bounded(stream, raw, display, kind, limit), 1 << 16)  # type: ignore[return-value]
 
 
 class _ZipMember(io.RawIOBase):
