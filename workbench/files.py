@@ -188,8 +188,8 @@ class _Bounded(io.RawIOBase):
 
             raise DataError(
                 f"{self._display}: the {self._kind} data expands to more than "
-                f"{size_text(self._limit)} (the bound on decompressed data: half the "
-                f"memory this process may use); set {ENV}=SIZE to change it, or "
+                f"{size_text(self._limit)} (the bound on decompressed data, by default half "
+                f"the memory this process may use); set {ENV}=SIZE to change it, or "
                 "decompress the file first"
             )
         b[:n] = data
@@ -317,8 +317,8 @@ def spool(path: Path) -> Path:
                 total += len(chunk)
                 if limit is not None and total > limit:
                     raise DataError(
-                        f"{path.name}: the stream gives more than {size_text(limit)} (the "
-                        f"bound on streamed data: half the memory this process may use); "
+                        f"{path.name}: the stream gives more than {size_text(limit)} (the bound on "
+                        f"streamed data, by default half the memory this process may use); "
                         f"set {ENV}=SIZE to change it"
                     )
                 out.write(chunk)
