@@ -13,12 +13,16 @@ stays in C++ while memory stays bounded by a block.
 
 from __future__ import annotations
 
+import atexit
 import bz2
 import difflib
+import errno
 import gzip
 import io
 import lzma
 import os
+import shutil
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -119,21 +123,25 @@ class FileRef:
             return sniff_compression(fh.read(8))
 
     def open(self) -> BinaryIO:
-        """The decompressed bytes (a zip file on disk must hold exactly one data file)."""
+        """The decompressed bytes (a zip file on disk must hold exactly one data file); a
+        compressed file may give at most `workbench.datalimits.max_data_bytes` bytes."""
         kind = self.compression()
         raw = self._open_raw()
         if kind is None:
+            if self.member is not None:  # a zip member is decompressed too
+                return _bounded(raw, raw, self.display, "zip")
             return raw
         if kind == "gzip":
-            return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+            return _bounded(gzip.GzipFile(fileobj=raw), raw, self.display, kind)
         if kind == "bzip2":
-            return bz2.BZ2File(raw)  # type: ignore[return-value]
+            return _bounded(bz2.BZ2File(raw), raw, self.display, kind)
         if kind == "xz":
-            return lzma.LZMAFile(raw)  # type: ignore[return-value]
+            return _bounded(lzma.LZMAFile(raw), raw, self.display, kind)
         if kind == "zstd":
             import pyarrow as pa
 
-            return pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "zstd")  # type: ignore[return-value]
+            stream = pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "zstd")
+            return _bounded(stream, raw, self.display, kind)
         # a zip archive (on disk, or nested): it must hold exactly one data file
         raw.close()
         if self.member is not None:
@@ -154,6 +162,57 @@ class FileRef:
             return FileRef(self.path.with_name(name))
         folder = self.member.rsplit("/", 1)[0] + "/" if "/" in self.member else ""
         return FileRef(self.path, folder + name)
+
+
+class _Bounded(io.RawIOBase):
+    """A decompressed stream that stops with a one-line error after ``limit`` bytes."""
+
+    def __init__(self, stream: Any, raw: BinaryIO, display: str, kind: str, limit: int | None):
+        super().__init__()
+        self._stream = stream
+        self._raw = raw
+        self._display = display
+        self._kind = kind
+        self._limit = limit
+        self._given = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._stream.read(len(b))
+        n = len(data)
+        self._given += n
+        if self._limit is not None and self._given > self._limit:
+            from workbench.datalimits import ENV, size_text
+
+            raise DataError(
+                f"{self._display}: the {self._kind} data expands to more than "
+                f"{size_text(self._limit)} (the bound on decompressed data, by default half "
+                f"the memory this process may use); set {ENV}=SIZE to change it, or "
+                "decompress the file first"
+            )
+        b[:n] = data
+        return n
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            self._raw.close()  # a GzipFile does not close the file it was given
+            super().close()
+
+
+def _bounded(stream: Any, raw: BinaryIO, display: str, kind: str) -> BinaryIO:
+    from workbench.datalimits import max_data_bytes
+
+    try:
+        limit = max_data_bytes()
+    except DataError:
+        stream.close()
+        raw.close()
+        raise
+    return io.BufferedReader(_Bounded(stream, raw, display, kind, limit), 1 << 16)  # type: ignore[return-value]
 
 
 class _ZipMember(io.RawIOBase):
@@ -196,18 +255,34 @@ def single_member(path: Path) -> str:
 
 
 def resolve_path(text: str | os.PathLike[str], *, member: str | None = None) -> FileRef:
-    """A `FileRef` for a user-given path (``~`` expanded), with a clear error if missing."""
+    """A `FileRef` for a user-given path (``~`` expanded), with a clear error if missing.
+
+    A pipe, FIFO or device (``<(zcat ratings.gz)``) is read once, as a stream, into a
+    temporary file (see `spool`): the readers read a file more than once."""
     path = Path(os.path.expanduser(str(text)))
-    if not path.exists():
+    try:
+        info = path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DataError(
+                f"{str(path)!r} is a symbolic link loop (the link leads back to itself); "
+                "point it at a data file"
+            ) from None
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            raise DataError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
         parent = path.parent if str(path.parent) else Path(".")
         hint = ""
         if parent.is_dir():
             close = difflib.get_close_matches(path.name, [p.name for p in parent.iterdir()], n=1)
-            if close:
+            if close and close[0] != path.name:
                 hint = f"; did you mean {str(parent / close[0])!r}?"
-        raise DataError(f"no such file: {str(path)!r}{hint}")
-    if path.is_dir():
+        raise DataError(f"no such file: {str(path)!r}{hint}") from None
+    if stat.S_ISDIR(info.st_mode):
         raise DataError(f"{str(path)!r} is a folder; give the path of a data file")
+    if not stat.S_ISREG(info.st_mode):
+        if member is not None:
+            raise DataError(f"{str(path)!r} is not a file on disk; member= needs a zip file")
+        path = spool(path)
     if member is not None:
         ref = FileRef(path, member)
         if not ref.exists():
@@ -220,8 +295,45 @@ def resolve_path(text: str | os.PathLike[str], *, member: str | None = None) -> 
     return ref
 
 
+def spool(path: Path) -> Path:
+    """A pipe, FIFO or device read once, as a stream, into a temporary file of the same
+    name (removed at exit), at most `workbench.datalimits.max_data_bytes` bytes; a stream
+    that starts with NUL bytes only (``/dev/zero``) is refused at its first block."""
+    from workbench.datalimits import ENV, max_data_bytes, size_text
+
+    limit = max_data_bytes()
+    folder = Path(tempfile.mkdtemp(prefix="workbench-stream-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    target = folder / (path.name or "stream")
+    total = 0
+    try:
+        with open(path, "rb") as source, open(target, "wb") as out:
+            while chunk := source.read(1 << 20):
+                if total == 0 and not chunk.strip(b"\x00"):
+                    raise DataError(
+                        f"{path.name}: the stream holds only NUL bytes (\\x00), no text: "
+                        "it is not a data file"
+                    )
+                total += len(chunk)
+                if limit is not None and total > limit:
+                    raise DataError(
+                        f"{path.name}: the stream gives more than {size_text(limit)} (the bound on "
+                        f"streamed data, by default half the memory this process may use); "
+                        f"set {ENV}=SIZE to change it"
+                    )
+                out.write(chunk)
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise DataError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return target
+
+
 class LineStream(io.RawIOBase):
-    """A readable binary stream of whole lines from one or more sources.
+    """A readable binary stream of whole lines from one or more sources, as UTF-8 (decoded
+    from ``encoding``).
 
     ``transform`` is applied to blocks of complete lines (never splitting a line), e.g. to
     replace a multi-character separator by a single byte. Decompression errors are kept in
@@ -233,11 +345,14 @@ class LineStream(io.RawIOBase):
         sources: Iterable[FileRef],
         transform: Callable[[bytes], bytes] | None = None,
         block: int = 1 << 22,
+        encoding: str = "utf-8",
     ):
         super().__init__()
         self._sources: Iterator[FileRef] = iter(sources)
         self._transform = transform
         self._block = block
+        self._encoding = encoding
+        self._chunks: Iterator[bytes] | None = None
         self._current: BinaryIO | None = None
         self._current_ref: FileRef | None = None
         self._pending = b""
@@ -248,7 +363,20 @@ class LineStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def _raw_chunks(self, fh: BinaryIO, ref: FileRef) -> Iterator[bytes]:
+        while True:
+            try:
+                chunk = fh.read(self._block)
+            except _ARCHIVE_ERRORS as exc:
+                self.error = corrupt(ref.display, ref.compression() or "file", exc)
+                raise self.error from None
+            if not chunk:
+                return
+            yield chunk
+
     def _next_chunk(self) -> bytes | None:
+        from workbench.arrowinput import to_utf8
+
         while True:
             if self._current is None:
                 ref = next(self._sources, None)
@@ -256,13 +384,14 @@ class LineStream(io.RawIOBase):
                     return None
                 self._current_ref = ref
                 self._current = ref.open()
+                raw = self._raw_chunks(self._current, ref)
+                self._chunks = to_utf8(raw, self._encoding, ref.display)
+            assert self._chunks is not None
             try:
-                chunk = self._current.read(self._block)
-            except _ARCHIVE_ERRORS as exc:
-                ref = self._current_ref
-                assert ref is not None
-                self.error = corrupt(ref.display, ref.compression() or "file", exc)
-                raise self.error from None
+                chunk = next(self._chunks, b"")
+            except DataError as exc:
+                self.error = exc
+                raise
             if chunk:
                 return chunk
             self._current.close()

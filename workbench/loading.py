@@ -20,7 +20,7 @@ from typing import Any
 
 from workbench.data import Interactions
 from workbench.dataset import Dataset
-from workbench.errors import UnknownNameError
+from workbench.errors import DataError, UnknownNameError
 from workbench.jsonvalues import normalise
 from workbench.plugins import get_registry
 from workbench.specs import Spec, parse_spec
@@ -69,10 +69,10 @@ _DATA_SUFFIXES = (
 
 
 def looks_like_path(name: str) -> bool:
-    """An existing file, or text shaped like a path (a folder separator, ``~``, ``.``, or
-    a data-file ending such as ``.csv``): no dataset plugin is named like that."""
-    if os.path.isfile(os.path.expanduser(name)):
-        return True
+    """An existing file (not a folder), or text shaped like a path (a folder separator,
+    ``~``, ``.``, or a data-file ending such as ``.csv``): no dataset plugin is named so."""
+    if os.path.lexists(os.path.expanduser(name)) and not os.path.isdir(name):
+        return True  # a file, pipe or device, or a broken or looping link
     return (
         "/" in name
         or os.sep in name
@@ -96,13 +96,30 @@ def load_dataset(
     if isinstance(spec, Interactions):
         return spec
     if isinstance(spec, Dataset):
-        data = make_dataset(spec, **options).load()
+        dataset = make_dataset(spec, **options)
         request = normalise({"name": spec.name, **spec.get_params()})
     else:
         parsed = dataset_spec(spec, **options)
-        data = parsed.build().load()
+        dataset = parsed.build()
         request = _request(spec, parsed, options)
-    return data.with_provenance(spec=request)
+    try:
+        data = dataset.load()
+    except MemoryError:
+        pass  # raised below, outside the handler: its traceback holds what was read
+    else:
+        return data.with_provenance(spec=request)
+    raise DataError(f"dataset {dataset.name!r}: {_out_of_memory()}")
+
+
+def _out_of_memory() -> str:
+    from workbench.datalimits import memory_available, size_text
+
+    available = memory_available()
+    may_use = f" (this process may use {size_text(available)})" if available else ""
+    return (
+        f"ran out of memory while loading it{may_use}; free memory, raise the memory "
+        "limit, or load less data"
+    )
 
 
 def make_splitter(

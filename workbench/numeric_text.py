@@ -42,6 +42,7 @@ def applies(layout: Layout) -> bool:
         return False
     return (
         not layout.parquet
+        and layout.decimal == "."
         and len(sep) == 1
         and ord(sep) < 128
         and sep not in '0123456789.-+eE"\r\n'

@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from workbench.arrowinput import is_utf8, owned, owned_whole
 from workbench.errors import DataError
 from workbench.files import FileRef, LineStream, iter_lines
 
@@ -122,11 +123,23 @@ def _mode_share(widths: list[int]) -> tuple[int, float]:
     return int(values[best]), float(counts[best]) / len(widths)
 
 
+#: A number written with a decimal comma (``4,5``), as in semicolon-separated files.
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+
+
+def _commas_are_decimal(lines: Sequence[str]) -> bool:
+    """Every comma in the sample is the decimal comma of a semicolon-separated field."""
+    fields = [f.strip() for line in lines for f in split_line(line, ";") if "," in f]
+    return bool(fields) and all(_DECIMAL_COMMA.fullmatch(f) for f in fields)
+
+
 def detect_sep(lines: Sequence[str]) -> str | None:
     """The separator that splits (nearly) every sample line into the same number (>= 2) of fields.
 
     A candidate wins when at least 90% of the lines agree (so one malformed line does not hide
-    the separator: it is reported with its line number when the file is read).
+    the separator: it is reported with its line number when the file is read). Commas that
+    are only the decimal commas of semicolon-separated fields (``1;10;4,5``) do not make
+    the file comma-separated.
     """
     if not lines:
         return None
@@ -138,10 +151,31 @@ def detect_sep(lines: Sequence[str]) -> str | None:
         width, share = _mode_share([len(r) for r in rows])
         if width >= 2:
             if share >= 0.9:
+                if sep == "," and _commas_are_decimal(lines) and detect_sep_among(lines, ";"):
+                    return ";"
                 return sep
             scored.append((share, sep))
     best = max(scored, default=None)
     return best[1] if best is not None and best[0] >= 0.6 else None
+
+
+def detect_sep_among(lines: Sequence[str], sep: str) -> bool:
+    """``sep`` splits at least 90% of the lines into the same number (>= 2) of fields."""
+    width, share = _mode_share([len(split_line(line, sep)) for line in lines])
+    return width >= 2 and share >= 0.9
+
+
+def detect_decimal(rows: Sequence[Sequence[str]], sep: str) -> str:
+    """``","`` where the fields of a file not separated by commas hold decimal commas
+    (``4,5``) and no decimal points; else ``"."``."""
+    if sep == ",":
+        return "."
+    fields = [f.strip() for r in rows for f in r]
+    if any(_DECIMAL_COMMA.fullmatch(f) for f in fields) and not any(
+        re.fullmatch(r"[+-]?\d*\.\d+", f) for f in fields
+    ):
+        return ","
+    return "."
 
 
 def field_count(lines: Sequence[str], sep: str) -> int:
@@ -179,6 +213,8 @@ class Layout:
     sample: list[list[str]] = field(default_factory=list)
     #: Parquet has rows, not lines: errors name the row.
     parquet: bool = False
+    #: The decimal mark of the numbers (``","`` in files such as ``1;10;4,5``).
+    decimal: str = "."
 
 
 def _decode(head: bytes, encoding: str | None) -> tuple[str, str]:
@@ -192,6 +228,40 @@ def _decode(head: bytes, encoding: str | None) -> tuple[str, str]:
         return head.decode("latin-1"), "latin-1"
 
 
+def utf16_encoding(head: bytes) -> str | None:
+    """``utf-16`` (a byte-order mark), ``utf-16-le``/``-be`` (every other byte NUL in
+    the first characters), or None for other text."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    sample = head[:512]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) >= 0.9 * len(odd) and not even.count(0):
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * len(even) and not odd.count(0):
+        return "utf-16-be"
+    return None
+
+
+def _refuse_binary(ref: FileRef, head: bytes) -> None:
+    """A one-line error for a file of NUL bytes only, or one that looks binary (many NUL
+    bytes: not text in any 8-bit encoding); a stray NUL is left to the value checks."""
+    nul = head.count(0)
+    if not nul:
+        return
+    if not head.strip(b"\x00 \t\r\n"):
+        raise DataError(
+            f"{ref.display}: the file holds only NUL bytes (\\x00), no text: it is not a "
+            "data file (or it was never written completely)"
+        )
+    if nul >= 16 and nul >= 0.1 * len(head):
+        raise DataError(
+            f"{ref.display}: the file looks binary ({nul} NUL bytes in its first "
+            f"{len(head)}), not delimited text"
+        )
+
+
 def sniff(
     ref: FileRef,
     sep: str | None = None,
@@ -201,6 +271,16 @@ def sniff(
 ) -> Layout:
     """Separator, header and column count from the first lines, with clear errors."""
     head = ref.read_head(sample_bytes)
+    wide = utf16_encoding(head)
+    if encoding is None:
+        encoding = wide
+    elif wide is not None and not codecs.lookup(encoding).name.startswith("utf-16"):
+        raise DataError(
+            f"{ref.display}: the file looks UTF-16 encoded, not {encoding}; convert it to "
+            "UTF-8 or give encoding=utf-16"
+        )
+    if wide is None:
+        _refuse_binary(ref, head)
     text, encoding = _decode(head, encoding)
     text = text.lstrip("\ufeff")
     lines = text.splitlines()
@@ -246,7 +326,10 @@ def sniff(
         n_fields = field_count(body, sep)
         names = [f"column {j}" for j in range(n_fields)]
         sample = rows
-    return Layout(ref, sep, bool(header), names, n_fields, encoding, leading_blank, sample)
+    return Layout(
+        ref, sep, bool(header), names, n_fields, encoding, leading_blank, sample,
+        decimal=detect_decimal(sample, sep),
+    )  # fmt: skip
 
 
 # -- the slow path: exact line numbers for errors -----------------------------------------------
@@ -315,35 +398,33 @@ def read_columns(
     single = len(sep) == 1
     names = [f"c{j}" for j in range(layout.n_fields)]
     wanted = sorted(set(positions))
-    bad_rows: list[Any] = []
-
-    def on_invalid(row: Any) -> str:
-        bad_rows.append(row)
-        return "error"
 
     def attempt(encoding: str) -> pa.Table:
-        if single and ref.member is None and ref.compression() is None:
-            # an OSFile, not the path: pyarrow would guess compression from the file name
+        # pyarrow is given no Python object (see workbench.arrowinput): a plain UTF-8 file
+        # by path (an OSFile: pyarrow would guess compression from the file's name), any
+        # other text decoded, decompressed and transformed here, in a buffer it owns
+        if single and ref.member is None and ref.compression() is None and is_utf8(encoding):
             source: Any = pa.OSFile(str(ref.path))
-            stream = None
         else:
-            stream = LineStream([ref], None if single else _transform(sep))
-            source = stream
+            with LineStream([ref], None if single else _transform(sep), encoding=encoding) as s:
+                text = owned_whole(iter(lambda: s.read(1 << 22), b""))
+            source = pa.BufferReader(text)
+            del text
         read_opts = pacsv.ReadOptions(
             column_names=names,
             skip_rows=layout.leading_blank + int(layout.header),
-            encoding=encoding,
+            encoding="utf8",
             block_size=PARSE_BLOCK_BYTES,
         )
         parse_opts = pacsv.ParseOptions(
             delimiter=sep if single else _UNIT_SEP,
             quote_char='"' if sep in (",", ";") else False,
-            invalid_row_handler=on_invalid,
         )
         convert_opts = pacsv.ConvertOptions(
             include_columns=[names[j] for j in wanted],
             column_types={names[j]: pa.string() for j in string_columns},
             strings_can_be_null=False,
+            decimal_point=layout.decimal,
         )
         try:
             return pacsv.read_csv(
@@ -352,13 +433,14 @@ def read_columns(
                 parse_options=parse_opts,
                 convert_options=convert_opts,
             )
+        except MemoryError:
+            raise
         except (pa.ArrowInvalid, pa.ArrowException, OSError, ValueError) as exc:
-            if stream is not None and stream.error is not None:
-                raise stream.error from None
             if isinstance(exc, DataError):
                 raise
-            if bad_rows:
-                raise bad_field_count(layout, getattr(bad_rows[0], "text", None)) from None
+            found = _FIELD_COUNT.search(str(exc))
+            if found:
+                raise bad_field_count(layout, found.group(1)) from None
             raise _ParseFailure(str(exc)) from None
         finally:
             source.close()
@@ -378,6 +460,10 @@ def read_columns(
 
 class _ParseFailure(Exception):
     pass
+
+
+#: pyarrow's words for a line with another number of fields (and the line's text).
+_FIELD_COUNT = re.compile(r"Expected \d+ columns, got \d+: (.*)", re.S)
 
 
 class NotBatchable(Exception):
@@ -420,13 +506,13 @@ def read_column_batches(
     parse_opts = pacsv.ParseOptions(
         delimiter=sep if single else _UNIT_SEP,
         quote_char='"' if quoted else False,
-        invalid_row_handler=lambda row: "error",
     )
     types: dict[str, pa.DataType] = {names[j]: pa.string() for j in string_columns}
-    if single and ref.member is None and ref.compression() is None:
+    if single and ref.member is None and ref.compression() is None and is_utf8(encoding):
         source: Any = open(ref.path, "rb")  # noqa: SIM115 - closed below
-    else:
-        source = io.BufferedReader(LineStream([ref], None if single else _transform(sep)))
+    else:  # decompressed, transformed and decoded to UTF-8 here (see workbench.arrowinput)
+        lines = LineStream([ref], None if single else _transform(sep), encoding=encoding)
+        source = io.BufferedReader(lines)
     with source:
         skip = layout.leading_blank + int(layout.header)
         blocks = line_blocks(source, batch_bytes or BATCH_BYTES, first_lines=skip + 1)
@@ -436,17 +522,18 @@ def read_column_batches(
             read_opts = pacsv.ReadOptions(
                 column_names=names,
                 skip_rows=skip if k == 0 else 0,
-                encoding=layout.encoding,
+                encoding="utf8",
                 block_size=PARSE_BLOCK_BYTES,
             )
             convert_opts = pacsv.ConvertOptions(
                 include_columns=[names[j] for j in wanted],
                 column_types=types,
                 strings_can_be_null=False,
+                decimal_point=layout.decimal,
             )
             try:
                 table = pacsv.read_csv(
-                    pa.BufferReader(block),
+                    pa.BufferReader(owned(block)),
                     read_options=read_opts,
                     parse_options=parse_opts,
                     convert_options=convert_opts,
@@ -610,7 +697,14 @@ def id_column(layout: Layout, column: pa.ChunkedArray, label: str) -> np.ndarray
     empty = np.fromiter((not v or not v.strip() for v in values), dtype=bool, count=len(values))
     if empty.any():
         raise row_error(layout, _first(empty), f"{label} id is missing")
+    nul = np.fromiter(("\x00" in v for v in values), dtype=bool, count=len(values))
+    if nul.any():
+        raise row_error(layout, _first(nul), f"{label} id holds a NUL byte {NUL_ADVICE}")
     return values
+
+
+#: What a NUL byte in text means.
+NUL_ADVICE = "(\\x00: the file is binary or corrupt, or not UTF-8/Latin-1 text)"
 
 
 def timestamp_column(layout: Layout, column: pa.ChunkedArray, label: str) -> np.ndarray:

@@ -283,8 +283,8 @@ class _Columns:
             column = column.combine_chunks()
         encoded = column.dictionary_encode()
         uniques = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
-        if any(not v or not v.strip() for v in uniques):
-            raise NotBatchable("an empty id")
+        if any(not v or not v.strip() or "\x00" in v for v in uniques):
+            raise NotBatchable("an empty id, or a NUL byte in one")
         codes.add_coded(encoded.indices.to_numpy(), uniques, text=True)
 
     def _add_values(self, column: Any) -> None:

@@ -9,6 +9,7 @@ block plus the result. ``movie_titles.txt`` (Latin-1, ``MovieID,Year,Title``) gi
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import ClassVar
@@ -142,7 +143,9 @@ def parse(refs: list[FileRef], *, max_ratings: int | None = None, block_mb: int 
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    from workbench.arrowinput import owned
     from workbench.files import LineStream
+    from workbench.textfile import line_blocks
 
     stream = LineStream(refs, _to_csv_rows, block=1 << 20)
     read_opts = pacsv.ReadOptions(
@@ -156,8 +159,16 @@ def parse(refs: list[FileRef], *, max_ratings: int | None = None, block_mb: int 
     current_movie = -1
     total = 0
     try:
-        reader = pacsv.open_csv(
-            stream, read_options=read_opts, parse_options=parse_opts, convert_options=convert
+        # blocks of whole lines in buffers pyarrow owns (see workbench.arrowinput)
+        reader = (
+            batch
+            for block in line_blocks(io.BufferedReader(stream), block_mb << 20)
+            for batch in pacsv.read_csv(
+                pa.BufferReader(owned(block)),
+                read_options=read_opts,
+                parse_options=parse_opts,
+                convert_options=convert,
+            ).to_batches()
         )
         for batch in reader:
             if batch.column(0).null_count:  # a line without a customer (or movie) id

@@ -97,12 +97,20 @@ def load_table(
 
     Batch by batch where `read_batchwise` takes the file (the same result, in about the
     memory of the result); otherwise, or on any problem, the whole file at once, which
-    words the problem with its line."""
+    words the problem with its line. Running out of memory is a one-line error."""
     options = TableOptions(
         sep=sep, header=header, columns=columns, roles=roles, kind=kind,
         rating_scale=rating_scale, duplicates=duplicates, string_ids=string_ids,
         encoding=encoding, name=name, item_metadata=item_metadata,
     )  # fmt: skip
+    try:
+        return _load(ref, options)
+    except MemoryError:
+        pass  # raised below, outside the handler: its traceback holds the rows read so far
+    raise memory_error(ref)
+
+
+def _load(ref: FileRef, options: TableOptions) -> Interactions:
     try:
         data, layout, found = read_batchwise(ref, options)
     except MemoryError:
@@ -112,6 +120,25 @@ def load_table(
     if data is None:
         return read_whole(ref, options)  # tells which line and why
     return _finish(data, layout, found, ref)
+
+
+def memory_error(ref: FileRef) -> DataError:
+    """The one-line error for running out of memory while reading ``ref``: the file, its
+    size and how much memory this process may use."""
+    from workbench.datalimits import memory_available, size_text
+
+    try:
+        size = size_text(ref.path.stat().st_size)
+    except OSError:
+        size = "unknown size"
+    kind = ref.compression() if ref.member is None else "zip"
+    packed = f", {kind}-compressed" if kind else ""
+    available = memory_available()
+    may_use = f"; this process may use {size_text(available)}" if available else ""
+    return DataError(
+        f"{ref.display}: ran out of memory reading its rows ({size} on disk{packed}{may_use}); "
+        "free memory, raise the memory limit, or load a smaller file"
+    )
 
 
 def read_whole(
