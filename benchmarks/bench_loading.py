@@ -26,7 +26,7 @@ from pathlib import Path
 
 _CHILD = r"""
 import json, resource, sys, time
-from workbench.loading import load_dataset
+from workbench.experiments.loading import load_dataset
 from workbench.plugins import get_registry
 get_registry()
 import workbench_datasets.table, pyarrow.csv  # imports outside the timing
@@ -72,7 +72,7 @@ def write_files(folder: Path) -> dict[str, Path]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from workbench.loading import load_dataset
+    from workbench.experiments.loading import load_dataset
 
     paths = {}
     for key, n_rows, n_users, n_items in (("dat", 1_000_000, 6_040, 3_706),

@@ -106,7 +106,7 @@ def _final_bytes(data: Any) -> int:
 
 def child_steps(task: dict[str, Any], status: Any):
     """The steps of one child process (yields one record per step)."""
-    from workbench.loading import load_dataset
+    from workbench.experiments.loading import load_dataset
     from workbench.plugins import get_registry
 
     get_registry()
@@ -205,7 +205,7 @@ def csv_vs_pyarrow(path: Path, repeat: int) -> Record:
     """Our CSV load against pyarrow's read of the same file, alternated in one process."""
     import pyarrow.csv as pacsv
 
-    from workbench.loading import load_dataset
+    from workbench.experiments.loading import load_dataset
 
     def ours() -> float:
         started = time.perf_counter()
@@ -315,7 +315,7 @@ def write_synthetic(folder: Path, n_rows: int) -> dict[str, Path]:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from workbench.loading import load_dataset
+    from workbench.experiments.loading import load_dataset
 
     tag = "100m" if n_rows == 100_000_000 else str(n_rows)
     paths = {"parquet": folder / f"synth{tag}.parquet", "csv": folder / f"synth{tag}.csv"}

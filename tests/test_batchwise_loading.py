@@ -14,17 +14,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import workbench_datasets.columnbuffer as columnbuffer
+import workbench_datasets.numeric_text as numeric_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from workbench_datasets import batchwise, table
+from workbench_datasets.idcodes import IdCodes
 
-import workbench.columnbuffer as columnbuffer
-import workbench.numeric_text as numeric_text
-import workbench.textfile as textfile
+import workbench.fileio.textfile as textfile
 from workbench.data import IdMap, Interactions
 from workbench.errors import WorkbenchError
-from workbench.files import resolve_path
-from workbench.idcodes import IdCodes
+from workbench.fileio.files import resolve_path
 
 
 @pytest.fixture(autouse=True, params=["numeric", "pyarrow"])
@@ -249,7 +249,7 @@ def test_parquet_types_and_missing_values(tmp_path: Path) -> None:
 
 
 def test_item_metadata_and_provenance_through_load_dataset(tmp_path: Path, monkeypatch) -> None:
-    from workbench.loading import load_dataset
+    from workbench.experiments.loading import load_dataset
 
     path = write(tmp_path / "r.csv", "user,item,rating\n" + "".join(
         f"{k % 6},{k % 9},{k % 5 + 1}\n" for k in range(40)))  # fmt: skip

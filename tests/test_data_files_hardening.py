@@ -17,8 +17,8 @@ import pytest
 
 from workbench import load_dataset
 from workbench.errors import DataError
+from workbench.fileio.textfile import detect_sep
 from workbench.plugins import set_loaded
-from workbench.textfile import detect_sep
 
 ROWS = "1,10,4\n1,11,3\n2,10,5\n3,12,1\n"
 #: Runs the command-line interface in a fresh interpreter (``workbench ARGS``).

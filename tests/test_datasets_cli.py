@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from workbench.cli.app import build_app
 from workbench.data import Interactions
 from workbench.errors import UnknownNameError
-from workbench.loading import load_dataset, make_dataset, make_splitter
+from workbench.experiments.loading import load_dataset, make_dataset, make_splitter
 
 FIX = Path(__file__).parent / "fixtures" / "data"
 TAB = FIX / "tabular"

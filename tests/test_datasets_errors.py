@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from workbench.errors import DataError, ParamError, UnknownNameError
-from workbench.loading import load_dataset
+from workbench.experiments.loading import load_dataset
 
 FIX = Path(__file__).parent / "fixtures" / "data"
 BAD = FIX / "bad"

@@ -15,7 +15,7 @@ from workbench_datasets import fetch as dl
 from workbench_datasets.movielens import VARIANTS
 
 from workbench.errors import DataError
-from workbench.loading import load_dataset
+from workbench.experiments.loading import load_dataset
 
 FIX = Path(__file__).parent / "fixtures" / "data"
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from workbench_datasets.netflix import find_files, parse
 
-from workbench.loading import load_dataset
+from workbench.experiments.loading import load_dataset
 
 FIX = Path(__file__).parent / "fixtures" / "data"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workbench.loading import load_dataset, make_splitter
+from workbench.experiments.loading import load_dataset, make_splitter
 
 pytestmark = pytest.mark.realdata
 

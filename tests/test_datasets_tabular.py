@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from workbench.errors import DataError
-from workbench.loading import load_dataset
+from workbench.experiments.loading import load_dataset
 
 FIX = Path(__file__).parent / "fixtures" / "data"
 TAB = FIX / "tabular"

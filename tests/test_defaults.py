@@ -83,7 +83,7 @@ def test_a_plugin_declares_defaults_and_a_disabled_one_does_not_break_them(regis
     )
     assert registry.default("dataset") == "tiny"
     assert default_metrics("explicit") == ["err"]
-    from workbench.loading import load_dataset
+    from workbench.experiments.loading import load_dataset
 
     data = load_dataset()
     assert data.name == "low-rank" and data.provenance.spec == {"name": "tiny"}

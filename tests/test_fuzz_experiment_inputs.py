@@ -331,7 +331,7 @@ HISTORY_OPTIONS = {
 
 def history_case(rng: random.Random, i: int) -> None:
     from workbench.api import recommend_new_users
-    from workbench.loading import read_file
+    from workbench.experiments.loading import read_file
 
     path = WORK / f"history-{i % 50}.csv"
     path.write_bytes(history_text(rng))
@@ -376,7 +376,7 @@ def test_protocol_values_of_the_wrong_type_are_one_line_errors(tmp_path: Path, l
 def test_a_history_id_beyond_int64_is_a_one_line_error_or_unknown(tmp_path: Path):
     """Before: OverflowError from IdMap.index_of (history fuzz case 2439)."""
     from workbench.api import recommend_new_users
-    from workbench.loading import read_file
+    from workbench.experiments.loading import read_file
 
     path = tmp_path / "history.csv"
     path.write_text("900\t9\n900\t999999999999999999999999999999\n900\t12\n")

@@ -218,7 +218,7 @@ def check_interactions(data: Any) -> None:
 @FUZZ
 @given(case=table_case())
 def test_fuzz_tabular_reader(case: tuple[bytes, dict[str, Any]]) -> None:
-    from workbench.loading import load_dataset
+    from workbench.experiments.loading import load_dataset
 
     content, options = case
     path = WORK / "ratings.csv"
@@ -267,7 +267,7 @@ def netflix_bytes(draw: Any) -> bytes:
 @FUZZ
 @given(files=st.lists(netflix_bytes(), min_size=1, max_size=3), dup=st.booleans())
 def test_fuzz_netflix_reader(files: list[bytes], dup: bool) -> None:
-    from workbench.loading import load_dataset
+    from workbench.experiments.loading import load_dataset
 
     folder = WORK / "netflix" / "training_set"
     folder.mkdir(parents=True, exist_ok=True)

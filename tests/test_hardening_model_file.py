@@ -125,7 +125,7 @@ def test_a_killed_save_leaves_a_temp_file_the_next_save_removes(saved: Path, tmp
     """A child process is killed with SIGKILL in the middle of writing; the next save of
     the same target removes its temporary file and says so."""
     from workbench.errors import WorkbenchWarning
-    from workbench.files import remove_stale_temporaries
+    from workbench.fileio.files import remove_stale_temporaries
 
     target = tmp_path / "m.npz"
     child = subprocess.Popen(
@@ -134,7 +134,7 @@ def test_a_killed_save_leaves_a_temp_file_the_next_save_removes(saved: Path, tmp
             "-c",
             "import sys, time\n"
             "from pathlib import Path\n"
-            "from workbench.files import write_atomic\n"
+            "from workbench.fileio.files import write_atomic\n"
             "def write(fh):\n"
             "    fh.write(b'x' * 100000); fh.flush()\n"
             "    print('writing', flush=True); time.sleep(60)\n"
@@ -154,7 +154,7 @@ def test_a_killed_save_leaves_a_temp_file_the_next_save_removes(saved: Path, tmp
         child.kill()
         child.wait()
     assert litter[0].exists() and not target.exists()
-    from workbench.files import write_atomic
+    from workbench.fileio.files import write_atomic
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -166,7 +166,7 @@ def test_a_killed_save_leaves_a_temp_file_the_next_save_removes(saved: Path, tmp
 
 
 def test_temp_files_of_other_targets_are_left_alone(tmp_path: Path) -> None:
-    from workbench.files import remove_stale_temporaries
+    from workbench.fileio.files import remove_stale_temporaries
 
     other = tmp_path / ".other.npz.abc123.tmp"
     other.write_bytes(b"x")

@@ -1,4 +1,4 @@
-"""The compiled numeric text reader (`workbench.numeric_text`): known answers, correctly
+"""The compiled numeric text reader (`workbench_datasets.numeric_text`): known answers, correctly
 rounded decimals, chunks cut anywhere, everything it must leave to pyarrow, and the loader
 taking it for plain files with the whole-file read's result."""
 
@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow.csv as pacsv
 import pytest
+import workbench_datasets.numeric_text as numeric_text
+from workbench_datasets import _numeric_text_kernels as kernels
 from workbench_datasets import batchwise, table
 
-import workbench.numeric_text as numeric_text
-import workbench.textfile as textfile
-from workbench import _numeric_text_kernels as kernels
-from workbench.files import resolve_path
-from workbench.textfile import NotBatchable, sniff
+import workbench.fileio.textfile as textfile
+from workbench.fileio.files import resolve_path
+from workbench.fileio.textfile import NotBatchable, sniff
 
 KINDS = np.array([kernels.INTEGER, kernels.INTEGER, kernels.DECIMAL, kernels.INTEGER])
 SLOTS = np.array([0, 1, 0, 2])

@@ -10,7 +10,7 @@ from workbench_splitters.base import assert_no_leakage
 
 from workbench.data import IdMap, Interactions
 from workbench.errors import DataError, ParamError
-from workbench.loading import load_dataset, make_splitter
+from workbench.experiments.loading import load_dataset, make_splitter
 from workbench.plugins import get_registry
 from workbench.splits import Split
 

@@ -160,8 +160,8 @@ def test_cli_without_optuna_is_one_line(capsys, monkeypatch):
 
 # -- nested cross-validation --------------------------------------------------------------------
 def test_nested_cv_scores_each_winner_on_an_unseen_outer_fold(data, tmp_path):
+    from workbench.experiments.loading import make_splitter
     from workbench.experiments.resolve import derive_seed
-    from workbench.loading import make_splitter
     from workbench.search.nested import nested_tune
 
     space = {"shrink": [1, 5, 500], "n_factors": [1, 2]}

@@ -18,6 +18,15 @@ from types import ModuleType
 
 #: old dotted module name -> new dotted module name
 MOVED: dict[str, str] = {
+    # reading and writing files: workbench/fileio/; readers only the datasets plugin uses
+    "workbench.files": "workbench.fileio.files",
+    "workbench.textfile": "workbench.fileio.textfile",
+    "workbench.datalimits": "workbench.fileio.datalimits",
+    "workbench.numeric_text": "workbench_datasets.numeric_text",
+    "workbench._numeric_text_kernels": "workbench_datasets._numeric_text_kernels",
+    "workbench.idcodes": "workbench_datasets.idcodes",
+    "workbench.columnbuffer": "workbench_datasets.columnbuffer",
+    "workbench.loading": "workbench.experiments.loading",
     # the building blocks of MF models: workbench/factor/
     "workbench.embedding": "workbench.factor.embedding",
     "workbench.fold_in": "workbench.factor.fold_in",

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from workbench.data import IdMap
 from workbench.errors import ModelFileError, UnknownNameError, WorkbenchError
-from workbench.files import write_atomic
+from workbench.fileio.files import write_atomic
 from workbench.plugins import get_registry, plugin_of
 
 #: a `workbench.model.Model` (typed loosely: model files are a layer below the model contract,

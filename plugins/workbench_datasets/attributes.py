@@ -25,7 +25,7 @@ import pandas as pd
 from workbench.attributes import Attributes
 from workbench.data import IdMap
 from workbench.errors import DataError
-from workbench.files import FileRef
+from workbench.fileio.files import FileRef
 
 #: Age buckets of MovieLens-1M's users.dat, used for 100k's exact ages too.
 AGE_EDGES = (18, 25, 35, 45, 50, 56)

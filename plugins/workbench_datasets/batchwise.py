@@ -21,12 +21,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from workbench import numeric_text
-from workbench.columnbuffer import ColumnBuffer
 from workbench.data import Interactions
-from workbench.files import FileRef
-from workbench.idcodes import IdCodes
-from workbench.textfile import (
+from workbench.fileio.files import FileRef
+from workbench.fileio.textfile import (
     Layout,
     NotBatchable,
     Roles,
@@ -34,6 +31,9 @@ from workbench.textfile import (
     resolve_roles,
     sniff,
 )
+from workbench_datasets import numeric_text
+from workbench_datasets.columnbuffer import ColumnBuffer
+from workbench_datasets.idcodes import IdCodes
 from workbench_datasets.metadata import align_metadata
 
 #: Rows per Parquet batch.
@@ -74,7 +74,7 @@ def read_batchwise(
     batch_rows: int | None = None,
 ) -> tuple[Interactions, Layout, Roles]:
     """``ref`` read batch by batch (see the module): ``batch_bytes`` of text or
-    ``batch_rows`` Parquet rows at a time (default `workbench.textfile.BATCH_BYTES`,
+    ``batch_rows`` Parquet rows at a time (default `workbench.fileio.textfile.BATCH_BYTES`,
     `BATCH_ROWS`). `NotBatchable` where it does not apply; any other exception also means
     "read the whole file" to the caller."""
     options = options or TableOptions()
@@ -133,7 +133,7 @@ def read_batchwise(
 def _numeric_batches(
     layout: Layout, pos: Mapping[str, int], options: TableOptions, batch_bytes: int | None
 ) -> Iterator[tuple[dict[int, Any], int]]:
-    """The columns by `workbench.numeric_text` (numbers only: integer ids and timestamps,
+    """The columns by `workbench_datasets.numeric_text` (numbers only: integer ids and timestamps,
     decimal values), as arrow arrays over its numpy output (no copy)."""
     if options.string_ids or not numeric_text.applies(layout):
         raise NotBatchable("text ids, or not a plain file")
@@ -342,7 +342,7 @@ class _Columns:
 
 
 def _timestamps(column: Any) -> np.ndarray:
-    """int64 Unix seconds, converted as `workbench.textfile.timestamp_column` does."""
+    """int64 Unix seconds, converted as `workbench.fileio.textfile.timestamp_column` does."""
     t = column.type
     if column.null_count:
         raise NotBatchable("a missing timestamp")

@@ -100,7 +100,7 @@ class LastFM(Dataset):
 
 def _ratings(root: Path):
     """The user_artists.dat of a folder, a zip archive (any folder inside) or the file itself."""
-    from workbench.files import FileRef, sniff_compression, zip_members
+    from workbench.fileio.files import FileRef, sniff_compression, zip_members
 
     if root.is_dir():
         root = root / RATINGS

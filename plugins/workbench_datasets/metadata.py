@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow as pa
 
 from workbench.errors import DataError
-from workbench.files import FileRef
-from workbench.textfile import normalise_name, read_columns, sniff
+from workbench.fileio.files import FileRef
+from workbench.fileio.textfile import normalise_name, read_columns, sniff
 
 #: The 19 genre flags at the end of MovieLens-100k's u.item, in order (from u.genre).
 GENRES_100K = (

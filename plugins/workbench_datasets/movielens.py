@@ -115,7 +115,7 @@ class _Found:
 
 def _candidates(path: Path) -> list[object]:
     """FileRefs of every file under ``path`` (a folder, two levels deep, or a zip)."""
-    from workbench.files import FileRef, sniff_compression, zip_members
+    from workbench.fileio.files import FileRef, sniff_compression, zip_members
 
     if path.is_file():
         with open(path, "rb") as fh:

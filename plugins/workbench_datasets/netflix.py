@@ -21,7 +21,7 @@ from pydantic import Field
 from workbench.data import Interactions
 from workbench.dataset import Dataset
 from workbench.errors import DataError, RowError
-from workbench.files import FileRef, iter_lines
+from workbench.fileio.files import FileRef, iter_lines
 from workbench.params import Params
 from workbench_datasets.tabular import Duplicates, duplicates_field
 
@@ -144,8 +144,8 @@ def parse(refs: list[FileRef], *, max_ratings: int | None = None, block_mb: int 
     import pyarrow.csv as pacsv
 
     from workbench.arrowinput import owned
-    from workbench.files import LineStream
-    from workbench.textfile import line_blocks
+    from workbench.fileio.files import LineStream
+    from workbench.fileio.textfile import line_blocks
 
     stream = LineStream(refs, _to_csv_rows, block=1 << 20)
     read_opts = pacsv.ReadOptions(

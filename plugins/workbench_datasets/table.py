@@ -17,9 +17,8 @@ import pyarrow as pa
 
 from workbench.data import Interactions
 from workbench.errors import DataError, RowError
-from workbench.files import FileRef
-from workbench.provenance import FoldColumn
-from workbench.textfile import (
+from workbench.fileio.files import FileRef
+from workbench.fileio.textfile import (
     Layout,
     Roles,
     id_column,
@@ -32,6 +31,7 @@ from workbench.textfile import (
     sniff,
     timestamp_column,
 )
+from workbench.provenance import FoldColumn
 from workbench_datasets.batchwise import TableOptions, is_parquet, read_batchwise
 from workbench_datasets.metadata import align_metadata
 
@@ -125,7 +125,7 @@ def _load(ref: FileRef, options: TableOptions) -> Interactions:
 def memory_error(ref: FileRef) -> DataError:
     """The one-line error for running out of memory while reading ``ref``: the file, its
     size and how much memory this process may use."""
-    from workbench.datalimits import memory_available, size_text
+    from workbench.fileio.datalimits import memory_available, size_text
 
     try:
         size = size_text(ref.path.stat().st_size)

@@ -93,7 +93,7 @@ class Tabular(Dataset):
     Params: ClassVar[type[Params]] = TabularParams
 
     def load(self) -> Interactions:
-        from workbench.files import resolve_path
+        from workbench.fileio.files import resolve_path
         from workbench_datasets.metadata import read_item_file
         from workbench_datasets.table import load_table, parse_scale
 

@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import Field
 
 from workbench.errors import WorkbenchError
-from workbench.files import write_atomic
+from workbench.fileio.files import write_atomic
 from workbench.jsonvalues import strict
 from workbench.params import Params
 from workbench.results import Results

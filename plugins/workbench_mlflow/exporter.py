@@ -88,7 +88,7 @@ class MlflowExporter(Exporter):
         tracker.finish(results)
         target = path if path is not None else (Path(p.path) if p.path else None)
         if target is not None:
-            from workbench.files import write_atomic
+            from workbench.fileio.files import write_atomic
 
             where = {
                 "tracking_uri": tracker.uri,

@@ -259,7 +259,7 @@ def read_state(run_dir: Path) -> dict[str, Any] | None:
 
 
 def write_state(run_dir: Path, state: Mapping[str, Any]) -> None:
-    from workbench.files import write_atomic
+    from workbench.fileio.files import write_atomic
 
     text = json.dumps(dict(state), indent=2) + "\n"
     write_atomic(run_dir / STATE_FILE, lambda fh: fh.write(text.encode("utf-8")))

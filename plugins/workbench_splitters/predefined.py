@@ -13,7 +13,7 @@ from pydantic import Field
 
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError
-from workbench.files import FileRef, sniff_compression, zip_members
+from workbench.fileio.files import FileRef, sniff_compression, zip_members
 from workbench.params import Params
 from workbench.provenance import FoldColumn
 from workbench.splits import Split, Splitter
@@ -64,7 +64,7 @@ def _pattern(template: str, fold: str | None) -> re.Pattern[str]:
 
 def _pair_rows(data: Interactions, ref: FileRef) -> np.ndarray:
     """Row indices of ``data`` for the (user, item) pairs listed in the file ``ref``."""
-    from workbench.textfile import id_column, read_columns, resolve_roles, row_error, sniff
+    from workbench.fileio.textfile import id_column, read_columns, resolve_roles, row_error, sniff
 
     layout = sniff(ref)
     roles = resolve_roles(layout, {}, kind="implicit").positions

@@ -12,10 +12,10 @@ from __future__ import annotations
 from workbench.analysis.activity import activity_buckets, plot_activity
 from workbench.analysis.data_notes import data_facts, data_notes
 from workbench.analysis.describe import QUANTILES
-from workbench.files import write_atomic
+from workbench.experiments.loading import dataset_spec, make_splitter
+from workbench.experiments.loading import read_file as read_history
+from workbench.fileio.files import write_atomic
 from workbench.jsonvalues import dumps
-from workbench.loading import dataset_spec, make_splitter
-from workbench.loading import read_file as read_history
 from workbench.params import parse_assignments as parse_options
 from workbench.protocol import EvaluationProtocol
 from workbench.specs import parse_spec

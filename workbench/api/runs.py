@@ -17,7 +17,7 @@ from workbench.experiments.request import ExperimentRequest, build_request
 from workbench.experiments.resolve import resolve_metrics, resolve_models
 from workbench.experiments.runfolder import RunFolder
 from workbench.experiments.runner import Progress as ProgressEvents
-from workbench.files import write_atomic
+from workbench.fileio.files import write_atomic
 from workbench.search.nested import nested_tune
 from workbench.search.tuning import (
     TuneResult,

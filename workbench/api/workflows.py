@@ -12,12 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench import loading, storage
+from workbench import storage
 from workbench.analysis import describe as _describe
 from workbench.analysis.activity import DEFAULT_BINS, activity_buckets
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
 from workbench.evaluation import check_metrics_fit, evaluate
+from workbench.experiments import loading
 from workbench.experiments.compare import (
     compare,
     load_run,
@@ -71,7 +72,8 @@ __all__ = [
 
 def load_dataset(spec: str | Mapping[str, Any] | None = None, **options: Any) -> Interactions:
     """A dataset by spec or name with options: ``load_dataset("movielens", variant="100k")``;
-    a path to a data file; None: the default dataset. See `workbench.loading.load_dataset`."""
+    a path to a data file; None: the default dataset. See
+    `workbench.experiments.loading.load_dataset`."""
 
     return loading.load_dataset(spec, **options)
 

@@ -16,8 +16,8 @@ import scipy
 
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError
+from workbench.experiments.loading import load_dataset
 from workbench.jsonvalues import normalise
-from workbench.loading import load_dataset
 from workbench.metric import Metric
 from workbench.model import Model
 from workbench.plugins import get_loaded, get_registry

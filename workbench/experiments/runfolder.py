@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.files import write_atomic
+from workbench.fileio.files import write_atomic
 from workbench.jsonvalues import dumps, normalise
 
 METADATA = "metadata.json"

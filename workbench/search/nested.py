@@ -131,7 +131,7 @@ def nested_tune(
         )
     result = NestedResult(pd.DataFrame(rows), str(found.metric), bool(higher))
     if folder is not None:
-        from workbench.files import write_atomic
+        from workbench.fileio.files import write_atomic
 
         text = json.dumps(result.as_dict(), indent=2) + "\n"
         write_atomic(folder / SUMMARY, lambda fh: fh.write(text.encode("utf-8")))

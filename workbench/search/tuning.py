@@ -22,7 +22,7 @@ from workbench.errors import MissingDependency, ParamError, WorkbenchError
 from workbench.experiments.compare import compare, load_run, request_of
 from workbench.experiments.resolve import ModelEntry, default_metric, registry, resolve_data
 from workbench.experiments.runner import Progress
-from workbench.files import write_atomic
+from workbench.fileio.files import write_atomic
 from workbench.jsonvalues import normalise
 from workbench.metric import Metric
 from workbench.results import Results

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field
 
 from workbench import Exporter, Params, Results, WorkbenchError
-from workbench.files import write_atomic
+from workbench.fileio.files import write_atomic
 
 _ESCAPES = {
     "\\": r"\textbackslash{}",

@@ -18,8 +18,8 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-from workbench import textfile
-from workbench.textfile import Layout, NotBatchable, line_blocks
+from workbench.fileio import textfile
+from workbench.fileio.textfile import Layout, NotBatchable, line_blocks
 
 #: The kinds of column this reader gives.
 KINDS = ("integer", "decimal")
@@ -61,7 +61,7 @@ def read_numeric_batches(
     came from; the other columns are stepped over. A batch's arrays are views of buffers
     the next batch is parsed into: convert or copy them before asking for the next.
     `NotBatchable` where the text is not plain numbers (see the module)."""
-    from workbench import _numeric_text_kernels as k
+    from workbench_datasets import _numeric_text_kernels as k
 
     if not applies(layout):
         raise NotBatchable("not a plain single-separator file on disk")

@@ -1,4 +1,5 @@
-"""Compiled parsing of plain numeric delimited text (numba; see `workbench.numeric_text`)."""
+"""Compiled parsing of plain numeric delimited text (numba; see
+`workbench_datasets.numeric_text`)."""
 
 from __future__ import annotations
 

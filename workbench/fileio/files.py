@@ -124,7 +124,7 @@ class FileRef:
 
     def open(self) -> BinaryIO:
         """The decompressed bytes (a zip file on disk must hold exactly one data file); a
-        compressed file may give at most `workbench.datalimits.max_data_bytes` bytes."""
+        compressed file may give at most `workbench.fileio.datalimits.max_data_bytes` bytes."""
         kind = self.compression()
         raw = self._open_raw()
         if kind is None:
@@ -184,7 +184,7 @@ class _Bounded(io.RawIOBase):
         n = len(data)
         self._given += n
         if self._limit is not None and self._given > self._limit:
-            from workbench.datalimits import ENV, size_text
+            from workbench.fileio.datalimits import ENV, size_text
 
             raise DataError(
                 f"{self._display}: the {self._kind} data expands to more than "
@@ -204,7 +204,7 @@ class _Bounded(io.RawIOBase):
 
 
 def _bounded(stream: Any, raw: BinaryIO, display: str, kind: str) -> BinaryIO:
-    from workbench.datalimits import max_data_bytes
+    from workbench.fileio.datalimits import max_data_bytes
 
     try:
         limit = max_data_bytes()
@@ -297,9 +297,9 @@ def resolve_path(text: str | os.PathLike[str], *, member: str | None = None) -> 
 
 def spool(path: Path) -> Path:
     """A pipe, FIFO or device read once, as a stream, into a temporary file of the same
-    name (removed at exit), at most `workbench.datalimits.max_data_bytes` bytes; a stream
+    name (removed at exit), at most `workbench.fileio.datalimits.max_data_bytes` bytes; a stream
     that starts with NUL bytes only (``/dev/zero``) is refused at its first block."""
-    from workbench.datalimits import ENV, max_data_bytes, size_text
+    from workbench.fileio.datalimits import ENV, max_data_bytes, size_text
 
     limit = max_data_bytes()
     folder = Path(tempfile.mkdtemp(prefix="workbench-stream-"))

@@ -112,7 +112,7 @@ def load_dataset(
 
 
 def _out_of_memory() -> str:
-    from workbench.datalimits import memory_available, size_text
+    from workbench.fileio.datalimits import memory_available, size_text
 
     available = memory_available()
     may_use = f" (this process may use {size_text(available)})" if available else ""

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.columnbuffer import ColumnBuffer
 from workbench.data import IdMap
+from workbench_datasets.columnbuffer import ColumnBuffer
 
 #: Rows remapped at a time at the end (bounds the temporaries).
 _STEP = 1 << 20

@@ -1,10 +1,10 @@
 """Fast delimited-text reading with exact, one-line errors, and which column plays which role.
 
 The fast path is pyarrow's multithreaded CSV reader (about 0.5 s for 10 million rows on
-two cores); read batch-wise, plain numeric files go to the compiled reader in
-`workbench.numeric_text` first. A multi-character separator such as ``::`` is replaced by
-one control byte in blocks of whole lines on the way in, so it is parsed by the same C++
-code. When something is wrong, a slow path re-reads the file line by line only to name the
+two cores); read batch-wise, plain numeric files go to the datasets plugin's compiled
+reader (`workbench_datasets.numeric_text`) first. A multi-character separator such as ``::``
+is replaced by one control byte in blocks of whole lines on the way in, so it is parsed by
+the same C++ code. When something is wrong, a slow path re-reads the file line by line only to name the
 file, line number and content in the error.
 """
 
@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 
 from workbench.arrowinput import is_utf8, owned, owned_whole
 from workbench.errors import DataError
-from workbench.files import FileRef, LineStream, iter_lines
+from workbench.fileio.files import FileRef, LineStream, iter_lines
 
 #: Separators tried, in order, when none is given.
 CANDIDATES: tuple[str, ...] = ("\t", "::", ",", ";", "|", " ")
