@@ -4,8 +4,8 @@ The fast path is pyarrow's multithreaded CSV reader (about 0.5 s for 10 million 
 two cores); read batch-wise, plain numeric files go to the datasets plugin's compiled
 reader (`workbench_datasets.numeric_text`) first. A multi-character separator such as ``::``
 is replaced by one control byte in blocks of whole lines on the way in, so it is parsed by
-the same C++ code. When something is wrong, a slow path re-reads the file line by line only to name the
-file, line number and content in the error.
+the same C++ code. When something is wrong, a slow path re-reads the file line by line only
+to name the file, line number and content in the error.
 """
 
 from __future__ import annotations
