@@ -28,6 +28,16 @@ DEPRECATIONS: dict[str, str] = {
     "overriding predicts_ratings()/can_fork()/has_biases()": (
         "a classmethod capabilities_for(params) returning Capabilities"
     ),
+    "register_commands(app) importing workbench.cli.common": (
+        "register_commands(app, kit) and kit.example / kit.console / kit.print_json"
+    ),
+    "the module paths of the flat v2 core (workbench.experiment, workbench.tuning, ...)": (
+        "their new homes, listed in workbench._moved.MOVED (importing an old path warns)"
+    ),
+    "workbench.analysis.activity_buckets and the other names of the old analysis module": (
+        "workbench.analysis.activity"
+    ),
+    "workbench.evaluation.Protocol": "workbench.protocol.EvaluationProtocol",
 }
 
 _warned: set[tuple[str, str]] = set()
