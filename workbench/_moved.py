@@ -22,6 +22,7 @@ MOVED: dict[str, str] = {
     "workbench.files": "workbench.fileio.files",
     "workbench.textfile": "workbench.fileio.textfile",
     "workbench.datalimits": "workbench.fileio.datalimits",
+    "workbench.arrowinput": "workbench.fileio.arrowinput",
     "workbench.numeric_text": "workbench_datasets.numeric_text",
     "workbench._numeric_text_kernels": "workbench_datasets._numeric_text_kernels",
     "workbench.idcodes": "workbench_datasets.idcodes",

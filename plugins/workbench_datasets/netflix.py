@@ -143,7 +143,7 @@ def parse(refs: list[FileRef], *, max_ratings: int | None = None, block_mb: int 
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from workbench.arrowinput import owned
+    from workbench.fileio.arrowinput import owned
     from workbench.fileio.files import LineStream
     from workbench.fileio.textfile import line_blocks
 
@@ -159,7 +159,7 @@ def parse(refs: list[FileRef], *, max_ratings: int | None = None, block_mb: int 
     current_movie = -1
     total = 0
     try:
-        # blocks of whole lines in buffers pyarrow owns (see workbench.arrowinput)
+        # blocks of whole lines in buffers pyarrow owns (see workbench.fileio.arrowinput)
         reader = (
             batch
             for block in line_blocks(io.BufferedReader(stream), block_mb << 20)

@@ -375,7 +375,7 @@ class LineStream(io.RawIOBase):
             yield chunk
 
     def _next_chunk(self) -> bytes | None:
-        from workbench.arrowinput import to_utf8
+        from workbench.fileio.arrowinput import to_utf8
 
         while True:
             if self._current is None:

@@ -23,8 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from workbench.arrowinput import is_utf8, owned, owned_whole
 from workbench.errors import DataError
+from workbench.fileio.arrowinput import is_utf8, owned, owned_whole
 from workbench.fileio.files import FileRef, LineStream, iter_lines
 
 #: Separators tried, in order, when none is given.
@@ -400,7 +400,7 @@ def read_columns(
     wanted = sorted(set(positions))
 
     def attempt(encoding: str) -> pa.Table:
-        # pyarrow is given no Python object (see workbench.arrowinput): a plain UTF-8 file
+        # pyarrow is given no Python object (see workbench.fileio.arrowinput): a plain UTF-8 file
         # by path (an OSFile: pyarrow would guess compression from the file's name), any
         # other text decoded, decompressed and transformed here, in a buffer it owns
         if single and ref.member is None and ref.compression() is None and is_utf8(encoding):
@@ -510,7 +510,7 @@ def read_column_batches(
     types: dict[str, pa.DataType] = {names[j]: pa.string() for j in string_columns}
     if single and ref.member is None and ref.compression() is None and is_utf8(encoding):
         source: Any = open(ref.path, "rb")  # noqa: SIM115 - closed below
-    else:  # decompressed, transformed and decoded to UTF-8 here (see workbench.arrowinput)
+    else:  # decompressed, transformed and decoded to UTF-8 here (see workbench.fileio.arrowinput)
         lines = LineStream([ref], None if single else _transform(sep), encoding=encoding)
         source = io.BufferedReader(lines)
     with source:
