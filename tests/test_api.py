@@ -39,8 +39,8 @@ def titled() -> Interactions:
 
 def test_import_is_light_and_exports_the_api():
     code = (
-        "import sys, workbench; assert 'workbench.api' not in sys.modules; "
-        "assert callable(workbench.compare) and 'workbench.api' in sys.modules; "
+        "import sys, workbench; assert 'workbench.api.workflows' not in sys.modules; "
+        "assert callable(workbench.compare) and 'workbench.api.workflows' in sys.modules; "
         "assert 'recommend' in dir(workbench)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

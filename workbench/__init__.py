@@ -7,6 +7,7 @@ Everything users pick by name is a plugin; see docs/architecture.md for the layo
 """
 
 from workbench import _moved
+from workbench import api as _api_names
 from workbench.capabilities import Capabilities, ColdStart
 from workbench.component import Component
 from workbench.data import IdMap, Interactions
@@ -74,37 +75,9 @@ __all__ = [
 
 _moved.install()
 
-#: The Python API (`workbench.api`), imported on first use so ``import workbench`` stays light.
-_API = frozenset(
-    [
-        "ExperimentRequest",
-        "ModelChoice",
-        "Trained",
-        "activity",
-        "build_request",
-        "compare",
-        "default_metric",
-        "default_metrics",
-        "describe_dataset",
-        "describe_splits",
-        "evaluate_model",
-        "first_split",
-        "load_dataset",
-        "load_model",
-        "load_run",
-        "load_tune",
-        "make_model",
-        "models_for",
-        "recommend",
-        "recommend_new_users",
-        "resume_run",
-        "similar_items",
-        "split",
-        "train",
-        "train_holdout",
-        "tune",
-    ]
-)
+#: The Python API's names (`workbench.api`); its workflows are imported on first use, so
+#: ``import workbench`` stays light (the package itself only maps names to modules).
+_API = frozenset(_api_names.__all__)
 
 
 def __getattr__(name: str):
