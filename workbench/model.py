@@ -156,7 +156,7 @@ def index_array(values: Any, what: str) -> np.ndarray:
     if arr.dtype.kind not in "iu":
         first = arr.flat[0]
         raise DataError(f"{what} indices must be integers, got {arr.dtype} (e.g. {first!r})")
-    return arr.astype(np.int64)
+    return arr.astype(np.int64, copy=False)  # int64 already (the evaluation's chunks): no copy
 
 
 def take_state(state: UserState, rows: Any) -> UserState:
