@@ -30,28 +30,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-#: Lanes of the dot products: one AVX-512 register of float32 (two AVX2 registers).
-LANES = 16
-
-
-@njit(cache=True, inline="always")
-def _dot(a, b, n, acc):  # pragma: no cover - compiled
-    """``a[:n] . b[:n]`` in float32: lane ``j`` sums the products at ``k % 16 == j`` over
-    full blocks of 16, the lanes are reduced pairwise, then the tail is added in order.
-    ``acc`` is a float32 scratch array of `LANES` (one per row of a kernel)."""
-    for j in range(LANES):
-        acc[j] = np.float32(0.0)
-    k = 0
-    while k + LANES <= n:
-        for j in range(LANES):
-            acc[j] += a[k + j] * b[k + j]
-        k += LANES
-    s = ((acc[0] + acc[8]) + (acc[4] + acc[12])) + ((acc[2] + acc[10]) + (acc[6] + acc[14]))
-    s += ((acc[1] + acc[9]) + (acc[5] + acc[13])) + ((acc[3] + acc[11]) + (acc[7] + acc[15]))
-    while k < n:
-        s += a[k] * b[k]
-        k += 1
-    return s
+from workbench.factor.kernels import LANES
+from workbench.factor.kernels import dot_n as _dot
 
 
 @njit(cache=True, inline="always")

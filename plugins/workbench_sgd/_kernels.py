@@ -16,39 +16,8 @@ import numpy as np
 from numba import njit, prange
 
 from workbench._data_kernels import bucket_starts
-
-#: Lanes of the reductions: one AVX-512 register of float32 (two AVX2 registers).
-LANES = 16
-
-
-@njit(cache=True, fastmath=False, inline="always")
-def _reduce(acc: np.ndarray) -> np.float32:
-    """Sum of the 16 lanes in a fixed pairwise order."""
-    a = (acc[0] + acc[8]) + (acc[4] + acc[12])
-    b = (acc[2] + acc[10]) + (acc[6] + acc[14])
-    c = (acc[1] + acc[9]) + (acc[5] + acc[13])
-    d = (acc[3] + acc[11]) + (acc[7] + acc[15])
-    return (a + b) + (c + d)
-
-
-@njit(cache=True, fastmath=False, inline="always")
-def dot(a: np.ndarray, b: np.ndarray, acc: np.ndarray) -> np.float32:
-    """``a . b``: lane ``j`` sums the products at positions ``k`` with ``k % 16 == j`` over
-    full blocks of 16, the lanes are reduced pairwise, then the tail is added in order.
-    ``acc`` is a float32 scratch array of 16 (allocated once per call of a kernel)."""
-    n = a.shape[0]
-    for j in range(LANES):
-        acc[j] = np.float32(0.0)
-    k = 0
-    while k + LANES <= n:
-        for j in range(LANES):
-            acc[j] += a[k + j] * b[k + j]
-        k += LANES
-    s = _reduce(acc)
-    while k < n:
-        s += a[k] * b[k]
-        k += 1
-    return s
+from workbench.factor.kernels import LANES, dot
+from workbench.factor.kernels import reduce_lanes as _reduce
 
 
 @njit(cache=True, fastmath=False, inline="always")
