@@ -3,7 +3,6 @@ for rating prediction)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -14,6 +13,7 @@ from workbench.capabilities import Capabilities, ColdStart
 from workbench.data import Interactions
 from workbench.errors import DataError
 from workbench.factor.embedding import EmbeddingModel, RankingFactorModel
+from workbench.factor.scoring import ColdMeanScorer
 from workbench.model import EpochInfo, TrainingCallback
 from workbench.params import Params
 from workbench.threads import limited_threads
@@ -174,6 +174,9 @@ class ObservedNMF(EmbeddingModel):
         similar_items=True,
         jit_warm_up=True,
     )
+    #: A cold user or item gets the training mean; a user is cold without ratings (in train,
+    #: or in the fold-in history): the state carries ``known``.
+    scorer = ColdMeanScorer()
 
     def _config(self) -> solvers.ObservedConfig:
         p = self.params
@@ -194,35 +197,6 @@ class ObservedNMF(EmbeddingModel):
         self.user_factors_, self.item_factors_ = P, Q
         self.global_mean_ = float(ratings.data.mean(dtype=np.float64))
         self.loss_history_ = np.asarray(losses)
-
-    # A cold user or item gets the training mean; a user is cold without ratings (in train,
-    # or in the fold-in history).
-    def _user_state(self, users: np.ndarray) -> UserState:
-        inside = users >= 0
-        known = inside & (self.user_counts_[np.where(inside, users, 0)] > 0)
-        factors = self.user_factors_[np.where(inside, users, 0)] * known[:, None]
-        return UserState.of(factors=factors.astype(np.float32), known=known)
-
-    def _score(self, state: UserState, items: np.ndarray) -> np.ndarray:
-        scores = state["factors"] @ self.item_factors_[items].T
-        cold = ~state["known"][:, None] | (self.item_counts_[items] == 0)[None, :]
-        return np.where(cold, np.float32(self.global_mean_), scores)
-
-    def _score_pairs(self, state: UserState, items: np.ndarray) -> np.ndarray:
-        safe = np.where(items >= 0, items, 0)
-        dots = np.einsum("ij,ij->i", state["factors"], self.item_factors_[safe])
-        cold = ~state["known"] | (items < 0) | (self.item_counts_[safe] == 0)
-        return np.where(cold, np.float32(self.global_mean_), dots)
-
-    def _set_user_rows(self, rows: np.ndarray, state: UserState, n_users: int) -> None:
-        super()._set_user_rows(rows, UserState.of(factors=state["factors"]), n_users)
-
-    def _state_arrays(self) -> dict[str, np.ndarray]:
-        return {**super()._state_arrays(), "global_mean": np.asarray(self.global_mean_)}
-
-    def _set_state_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
-        super()._set_state_arrays(arrays)
-        self.global_mean_ = float(arrays["global_mean"])
 
     def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
         ratings = _values(history, None, f"{self.owner()} fold-in history")

@@ -12,6 +12,7 @@ import numpy as np
 from pydantic import Field
 
 from workbench.capabilities import ColdStart
+from workbench.factor.scoring import DotScorer
 from workbench.user_state import UserState
 from workbench_sgd.base import Ratings, SGDModel, SGDParams, UserParams
 
@@ -35,6 +36,47 @@ class KernelMFParams(SGDParams.with_defaults(lr_decay=0.97, init_std=0.01)):
     )
 
 
+class KernelScorer(DotScorer):
+    """The scorer of `KernelMF`: the embedding formulas through the model's kernel (linear:
+    ``c + b_u + b_i + p.q``; sigmoid: ``lo + span sigmoid(c + b_u + b_i + p.q)``; rbf:
+    ``c + b_u + b_i + span exp(-gamma ||p - q||^2)``); user state as `DotScorer`'s."""
+
+    def block(self, model: Any, state: UserState, items: np.ndarray) -> np.ndarray:
+        q = model.item_factors_[items]
+        base = state["bias"][:, None] + (model.item_bias_[items] + model.offset_)[None, :]
+        p = state["factors"]
+        pp = np.einsum("ij,ij->i", p, p)[:, None]
+        qq = np.einsum("ij,ij->i", q, q)[None, :]
+        return self._apply(model, base, pp, qq, p @ q.T)
+
+    def pairs(self, model: Any, state: UserState, items: np.ndarray) -> np.ndarray:
+        inside = items >= 0
+        safe = np.where(inside, items, 0)
+        q = model.item_factors_[safe] * inside[:, None]
+        base = state["bias"] + model.item_bias_[safe] * inside + model.offset_
+        pq = np.einsum("ij,ij->i", state["factors"], q)
+        pp = np.einsum("ij,ij->i", state["factors"], state["factors"])
+        qq = np.einsum("ij,ij->i", q, q)
+        return self._apply(model, base, pp, qq, pq)
+
+    @staticmethod
+    def _apply(
+        model: Any, base: np.ndarray, pp: np.ndarray, qq: np.ndarray, pq: np.ndarray
+    ) -> np.ndarray:
+        lo, span = model.scale_
+        code = KERNELS[model.params.kernel]
+        if code == KERNELS["rbf"]:
+            dist = np.maximum(pp + qq - 2.0 * pq, 0.0)
+            out = base + span * np.exp(-model.params.gamma * dist)
+        elif code == KERNELS["sigmoid"]:
+            from scipy.special import expit
+
+            out = lo + span * expit(base + pq)
+        else:
+            out = base + pq
+        return np.asarray(out, dtype=np.float32)
+
+
 class KernelMF(SGDModel):
     """Kernel matrix factorisation by SGD (linear, sigmoid or rbf kernel), with update_users."""
 
@@ -46,6 +88,7 @@ class KernelMF(SGDModel):
             item="zero bias and zero vector: the kernel of (p_u, 0) plus b_u",
         )
     )
+    scorer = KernelScorer()
 
     @staticmethod
     def _kmf() -> ModuleType:
@@ -128,46 +171,6 @@ class KernelMF(SGDModel):
             p=self.user_factors_,
             q=self.item_factors_,
         )
-
-    # -- scoring (the embedding formulas, through the kernel) -------------------------------
-    def _score(self, state: UserState, items: np.ndarray) -> np.ndarray:
-        q = self.item_factors_[items]
-        base = state["bias"][:, None] + (self.item_bias_[items] + self.offset_)[None, :]
-        return self._link(base, state["factors"], q, state["factors"] @ q.T)
-
-    def _score_pairs(self, state: UserState, items: np.ndarray) -> np.ndarray:
-        inside = items >= 0
-        safe = np.where(inside, items, 0)
-        q = self.item_factors_[safe] * inside[:, None]
-        base = state["bias"] + self.item_bias_[safe] * inside + self.offset_
-        pq = np.einsum("ij,ij->i", state["factors"], q)
-        pp = np.einsum("ij,ij->i", state["factors"], state["factors"])
-        qq = np.einsum("ij,ij->i", q, q)
-        return self._apply(base, pp, qq, pq)
-
-    def _link(self, base: np.ndarray, p: np.ndarray, q: np.ndarray, pq: np.ndarray) -> np.ndarray:
-        pp = np.einsum("ij,ij->i", p, p)[:, None]
-        qq = np.einsum("ij,ij->i", q, q)[None, :]
-        return self._apply(base, pp, qq, pq)
-
-    def _apply(
-        self, base: np.ndarray, pp: np.ndarray, qq: np.ndarray, pq: np.ndarray
-    ) -> np.ndarray:
-        lo, span = self.scale_
-        code = self._kernel_code
-        if code == KERNELS["rbf"]:
-            dist = np.maximum(pp + qq - 2.0 * pq, 0.0)
-            out = base + span * np.exp(-self.params.gamma * dist)
-        elif code == KERNELS["sigmoid"]:
-            from scipy.special import expit
-
-            out = lo + span * expit(base + pq)
-        else:
-            out = base + pq
-        return np.asarray(out, dtype=np.float32)
-
-    def item_embeddings(self) -> np.ndarray:
-        return self.item_factors_
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         arrays = super()._state_arrays()

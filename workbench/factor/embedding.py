@@ -9,7 +9,8 @@
            │                            confidence-weighted fold-in — als (implicit), nmf, bpr
            └─ any other model           item-knn, popularity, biases, ...
 
-`EmbeddingModel` implements scoring (`_user_state`, `_score`, `_score_pairs`), the cold-start
+`EmbeddingModel` scores through its declared ``scorer`` (`workbench.factor.scoring`: the dot
+product by default), and implements the cold-start
 fallback (zero factors and biases for users/items without training data), `update_users`
 storage (`_set_user_rows`), item embeddings and the saved arrays. A subclass sets the learned
 arrays in `_fit` and picks a fold-in: the kinds below bring one from `workbench.factor.fold_in`;
@@ -26,6 +27,7 @@ import scipy.sparse as sp
 
 from workbench.capabilities import Capabilities, ColdStart
 from workbench.factor.fold_in import confidence_fold_in, ridge_fold_in
+from workbench.factor.scoring import DotScorer, Scorer
 from workbench.model import Model, _reads_capabilities
 from workbench.user_state import UserState, grow_rows
 
@@ -34,6 +36,9 @@ class EmbeddingModel(Model):
     """User factors ``user_factors_`` (n_users x f) and item factors ``item_factors_``
     (n_items x f); score ``p_u · q_i``, plus ``mu + b_u + b_i`` when `has_biases`."""
 
+    #: How state and item vectors become scores (`workbench.factor.scoring`); a family that
+    #: scores differently declares its own scorer instead of overriding the scoring hooks.
+    scorer: ClassVar[Scorer] = DotScorer()
     capabilities = Capabilities(
         cold_start=ColdStart(
             user="zero factors: score 0 for every item (ties ranked in the protocol's order)",
@@ -57,33 +62,15 @@ class EmbeddingModel(Model):
             self.user_bias_[cold_users] = 0.0
             self.item_bias_[cold_items] = 0.0
 
-    # -- scoring ------------------------------------------------------------------------------
+    # -- scoring: through the declared scorer ---------------------------------------------------
     def _user_state(self, users: np.ndarray) -> UserState:
-        inside = users >= 0
-        safe = np.where(inside, users, 0)
-        factors = (self.user_factors_[safe] * inside[:, None]).astype(np.float32)
-        if not self.has_biases():
-            return UserState.of(factors=factors)
-        bias = (self.user_bias_[safe] * inside).astype(np.float32)
-        return UserState.of(factors=factors, bias=bias)
+        return self.scorer.user_state(self, users)
 
     def _score(self, state: UserState, items: np.ndarray) -> np.ndarray:
-        q = self.item_factors_[items]
-        scores = state["factors"] @ q.T
-        if self.has_biases():
-            scores += state["bias"][:, None]
-            scores += (self.item_bias_[items] + self.global_mean_)[None, :]
-        return scores
+        return self.scorer.block(self, state, items)
 
     def _score_pairs(self, state: UserState, items: np.ndarray) -> np.ndarray:
-        inside = items >= 0
-        safe = np.where(inside, items, 0)
-        q = self.item_factors_[safe] * inside[:, None]
-        dots = np.einsum("ij,ij->i", state["factors"], q)
-        if not self.has_biases():
-            return dots
-        bi = self.item_bias_[safe] * inside
-        return dots + state["bias"] + bi + self.global_mean_
+        return self.scorer.pairs(self, state, items)
 
     # -- new users ----------------------------------------------------------------------------
     def _set_user_rows(self, rows: np.ndarray, state: UserState, n_users: int) -> None:
@@ -99,8 +86,9 @@ class EmbeddingModel(Model):
     # -- files --------------------------------------------------------------------------------
     def _state_arrays(self) -> dict[str, np.ndarray]:
         arrays = {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
-        if self.has_biases():
+        if self.has_biases() or self.scorer.uses_mean:
             arrays["global_mean"] = np.asarray(self.global_mean_, dtype=np.float64)
+        if self.has_biases():
             arrays["user_bias"] = self.user_bias_
             arrays["item_bias"] = self.item_bias_
         return arrays
@@ -112,6 +100,8 @@ class EmbeddingModel(Model):
             self.global_mean_ = float(arrays["global_mean"])
             self.user_bias_ = np.asarray(arrays["user_bias"])
             self.item_bias_ = np.asarray(arrays["item_bias"])
+        elif self.scorer.uses_mean:  # files of a model without a mean (then 0) load too
+            self.global_mean_ = float(arrays.get("global_mean", 0.0))
 
 
 class RatingFactorModel(EmbeddingModel):
