@@ -8,11 +8,13 @@
   warm-starts one scikit-learn call per iteration. Loss: ``|X - WH|_F^2 / |X|_F^2``
   (relative squared error, without a dense matrix; for ``cd`` from the iteration's own
   products). Stops when an iteration lowers the loss by less than ``tol`` times the loss.
-  Fold-in (`zero_filled_fold_in`) is scikit-learn's ``update_H=False`` step.
+  Fold-in (`zero_filled_fold_in`) solves scikit-learn's ``update_H=False`` problem exactly.
 - **Observed entries** (`fit_observed`): ``r ~ p_u . q_i`` with p, q >= 0 fitted on the
   observed ratings only, by multiplicative updates (as Surprise's NMF) or by projected
   coordinate descent (alternating non-negative least squares); penalty ``n_u reg |p_u|^2``.
   Loss: training MSE. Fold-in (`observed_fold_in`): the non-negative least-squares user step.
+
+Both fold-ins are the core's one non-negative solve (`workbench.factor.fold_in`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from workbench.errors import DataError, ParamError
+from workbench.factor.fold_in import nonnegative_fold_in, nonnegative_solve
 from workbench.model import DivergenceGuard
 
 IterationCallback = Callable[[int, float, float], None]
@@ -199,23 +202,11 @@ def zero_filled_fold_in(
     X: sp.csr_matrix, H: np.ndarray, cfg: ZeroFilledConfig, max_iter: int
 ) -> np.ndarray:
     """W of new users (rows of ``X``) with ``H`` fixed: scikit-learn's ``update_H=False``
-    solve. A row without interactions gets zero weights."""
-    from sklearn.decomposition import non_negative_factorization
-    from sklearn.exceptions import ConvergenceWarning
-
-    out = np.zeros((X.shape[0], H.shape[0]), dtype=H.dtype)
-    if X.nnz == 0:
-        return out
-    kwargs = _sklearn_kwargs(cfg)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        W, _, _ = non_negative_factorization(
-            X.astype(H.dtype), H=H, update_H=False, max_iter=max_iter,
-            tol=min(cfg.tol, 1e-6), **kwargs,
-        )
-    out[:] = W
-    out[np.diff(X.indptr) == 0] = 0.0
-    return out
+    problem (its regularisation of W for ``X``'s shape), solved exactly by the core's one
+    non-negative solve (`workbench.factor.fold_in.nonnegative_fold_in`, ``max_iter``
+    coordinate-descent passes at most). A row without interactions gets zero weights."""
+    l1_w, _, l2_w, _ = regularization(cfg, X.shape)
+    return nonnegative_fold_in(X, H, l2=l2_w, l1=l1_w, n_iter=max_iter)
 
 
 # -- observed entries ------------------------------------------------------------------------------
@@ -275,14 +266,10 @@ def fit_observed(
 
 
 def observed_fold_in(
-    ratings: sp.csr_matrix, Q: np.ndarray, reg: float, sweeps: int = 200
+    ratings: sp.csr_matrix, Q: np.ndarray, reg: float, sweeps: int = 1000
 ) -> np.ndarray:
-    """Non-negative factors of new users with ``Q`` frozen: projected coordinate descent to
-    convergence on ``min sum (r - p.q)^2 + n_u reg |p|^2, p >= 0`` (the fixed point that
-    multiplicative updates approach). A row without ratings gets zero factors."""
-    X = np.zeros((ratings.shape[0], Q.shape[1]), dtype=np.float32)
-    _kernels().nnls_half_step(
-        ratings.indptr, ratings.indices, ratings.data.astype(np.float32), X,
-        np.ascontiguousarray(Q, dtype=np.float32), float(reg), int(sweeps), 1e-7,
-    )
-    return X
+    """Non-negative factors of new users with ``Q`` frozen: the exact solution of ``min
+    sum (r - p.q)^2 + n_u reg |p|^2, p >= 0`` (the fixed point that the training half-steps
+    approach) by the core's one non-negative solve
+    (`workbench.factor.fold_in.nonnegative_solve`). A row without ratings gets zero factors."""
+    return nonnegative_solve(ratings, Q, reg=reg * np.diff(ratings.indptr), sweeps=sweeps)

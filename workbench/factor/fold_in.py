@@ -7,8 +7,10 @@ matrix in the model's item space):
   of the residuals ``r - mu - b_i`` on the item factors plus a bias column).
 - `confidence_fold_in` — implicit feedback: the Hu, Koren and Volinsky (2008) half-step,
   ``(YᵀY + Yᵤᵀ(Cᵤ - I)Yᵤ + λI) x = Yᵤᵀ Cᵤ 1`` (what `implicit`'s ``recalculate_user`` solves).
-- `nonnegative_fold_in` — zero-filled NMF: ``min ||xᵤ - wH||² + l2 ||w||² + l1 |w|``, w >= 0,
-  by multiplicative updates on the Gram matrix (the ``update_H=False`` step of scikit-learn).
+- `nonnegative_solve` — the one non-negative solve (NMF on observed ratings, Spark's
+  non-negative ALS, zero-filled NMF): ``min ½ xᵀAx - bᵀx``, x >= 0, per user, exact (projected
+  coordinate descent to convergence); `nonnegative_fold_in` is its zero-filled NMF form
+  ``min ||xᵤ - wH||² + l2 ||w||² + l1 |w|`` (the ``update_H=False`` problem of scikit-learn).
 
 Gradient fold-in (SGD, PyTorch) is a few epochs of the model's own training with items
 frozen: the model implements ``_fold_in``, and `gradient_options` checks its per-call options.
@@ -24,9 +26,6 @@ import scipy.sparse as sp
 
 from workbench.capabilities import gradient_options  # noqa: F401 (also importable from here)
 from workbench.errors import ParamError
-
-#: Users solved together in `nonnegative_fold_in` (bounds the n x k work arrays).
-NMF_BLOCK = 4096
 
 
 def ridge_fold_in(
@@ -124,39 +123,81 @@ def confidence_fold_in(
     return out
 
 
+def nonnegative_solve(
+    history: sp.csr_matrix,
+    item_factors: np.ndarray,
+    *,
+    reg: float | np.ndarray = 0.0,
+    gram: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+    targets: np.ndarray | None = None,
+    l1: float = 0.0,
+    sweeps: int = 1000,
+    tol: float = 1e-10,
+) -> np.ndarray:
+    """The one non-negative fold-in solve: for each row ``u`` of ``history`` (users x items,
+    the model's item space), ``x_u >= 0`` minimising ``½ xᵀA x - bᵀx`` with
+
+    ``A = gram + Σ_i w_i y_i y_iᵀ + reg_u I`` and ``b = Σ_i t_i y_i - l1``
+
+    over the row's entries ``i`` (``y_i`` the item factors). ``weights`` (``w``, default 1)
+    and ``targets`` (``t``, default the values) are per stored entry; ``reg`` one value or
+    one per user. This covers non-negative ALS on observed ratings (``w = 1``, ``t`` the
+    residual rating, ``reg_u = λ n_u``), its implicit form (``gram = YᵀY``, ``w = c - 1``,
+    ``t = c p``) and zero-filled NMF with H frozen (``gram = HHᵀ + l2 I``, ``w = 0``, ``t``
+    the values, ``l1``). Exact up to ``tol`` (projected coordinate descent to convergence,
+    at most ``sweeps`` passes; `workbench.factor.kernels.nnls_rows`). Rows without entries
+    get zero factors. Returns float32 (n_users x f).
+    """
+    from workbench.factor.kernels import nnls_rows
+
+    y = np.ascontiguousarray(item_factors, dtype=np.float64)
+    n, f = history.shape[0], y.shape[1]
+    if sweeps < 1:
+        raise ParamError(f"nonnegative fold-in: sweeps must be >= 1, got {sweeps}")
+    nnz = history.nnz
+    w = np.ones(nnz) if weights is None else np.asarray(weights, dtype=np.float64)
+    t = history.data if targets is None else targets
+    t = np.ascontiguousarray(t, dtype=np.float64)
+    if w.shape != (nnz,) or t.shape != (nnz,):
+        raise ParamError(
+            f"nonnegative fold-in: weights and targets need one value per entry ({nnz})"
+        )
+    base = np.zeros((f, f)) if gram is None else np.array(gram, dtype=np.float64, copy=True)
+    lam = np.ascontiguousarray(np.broadcast_to(np.asarray(reg, dtype=np.float64), (n,)))
+    out = np.zeros((n, f), dtype=np.float64)
+    nnls_rows(
+        history.indptr.astype(np.int64), history.indices.astype(np.int64),
+        np.ascontiguousarray(w), t, y, base, lam, float(l1), int(sweeps), float(tol), out,
+    )
+    return out.astype(np.float32)
+
+
 def nonnegative_fold_in(
     history: sp.csr_matrix,
     components: np.ndarray,
     *,
     l2: float = 0.0,
     l1: float = 0.0,
-    n_iter: int = 200,
-    tol: float = 1e-4,
+    n_iter: int = 1000,
+    tol: float = 1e-10,
     seed: int = 0,
 ) -> np.ndarray:
     """Non-negative ``W`` (users x k) with ``H = components`` (k x items) fixed, minimising
-    ``0.5 ||X - WH||² + 0.5 l2 ||W||² + l1 |W|`` over the zero-filled rows of ``history``.
-
-    Multiplicative updates ``W <- W * (XHᵀ) / (W HHᵀ + l2 W + l1)`` from a seeded positive
-    start; only the k x k Gram matrix and sparse products are formed (no dense rows).
+    ``0.5 ||X - WH||² + 0.5 l2 ||W||² + l1 |W|`` over the zero-filled rows of ``history``
+    (scikit-learn's ``update_H=False`` problem): `nonnegative_solve` with ``gram = HHᵀ``,
+    no weights on the stored entries and ``reg = l2``. Only the k x k Gram matrix and
+    sparse products are formed (no dense rows). ``n_iter`` caps the coordinate-descent
+    passes; ``seed`` is unused (the solve starts from zero; kept for v2 callers).
     """
     h = np.asarray(components, dtype=np.float64)
-    hht = h @ h.T
-    n, k = history.shape[0], h.shape[0]
-    out = np.zeros((n, k), dtype=np.float32)
-    rng = np.random.default_rng(seed)
-    scale = np.sqrt(max(float(history.data.mean()) if history.nnz else 0.0, 0.0) / max(k, 1))
-    for start in range(0, n, NMF_BLOCK):
-        block = history[start : start + NMF_BLOCK]
-        xht = np.asarray(block @ h.T)
-        w = np.abs(rng.standard_normal((block.shape[0], k))) * scale + 1e-6
-        for _ in range(n_iter):
-            denom = w @ hht + l2 * w + l1
-            new = w * xht / np.maximum(denom, 1e-12)
-            change = np.abs(new - w).max(initial=0.0)
-            w = new
-            if change < tol * max(float(w.max(initial=0.0)), 1e-12):
-                break
-        w[np.diff(block.indptr) == 0] = 0.0
-        out[start : start + block.shape[0]] = w
-    return out
+    return nonnegative_solve(
+        history,
+        h.T,
+        reg=l2,
+        gram=h @ h.T,
+        weights=np.zeros(history.nnz),
+        l1=l1,
+        sweeps=n_iter,
+        tol=tol,
+    )
