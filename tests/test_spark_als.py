@@ -33,7 +33,9 @@ FAST = dict(n_iterations=5, n_user_blocks=2, n_item_blocks=2, rank_partitions=2)
 @pytest.fixture(scope="module")
 def spark():
     session = session_mod.get_session("local[2]", shuffle_partitions=2)
+    session_mod.use_session(session)
     yield session
+    session_mod.use_session(None)
     session.stop()
 
 
@@ -56,7 +58,7 @@ class _SharedFit:
 
 class TestSparkALSExplicit(_SharedFit, ModelContract):
     def make_model(self, **params):
-        return SparkALS(session=self.spark, **{**FAST, "n_factors": 4, "reg": 0.05, **params})
+        return SparkALS(**{**FAST, "n_factors": 4, "reg": 0.05, **params})
 
 
 class TestSparkALSImplicit(_SharedFit, ModelContract):
@@ -65,7 +67,6 @@ class TestSparkALSImplicit(_SharedFit, ModelContract):
 
     def make_model(self, **params):
         return SparkALS(
-            session=self.spark,
             **{**FAST, "n_factors": 4, "implicit_prefs": True, "alpha": 2.0, **params},
         )
 
@@ -73,7 +74,9 @@ class TestSparkALSImplicit(_SharedFit, ModelContract):
 def test_declarations():
     explicit, implicit = SparkALS(), SparkALS(implicit_prefs=True)
     assert not explicit.can_fork() and not implicit.can_fork()
-    assert explicit.predicts_ratings() and explicit.has_biases()
+    # Spark's ALS has no biases: explicit scores are the training mean plus p.q (the scorer
+    # adds the mean), never zero biases claimed as learned.
+    assert explicit.predicts_ratings() and not explicit.has_biases()
     assert not implicit.predicts_ratings() and not implicit.has_biases()
 
 
@@ -84,7 +87,6 @@ def test_fold_in_reproduces_sparks_last_user_step(spark, implicit):
     the parameter mapping, including the regularisation scaled by the number of ratings)."""
     data = low_rank_ratings(kind="implicit" if implicit else "explicit", seed=3)
     model = SparkALS(
-        session=spark,
         **{**FAST, "n_factors": 5, "reg": 0.1, "alpha": 3.0},
         implicit_prefs=implicit,
     ).fit(data)
@@ -95,7 +97,7 @@ def test_fold_in_reproduces_sparks_last_user_step(spark, implicit):
 
 def test_nonnegative_fold_in_matches_spark(spark):
     data = low_rank_ratings(seed=4)
-    model = SparkALS(session=spark, **FAST, n_factors=4, nonnegative=True).fit(data)
+    model = SparkALS(**FAST, n_factors=4, nonnegative=True).fit(data)
     assert (model.item_factors_ >= 0).all() and (model.user_factors_ >= 0).all()
     folded = model.fold_in(data)
     rows = model.users_.index_of(folded.ids)
@@ -104,7 +106,7 @@ def test_nonnegative_fold_in_matches_spark(spark):
 
 def test_rank_in_spark_equals_core_top_k_with_ties_order_and_candidates(spark):
     data = low_rank_ratings(seed=5)
-    model = SparkALS(session=spark, **FAST, n_factors=3).fit(data)
+    model = SparkALS(**FAST, n_factors=3).fit(data)
     model.item_factors_[7] = model.item_factors_[3]  # exact ties between items 3 and 7
     model.item_factors_[11] = model.item_factors_[3]
     users = np.arange(data.n_users)
@@ -129,18 +131,16 @@ def test_rank_in_spark_equals_core_top_k_with_ties_order_and_candidates(spark):
 
 def test_arrow_and_parquet_handoffs_give_the_same_model(spark, tmp_path):
     data = low_rank_ratings(seed=6)
-    a = SparkALS(session=spark, **FAST, n_factors=3, handoff="arrow").fit(data)
-    assert SparkALS(session=spark)._handoff(spark) == "parquet"  # auto on a local master
-    b = SparkALS(
-        session=spark, **FAST, n_factors=3, handoff="parquet", handoff_dir=str(tmp_path)
-    ).fit(data)
+    a = SparkALS(**FAST, n_factors=3, handoff="arrow").fit(data)
+    assert SparkALS()._handoff(spark) == "parquet"  # auto on a local master
+    b = SparkALS(**FAST, n_factors=3, handoff="parquet", handoff_dir=str(tmp_path)).fit(data)
     np.testing.assert_allclose(a.user_factors_, b.user_factors_, atol=1e-5)
     assert not list(tmp_path.iterdir()), "the parquet hand-off file is removed after fit"
 
 
 def test_saved_model_loads_predicts_and_ranks_without_spark(spark, tmp_path):
     data = low_rank_ratings(seed=8)
-    model = SparkALS(session=spark, **FAST, n_factors=3).fit(data)
+    model = SparkALS(**FAST, n_factors=3).fit(data)
     path = model.save(tmp_path / "spark.npz")
     items, _ = model.recommend(np.arange(6), k=4)
     preds = model.predict(np.arange(6), np.arange(6))
@@ -166,7 +166,7 @@ def test_saved_model_loads_predicts_and_ranks_without_spark(spark, tmp_path):
 
 def test_training_loss_is_sparks_objective(spark):
     data = low_rank_ratings(seed=9)
-    model = SparkALS(session=spark, **FAST, n_factors=3, center=False).fit(data)
+    model = SparkALS(**FAST, n_factors=3, center=False).fit(data)
     x, y = model.user_factors_.astype(float), model.item_factors_.astype(float)
     csr = data.csr()
     coo = csr.tocoo()
@@ -174,7 +174,7 @@ def test_training_loss_is_sparks_objective(spark):
     n_u, n_i = np.diff(csr.indptr), np.diff(sp.csc_matrix(csr).indptr)
     want = (err @ err + 0.1 * (n_u @ (x * x).sum(1) + n_i @ (y * y).sum(1))) / csr.nnz
     curve = []
-    SparkALS(session=spark, **FAST, n_factors=3, center=False).fit(data, callback=curve.append)
+    SparkALS(**FAST, n_factors=3, center=False).fit(data, callback=curve.append)
     assert len(curve) == 1 and curve[0].loss == pytest.approx(want, rel=1e-4)
 
 
@@ -189,7 +189,7 @@ def test_the_temporary_checkpoint_directory_goes_at_exit(tmp_path):
         from workbench_spark.model import SparkALS
         from workbench_spark.session import get_session
         spark = get_session("local[1]", shuffle_partitions=1)
-        SparkALS(session=spark, n_iterations=3, checkpoint_interval=1, n_factors=2).fit(
+        SparkALS(n_iterations=3, checkpoint_interval=1, n_factors=2).fit(
             low_rank_ratings(n_users=20, n_items=15, seed=1))
         print(spark.sparkContext.getCheckpointDir())
         """

@@ -38,6 +38,9 @@ DEPRECATIONS: dict[str, str] = {
         "workbench.analysis.activity"
     ),
     "workbench.evaluation.Protocol": "workbench.protocol.EvaluationProtocol",
+    "SparkALS(session=...) (the model kept its Spark session)": (
+        "workbench_spark.use_session(session): the session is looked up at fit and rank time"
+    ),
 }
 
 _warned: set[tuple[str, str]] = set()

@@ -2,8 +2,9 @@
 
 - ``spark-als`` (alias ``mllib-als``): `pyspark.ml.recommendation.ALS`, explicit ratings or
   implicit feedback (``implicit_prefs``), on ``local[*]``, any master URL or an existing
-  `SparkSession`; factors are collected after training, so predictions, fold-in, save and load
-  need no Spark, while top-N ranking runs in Spark (the `_rank` hook).
+  `SparkSession` (`use_session`: models look their session up, never keep one); factors are
+  collected after training, so predictions, fold-in, save and load need no Spark, while top-N
+  ranking runs in Spark (the `_rank` hook).
 
 Without pyspark or a Java runtime the plugin shows as *unavailable* with the install hint
 (`workbench plugins`); nothing here imports pyspark until a model is trained.
@@ -12,6 +13,9 @@ Without pyspark or a Java runtime the plugin shows as *unavailable* with the ins
 from __future__ import annotations
 
 from workbench import hookimpl
+from workbench_spark.session import use_session
+
+__all__ = ["use_session"]
 
 
 @hookimpl

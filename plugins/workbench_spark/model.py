@@ -34,10 +34,18 @@ from workbench.capabilities import Capabilities, ColdStart
 from workbench.data import Interactions
 from workbench.errors import ParamError
 from workbench.factor.embedding import EmbeddingModel
-from workbench.factor.fold_in import confidence, confidence_fold_in, ridge_fold_in
+from workbench.factor.fold_in import (
+    confidence,
+    confidence_fold_in,
+    nonnegative_solve,
+    ridge_fold_in,
+)
+from workbench.factor.scoring import DotScorer
 from workbench.model import EpochInfo, TrainingCallback
 from workbench.params import Params
+from workbench.plugin_api import deprecated
 from workbench.user_state import UserState
+from workbench_spark.session import session_for, spark_available, use_session
 
 StorageLevel = Literal[
     "MEMORY_AND_DISK", "MEMORY_AND_DISK_SER", "MEMORY_ONLY", "MEMORY_ONLY_SER", "DISK_ONLY"
@@ -127,42 +135,33 @@ class SparkALS(EmbeddingModel):
         service="a Spark session",
         similar_items=True,
     )
+    #: ``p·q + global_mean_``: the training mean of centred explicit ratings (0 when
+    #: implicit or ``center=false``); Spark's ALS has no biases.
+    scorer = DotScorer(centered=True)
 
     def __init__(self, *, session: Any = None, **params: Any) -> None:
         super().__init__(**params)
-        #: A SparkSession to train in (None: see the ``master`` parameter); not a parameter.
-        self._session = session
-
-    def clone(self) -> SparkALS:
-        twin = super().clone()
-        twin._session = self._session
-        return twin
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_session"] = None  # a session never travels (pickling, other processes)
-        return state
+        if session is not None:  # the v2 form: the session is looked up, never kept here
+            deprecated(
+                self.owner(), "SparkALS(session=...)", "workbench_spark.use_session(session)"
+            )
+            use_session(session)
 
     # -- what the model declares -----------------------------------------------------------
     @classmethod
     def capabilities_for(cls, params: Any) -> Capabilities:
-        # Explicit: ratings, scores ``global_mean_ + p.q`` (the biases stay zero); implicit:
-        # ranking scores p.q.
+        # Explicit: ratings, scores ``global_mean_ + p.q``; implicit: ranking scores p.q.
         explicit = not params.implicit_prefs
         return cls.capabilities.replace(
             predicts="ratings" if explicit else "scores",
-            biased=explicit,
             fold_in="nonnegative" if params.nonnegative else "ridge" if explicit else "confidence",
         )
 
     def spark(self) -> Any:
-        """The SparkSession this model trains and ranks in (started on first use)."""
-        from workbench_spark.session import get_session
-
-        if self._session is None:
-            p = self.params
-            self._session = get_session(p.master, shuffle_partitions=p.shuffle_partitions)
-        return self._session
+        """The SparkSession this model trains and ranks in, looked up on each use
+        (`workbench_spark.session.session_for`: started on first use)."""
+        p = self.params
+        return session_for(p.master, shuffle_partitions=p.shuffle_partitions)
 
     # -- training ----------------------------------------------------------------------------
     def _estimator(self) -> Any:
@@ -214,10 +213,7 @@ class SparkALS(EmbeddingModel):
             if path is not None:
                 path.unlink(missing_ok=True)
         self.user_factors_, self.item_factors_ = users, items
-        if self.has_biases():
-            self.global_mean_ = mu
-            self.user_bias_ = np.zeros(train.n_users, dtype=np.float32)
-            self.item_bias_ = np.zeros(train.n_items, dtype=np.float32)
+        self.global_mean_ = mu
         loss = self._training_loss(train.csr(), mu)
         self.check_loss(loss, p.n_iterations, "try a larger reg")
         seconds = time.perf_counter() - started
@@ -278,15 +274,12 @@ class SparkALS(EmbeddingModel):
         order: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from workbench_spark.ranking import rank_in_spark
-        from workbench_spark.session import spark_available
 
-        if self._session is None and not spark_available():
+        if not spark_available():
             # A model file loaded where Spark is missing still ranks (numpy, same order).
             return super()._rank(state, seen, candidates, k, order)
         factors = state["factors"]
-        offset = np.zeros(len(state), dtype=np.float32)
-        if self.has_biases():
-            offset += state["bias"] + np.float32(self.global_mean_)
+        offset = np.full(len(state), np.float32(self.global_mean_), dtype=np.float32)
         return rank_in_spark(
             self.spark(),
             factors,
@@ -305,19 +298,14 @@ class SparkALS(EmbeddingModel):
         p = self.params
         y = self.item_factors_
         if p.nonnegative:
-            factors = _nonnegative_fold_in(history, y, p, self._mean())
+            factors = _nonnegative_fold_in(history, y, p, self.global_mean_)
         elif not p.implicit_prefs:
             factors, _ = ridge_fold_in(
-                history, y, reg=p.reg, global_mean=self._mean(), with_bias=False
+                history, y, reg=p.reg, global_mean=self.global_mean_, with_bias=False
             )
         else:
             factors = _implicit_fold_in(history, y, p.reg, p.alpha)
-        if self.has_biases():
-            return UserState.of(factors=factors, bias=np.zeros(len(factors), np.float32))
         return UserState.of(factors=factors)
-
-    def _mean(self) -> float:
-        return float(self.global_mean_) if self.has_biases() else 0.0
 
     def _set_state_arrays(self, arrays: Any) -> None:
         super()._set_state_arrays(arrays)
@@ -351,27 +339,15 @@ def _implicit_fold_in(
 def _nonnegative_fold_in(
     history: sp.csr_matrix, item_factors: np.ndarray, p: SparkALSParams, mu: float
 ) -> np.ndarray:
-    """Spark's NNLS half-step: min xᵀAx - 2bᵀx over x >= 0, per user (A positive definite)."""
-    from scipy.optimize import nnls
-
-    y = item_factors.astype(np.float64)
-    f = y.shape[1]
-    gram = y.T @ y
-    out = np.zeros((history.shape[0], f), dtype=np.float32)
-    for r in range(history.shape[0]):
-        lo, hi = history.indptr[r], history.indptr[r + 1]
-        if lo == hi:
-            continue
-        yu = y[history.indices[lo:hi]]
-        vals = history.data[lo:hi].astype(np.float64)
-        lam = p.reg * (hi - lo)
-        if p.implicit_prefs:
-            c = confidence(np.abs(vals), p.alpha)
-            a = gram + (yu.T * (c - 1.0)) @ yu + lam * np.eye(f)
-            b = yu.T @ (c * (vals > 0))
-        else:
-            a = yu.T @ yu + lam * np.eye(f)
-            b = yu.T @ (vals - mu)
-        chol = np.linalg.cholesky(a + 1e-12 * np.eye(f))
-        out[r] = nnls(chol.T, np.linalg.solve(chol, b))[0]
-    return out
+    """Spark's NNLS half-step, min xᵀAx - 2bᵀx over x >= 0 per user, by the core's one
+    non-negative solve (`nonnegative_solve`): explicit ``A = YᵤᵀYᵤ + λ n_u I``,
+    ``b = Yᵤᵀ(r - mu)``; implicit ``A = YᵀY + Yᵤᵀ(Cᵤ - I)Yᵤ + λ n_u I``, ``b = YᵤᵀCᵤ p``."""
+    y = np.asarray(item_factors, dtype=np.float64)
+    vals = history.data.astype(np.float64)
+    reg = p.reg * np.diff(history.indptr)
+    if not p.implicit_prefs:
+        return nonnegative_solve(history, y, reg=reg, targets=vals - mu)
+    c = confidence(np.abs(vals), p.alpha)
+    return nonnegative_solve(
+        history, y, reg=reg, gram=y.T @ y, weights=c - 1.0, targets=c * (vals > 0)
+    )

@@ -4,8 +4,10 @@
   when pyspark or a Java runtime is missing; it never starts a JVM.
 - `ensure_local_ip` sets ``SPARK_LOCAL_IP=127.0.0.1`` when it is unset and this machine's
   host name does not resolve (Spark would otherwise fail to bind its driver).
-- `get_session` returns the session a model trains in: the one given to the model, else the
-  active session, else a new one on ``master`` (``local[*]`` by default).
+- `session_for` returns the session a model trains and ranks in, looked up at fit and rank
+  time (the model never holds one: it clones, pickles and saves without it): the one given
+  to `use_session`, else (`get_session`) the active session, else a new one on ``master``
+  (``local[*]`` by default).
 """
 
 from __future__ import annotations
@@ -73,6 +75,26 @@ def spark_available() -> bool:
 
 def _is_local(master: str) -> bool:
     return master == "local" or master.startswith("local[")
+
+
+#: The session given to `use_session` (None: the active one, or one started on demand).
+_given: Any = None
+
+
+def use_session(session: Any) -> None:
+    """Make Spark models in this process train and rank in ``session`` (None: forget it, and
+    use the active session again). A model whose ``master`` parameter is set still uses a
+    session on that master."""
+    global _given
+    _given = session
+
+
+def session_for(master: str | None, *, shuffle_partitions: int | None = None) -> Any:
+    """The session a model with these parameters uses: the one given to `use_session` when
+    ``master`` is None, else `get_session`."""
+    if _given is not None and master is None:
+        return _given
+    return get_session(master, shuffle_partitions=shuffle_partitions)
 
 
 def get_session(master: str | None, *, shuffle_partitions: int | None = None) -> Any:
