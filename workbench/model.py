@@ -433,6 +433,12 @@ class Model(Component):
         """State for new users from their interactions (rows of ``history``), items frozen."""
         raise WorkbenchError(f"{self.owner()} does not support fold-in of new users")
 
+    def _fold_in_side_information(self, history: Interactions, user_ids: np.ndarray) -> Any:
+        """Side information of the users being folded in (``user_ids``, in the order of the
+        rows `_fold_in` gets), read from ``history`` (e.g. its user attributes); `_fold_in`
+        receives it as the keyword ``side``. None (the default): no ``side`` is passed."""
+        return None
+
     def _check_fold_in_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Validate per-call fold-in options: ``n_epochs`` and ``lr`` for a declared
         ``gradient`` fold-in (`workbench.capabilities.gradient_options`); otherwise none."""
@@ -600,6 +606,9 @@ class Model(Component):
         )
         csr.sum_duplicates()
         csr.sort_indices()
+        side = self._fold_in_side_information(history, np.asarray(user_ids))
+        if side is not None:
+            options["side"] = side
         state = self._as_state(self._fold_in(csr, **options), csr.shape[0], "_fold_in")
         seen = sp.csr_matrix(
             (np.ones(csr.nnz, dtype=np.bool_), csr.indices, csr.indptr), shape=csr.shape

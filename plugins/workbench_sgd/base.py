@@ -340,11 +340,16 @@ class SGDModel(RatingFactorModel):
         return out
 
     # -- new users ------------------------------------------------------------------------
+    def _fold_in_schedule(self, options: dict[str, Any]) -> tuple[int, float]:
+        """``(n_epochs, lr)`` of a fold-in: the checked per-call options, else the
+        ``fold_in_epochs`` parameter and the training learning rate."""
+        n_epochs = int(options.get("n_epochs") or self.params.fold_in_epochs)
+        return n_epochs, float(options.get("lr") or self._base_lr())
+
     def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
         """New users' factors and biases by SGD over their ratings, items frozen; the shuffle
         order is fixed by the seed, so fold-in is deterministic."""
-        n_epochs = int(options.get("n_epochs") or self.params.fold_in_epochs)
-        lr = float(options.get("lr") or self._base_lr())
+        n_epochs, lr = self._fold_in_schedule(options)
         n = history.shape[0]
         folded = UserParams(
             bias=np.zeros(n, dtype=np.float32),

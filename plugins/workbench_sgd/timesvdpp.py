@@ -28,9 +28,9 @@ from pydantic import Field, create_model
 
 from workbench.attributes import Attributes
 from workbench.capabilities import ColdStart
-from workbench.data import IdMap, Interactions
-from workbench.errors import DataError, WorkbenchError
-from workbench.model import FoldedUsers, TrainingCallback
+from workbench.data import Interactions
+from workbench.errors import DataError
+from workbench.model import TrainingCallback
 from workbench.params import Params
 from workbench.user_state import UserState, grow_rows
 from workbench_sgd.base import Ratings, SGDModel, SGDParams, UserParams
@@ -468,37 +468,24 @@ class HybridSVDpp(SGDModel):
         return scores + out.astype(np.float32)
 
     # -- new users ----------------------------------------------------------------------------
-    def fold_in(self, history: Interactions, **options: Any) -> FoldedUsers:
-        """Fold in new users (see `Model.fold_in`); their attributes come from
-        ``history.user_attributes`` (features the model did not see are ignored)."""
-        self.check_fitted()
-        attrs: Attributes | None = getattr(history, "user_attributes", None)
-        ids = None
-        if attrs is not None and len(self.user_features_) and isinstance(history, Interactions):
-            aligned = history.align_to(IdMap(history.users.ids), self.items_)
-            present = np.unique(aligned.user[aligned.item < self.n_items_])
-            ids = history.users.id_of(present)
-            options["_attribute_rows"] = attrs.matrix(ids, self.user_features_.tolist())
-        folded = super().fold_in(history, **options)
-        if ids is not None and not np.array_equal(folded.ids, ids):
-            raise WorkbenchError(f"{self.owner()}: fold-in rows do not match their attributes")
-        return folded
+    def _fold_in_side_information(self, history: Interactions, user_ids: np.ndarray) -> Any:
+        """The folded users' attribute rows, from ``history.user_attributes`` (features the
+        model did not see are ignored); None without attributes."""
+        attrs: Attributes | None = history.user_attributes
+        if attrs is None or not len(self.user_features_):
+            return None
+        return attrs.matrix(user_ids, self.user_features_.tolist())
 
-    def _check_fold_in_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        rows = options.pop("_attribute_rows", None)
-        checked = super()._check_fold_in_options(options)
-        if rows is not None:
-            checked["_attribute_rows"] = rows
-        return checked
-
-    def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
+    def _fold_in(
+        self, history: sp.csr_matrix, *, side: sp.csr_matrix | None = None, **options: Any
+    ) -> UserState:
         """New users' factors and biases by SGD over their ratings (items, attribute tables
-        and time terms frozen; no timestamps reach fold-in: dates are the end of training)."""
-        n_epochs = int(options.get("n_epochs") or self.params.fold_in_epochs)
-        lr = float(options.get("lr") or self._base_lr())
+        and time terms frozen; no timestamps reach fold-in: dates are the end of training);
+        ``side``: their attribute rows (`_fold_in_side_information`)."""
+        n_epochs, lr = self._fold_in_schedule(options)
         n = history.shape[0]
         f = self.item_factors_.shape[1]
-        attr_rows = options.get("_attribute_rows")
+        attr_rows = side
         if attr_rows is None:
             attr_rows = sp.csr_matrix((n, len(self.user_features_)), dtype=np.float32)
         folded = UserParams(
