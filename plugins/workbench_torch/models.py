@@ -4,8 +4,10 @@ The models are `EmbeddingModel`s: the learned weights live on the model as numpy
 (``user_factors_``, ``item_factors_``, biases, ``user_mlp_factors_``/``item_mlp_factors_`` for
 NeuMF, ``network_`` for the layers), so files are the workbench's ``.npz`` format (the
 architecture is in the saved parameters) and a model trained on a GPU loads anywhere.
-Scoring and ranking rebuild the network on the model's device from those arrays (once,
-cached) and score blocks of users there (`_rank` takes the top-k on the device too).
+The model class holds parameters and those arrays only: the device and the inference network
+rebuilt there live in a placement (`workbench_torch.placement`, looked up at fit and score
+time, never saved or cloned); the models score through their declared `TorchScorer` and
+`_rank` takes the top-k on the placement's device.
 """
 
 from __future__ import annotations
@@ -20,18 +22,17 @@ from workbench.capabilities import Capabilities, ColdStart
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError
 from workbench.factor.embedding import EmbeddingModel
-from workbench.model import EpochInfo, TrainingCallback, top_k
+from workbench.factor.fold_in import gradient_schedule
+from workbench.model import EpochInfo, TrainingCallback
 from workbench.user_state import UserState, grow_rows
 from workbench_torch.params import DEFAULT_REG, MLPParams, NeuMFParams, TorchParams
+from workbench_torch.scorer import ITEM_PARTS, USER_PARTS, TorchScorer
 
 if TYPE_CHECKING:  # torch is imported where it is used: registering the models stays fast
     import torch
 
     from workbench_torch.nets import FactorNet
     from workbench_torch.train import TrainConfig
-#: Per-user state parts and the model attribute holding each for trained users.
-USER_PARTS = {"factors": "user_factors_", "bias": "user_bias_", "mlp_factors": "user_mlp_factors_"}
-ITEM_PARTS = {"factors": "item_factors_", "bias": "item_bias_", "mlp_factors": "item_mlp_factors_"}
 
 
 class TorchModel(EmbeddingModel):
@@ -50,6 +51,8 @@ class TorchModel(EmbeddingModel):
         update_users=True,
         similar_items=True,
     )
+    #: Scores from the network on the model's placement (`workbench_torch.placement`).
+    scorer = TorchScorer()
 
     # -- what the model declares -------------------------------------------------------------
     @classmethod
@@ -75,11 +78,6 @@ class TorchModel(EmbeddingModel):
         if self.params.reg is not None:
             return self.params.reg
         return DEFAULT_REG["dot" if self.arch == "dot" else "mlp"][self.params.loss]
-
-    def _device(self, *, strict: bool) -> torch.device:
-        from workbench_torch.device import resolve_device
-
-        return resolve_device(self.params.device, owner=self.owner(), strict=strict)
 
     def _net_kwargs(self) -> dict[str, Any]:
         p = self.params
@@ -130,8 +128,9 @@ class TorchModel(EmbeddingModel):
                 f"parameter 'loss' of {self.owner()}: 'mse' predicts ratings, but "
                 f"{train.name!r} is {train.kind} feedback; use loss='bpr' or loss='bce'"
             )
-        device = self._device(strict=True)
-        self.__dict__.pop("_inference_cache", None)
+        from workbench_torch.placement import device_of
+
+        device = device_of(self, strict=True)
         users, items, values = self._training_arrays(train)
         val = self._validation_arrays(validation, users, items, values)
         if val is not None and validation is None:
@@ -181,7 +180,6 @@ class TorchModel(EmbeddingModel):
                 validate=validate,
                 select_on=select_on,
             )
-        self.device_ = device.type
         self.n_epochs_ = result.n_epochs
         self.best_epoch_ = result.best_epoch
         self.loss_history_ = np.asarray(result.loss_history)
@@ -312,49 +310,7 @@ class TorchModel(EmbeddingModel):
         """Nothing: `_take_weights` already applied the cold-start fallback, counting only
         the interactions training used (validation held out, positives for BCE/BPR)."""
 
-    # -- scoring ------------------------------------------------------------------------------
-    def _inference(self) -> tuple[FactorNet, torch.device]:
-        """The network rebuilt from the learned arrays on the model's device (cached)."""
-        import torch
-
-        from workbench_torch.nets import FactorNet
-
-        cache = self.__dict__.get("_inference_cache")
-        if cache is not None and cache[0] == self.params.device:
-            return cache[1], cache[2]
-        device = self._device(strict=False)
-        net = FactorNet(
-            1,
-            self.n_items_,
-            mean=self.global_mean_,
-            generator=torch.Generator(),
-            **{**self._net_kwargs(), "sparse": False},
-        )
-        parts = {}
-        for part, attr in ITEM_PARTS.items():
-            if part in net.columns:
-                parts[part] = torch.from_numpy(np.asarray(getattr(self, attr), np.float32))
-        net.set_item_tables(parts)
-        state = net.state_dict()
-        for name, arr in self.network_.items():
-            state[name] = torch.from_numpy(np.asarray(arr, np.float32))
-        net.load_state_dict(state)
-        net = net.to(device).eval().requires_grad_(False)
-        self._inference_cache = (self.params.device, net, device)
-        return net, device
-
-    def _user_state(self, users: np.ndarray) -> UserState:
-        inside = users >= 0
-        safe = np.where(inside, users, 0)
-        out = {}
-        for part, attr in USER_PARTS.items():
-            table = getattr(self, attr, None)
-            if table is not None:
-                rows = table[safe]
-                mask = inside[:, None] if rows.ndim == 2 else inside
-                out[part] = (rows * mask).astype(np.float32)
-        return UserState.of(n_rows=len(users), **out)
-
+    # -- scoring: the declared TorchScorer; ranking on the placement's device ---------------
     def _set_user_rows(self, rows: np.ndarray, state: UserState, n_users: int) -> None:
         for part, attr in USER_PARTS.items():
             table = getattr(self, attr, None)
@@ -362,49 +318,6 @@ class TorchModel(EmbeddingModel):
                 grown = grow_rows(table, n_users)
                 grown[rows] = state[part]
                 setattr(self, attr, grown)
-
-    def _user_tensors(self, state: Mapping[str, np.ndarray], device: torch.device):
-        import torch
-
-        return {
-            k: torch.from_numpy(np.ascontiguousarray(v, np.float32)).to(device)
-            for k, v in state.items()
-        }
-
-    def _item_tensors(self, net: FactorNet, items: np.ndarray, device: torch.device):
-        import torch
-
-        from workbench_torch.train import zero_rows
-
-        inside = items >= 0
-        idx = torch.from_numpy(np.where(inside, items, 0).astype(np.int64)).to(device)
-        part = net.item_part(idx)
-        if inside.all():
-            return part
-        mask = torch.from_numpy(inside.astype(np.float32)).to(device)
-        return {k: zero_rows(t, mask) for k, t in part.items()}
-
-    def _score(self, state: UserState, items: np.ndarray) -> np.ndarray:
-        import torch
-
-        from workbench_torch.train import torch_threads
-
-        net, device = self._inference()
-        with torch_threads(self.params.threads), torch.no_grad():
-            user = self._user_tensors(state, device)
-            scores = net.block_scores(user, self._item_tensors(net, items, device))
-            return scores.to("cpu").numpy()
-
-    def _score_pairs(self, state: UserState, items: np.ndarray) -> np.ndarray:
-        import torch
-
-        from workbench_torch.train import torch_threads
-
-        net, device = self._inference()
-        with torch_threads(self.params.threads), torch.no_grad():
-            user = self._user_tensors(state, device)
-            scores = net.pair_scores(user, self._item_tensors(net, items, device))
-            return scores.to("cpu").numpy()
 
     def _rank(
         self,
@@ -414,52 +327,10 @@ class TorchModel(EmbeddingModel):
         k: int,
         order: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Top-k on the model's device: score the block there, set seen items to -inf, take
-        ``topk(k + 1)``; only (k, k+1)-ties and the k-list's own order are settled on the host,
-        so ties follow ``order`` (or the item index) exactly like the default ranking."""
-        import torch
+        """Top-k on the model's device (`workbench_torch.placement.Placement.rank`)."""
+        from workbench_torch.placement import placement_of
 
-        from workbench_torch.train import torch_threads
-
-        net, device = self._inference()
-        m = len(candidates)
-        with torch_threads(self.params.threads), torch.no_grad():
-            user = self._user_tensors(state, device)
-            cols = candidates if order is None else candidates[order]
-            scores = net.block_scores(user, self._item_tensors(net, cols, device))
-            if seen is not None and seen.nnz:
-                pos = np.full(self.n_items_, -1, dtype=np.int64)
-                pos[cols] = np.arange(m)
-                r = np.repeat(np.arange(seen.shape[0]), np.diff(seen.indptr))
-                c = pos[seen.indices]
-                keep = c >= 0
-                rr = torch.from_numpy(r[keep]).to(device)
-                scores[rr, torch.from_numpy(c[keep]).to(device)] = -torch.inf
-            scores = torch.where(torch.isfinite(scores), scores, -torch.inf)
-            n_cand = torch.isfinite(scores).sum(1).to("cpu").numpy()
-            kk = min(k + 1, m)
-            vals, idx = scores.topk(kk, dim=1) if kk else (scores[:, :0], scores[:, :0].long())
-            vals, idx = vals.to("cpu").numpy(), idx.to("cpu").numpy()
-            boundary = np.zeros(len(vals), dtype=bool)
-            if kk > k:  # a tie across the k-th place: that row is settled on the host
-                boundary = np.isfinite(vals[:, k - 1]) & (vals[:, k - 1] == vals[:, k])
-            full = scores[torch.from_numpy(np.flatnonzero(boundary)).to(device)].to("cpu")
-        vals, idx = vals[:, :k], idx[:, :k]
-        within = np.lexsort((idx, -vals), axis=1)  # descending score, ties by column
-        vals = np.take_along_axis(vals, within, axis=1)
-        idx = np.take_along_axis(idx, within, axis=1)
-        if boundary.any():
-            tied_cols, tied_vals = top_k(full.numpy(), np.arange(m), k)
-            idx[boundary], vals[boundary] = tied_cols[:, : idx.shape[1]], tied_vals[:, :k]
-        items = np.full((len(vals), k), -1, dtype=np.int64)
-        best = np.full((len(vals), k), np.nan, dtype=np.float32)
-        valid = np.isfinite(vals) & (idx >= 0)
-        items[:, : idx.shape[1]] = np.where(valid, cols[np.maximum(idx, 0)], -1)
-        best[:, : idx.shape[1]] = np.where(valid, vals, np.nan)
-        return items, best, n_cand
-
-    def item_embeddings(self) -> np.ndarray:
-        return self.item_factors_
+        return placement_of(self).rank(state, seen, candidates, k, order, self.n_items_)
 
     # -- fold-in ------------------------------------------------------------------------------
     def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
@@ -467,10 +338,12 @@ class TorchModel(EmbeddingModel):
         layers frozen), from zero, ``fold_in_epochs`` steps; deterministic (seeded)."""
         import torch
 
+        from workbench_torch.placement import placement_of
         from workbench_torch.train import batch_loss, torch_threads
 
         p = self.params
-        net, device = self._inference()
+        placement = placement_of(self)
+        net, device = placement.net, placement.device
         n = history.shape[0]
         users = np.repeat(np.arange(n, dtype=np.int64), np.diff(history.indptr))
         items = history.indices.astype(np.int64)
@@ -487,8 +360,8 @@ class TorchModel(EmbeddingModel):
             u = torch.from_numpy(users).to(device)
             i = torch.from_numpy(items).to(device)
             r = torch.from_numpy(values).to(device)
-            opt = torch.optim.Adam([rows], lr=options.get("lr", p.fold_in_lr))
-            n_epochs = int(options.get("n_epochs", p.fold_in_epochs))
+            n_epochs, lr = gradient_schedule(options, n_epochs=p.fold_in_epochs, lr=p.fold_in_lr)
+            opt = torch.optim.Adam([rows], lr=lr)
             generator = torch.Generator().manual_seed(p.seed + 1)
             cfg = self._config()
             weights = net.penalty_weights(cfg.reg, cfg.reg_bias)
@@ -514,7 +387,6 @@ class TorchModel(EmbeddingModel):
         return out
 
     def _set_state_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
-        self.__dict__.pop("_inference_cache", None)
         self.global_mean_ = float(arrays["global_mean"])
         for attr in [*USER_PARTS.values(), *ITEM_PARTS.values()]:
             key = attr.rstrip("_")
