@@ -25,6 +25,7 @@ from pydantic import Field
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError
 from workbench.factor.embedding import RatingFactorModel
+from workbench.factor.fold_in import gradient_schedule
 from workbench.model import DivergenceGuard, EpochInfo, TrainingCallback
 from workbench.params import Params
 from workbench.user_state import UserState
@@ -343,8 +344,7 @@ class SGDModel(RatingFactorModel):
     def _fold_in_schedule(self, options: dict[str, Any]) -> tuple[int, float]:
         """``(n_epochs, lr)`` of a fold-in: the checked per-call options, else the
         ``fold_in_epochs`` parameter and the training learning rate."""
-        n_epochs = int(options.get("n_epochs") or self.params.fold_in_epochs)
-        return n_epochs, float(options.get("lr") or self._base_lr())
+        return gradient_schedule(options, n_epochs=self.params.fold_in_epochs, lr=self._base_lr())
 
     def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
         """New users' factors and biases by SGD over their ratings, items frozen; the shuffle

@@ -13,7 +13,8 @@ matrix in the model's item space):
   ``min ||xᵤ - wH||² + l2 ||w||² + l1 |w|`` (the ``update_H=False`` problem of scikit-learn).
 
 Gradient fold-in (SGD, PyTorch) is a few epochs of the model's own training with items
-frozen: the model implements ``_fold_in``, and `gradient_options` checks its per-call options.
+frozen: the model implements ``_fold_in``, `gradient_options` checks its per-call options and
+`gradient_schedule` turns them into the epochs and learning rate to run.
 A user with no interactions gets zero factors (and zero bias).
 """
 
@@ -26,6 +27,14 @@ import scipy.sparse as sp
 
 from workbench.capabilities import gradient_options  # noqa: F401 (also importable from here)
 from workbench.errors import ParamError
+
+
+def gradient_schedule(
+    options: dict[str, Any], *, n_epochs: int, lr: float
+) -> tuple[int, float]:
+    """``(n_epochs, lr)`` of a gradient fold-in: the per-call options (already checked by
+    `gradient_options`, None dropped), else the model's defaults given here."""
+    return int(options.get("n_epochs") or n_epochs), float(options.get("lr") or lr)
 
 
 def ridge_fold_in(
