@@ -80,6 +80,20 @@ def test_declarations():
     assert not implicit.predicts_ratings() and not implicit.has_biases()
 
 
+def test_the_session_is_looked_up_never_kept_on_the_model(spark):
+    import pickle
+
+    from workbench.plugin_api import reset_warnings
+
+    assert session_mod.session_for(None) is spark  # the fixture's use_session(spark)
+    reset_warnings()
+    with pytest.warns(DeprecationWarning, match=r"use workbench_spark\.use_session"):
+        old_form = SparkALS(session=spark, n_factors=2)
+    assert session_mod.session_for(None) is spark and old_form.spark() is spark
+    for obj in (old_form, old_form.clone(), pickle.loads(pickle.dumps(old_form))):
+        assert not [v for v in vars(obj).values() if type(v).__name__ == "SparkSession"]
+
+
 @pytest.mark.parametrize("implicit", [False, True])
 def test_fold_in_reproduces_sparks_last_user_step(spark, implicit):
     """Spark's last half-step solves the users with items fixed: folding in each training

@@ -306,6 +306,25 @@ def test_files_hold_plain_arrays_and_a_gpu_trained_model_loads_on_cpu(tmp_path: 
     np.testing.assert_allclose(loaded.predict(u, i), model.predict(u, i), rtol=1e-5, atol=1e-5)
 
 
+def test_the_device_and_network_live_in_the_placement_not_on_the_model(data) -> None:
+    """The model holds parameters and numpy arrays only: no torch object on it, in its clone
+    or its pickle; the placement is rebuilt when the device or the arrays change."""
+    import pickle
+
+    model = TorchMF(n_factors=3, n_epochs=1, **CPU).fit(data)
+    first = placement_of(model)
+    assert first.device.type == "cpu" and placement_of(model) is first  # cached
+    for obj in (model, model.clone(), pickle.loads(pickle.dumps(model))):
+        held = [v for v in vars(obj).values() if isinstance(v, torch.nn.Module | torch.device)]
+        assert not held
+    before = model.predict(data.user[:20], data.item[:20])
+    model.fit(data.subset(data.user < 10))  # new arrays: a new network
+    assert placement_of(model) is not first
+    model.set_params(threads=2)
+    assert placement_of(model).threads == 2
+    assert not np.array_equal(model.predict(data.user[:20], data.item[:20]), before)
+
+
 # -- real data ---------------------------------------------------------------------------------
 @pytest.mark.realdata
 def test_defaults_reach_the_target_rmse_on_movielens(real_data_dir) -> None:
