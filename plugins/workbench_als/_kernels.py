@@ -58,6 +58,9 @@ def _cg_update(x, r, p, ap, rs_old, f, acc):  # pragma: no cover - compiled
 # `implicit_cg` (ials) keeps its fast-math kernels: its seeded results are unchanged, and a
 # cold and a warm cache give bit-identical ials predictions (the cold/warm test covers both
 # ials solvers), unlike `ridge_cg`; the IEEE version moved ials' nDCG@10 by about 1e-4.
+# Hence two CG updates on purpose: `_cg_update` (IEEE, the fixed-lane `_dot`, for `ridge_cg`)
+# and `_cg_update_fast` (fast-math, the sequential `_dot_fast` that LLVM reassociates, for
+# `implicit_cg`); one body for both would change either als' or ials' seeded results.
 @njit(cache=True, fastmath=True, inline="always")
 def _dot_fast(a, b, n):  # pragma: no cover - compiled
     """`_dot` with fast-math, for `implicit_cg` only (see there)."""
