@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from workbench.capabilities import Capabilities, ColdStart
 from workbench.factor.fold_in import confidence_fold_in, ridge_fold_in
-from workbench.model import Model, _reads_capabilities
+from workbench.model import Model, _reads_capabilities, concurrent_score
 from workbench.user_state import UserState, grow_rows
 
 
@@ -67,6 +67,7 @@ class EmbeddingModel(Model):
         bias = (self.user_bias_[safe] * inside).astype(np.float32)
         return UserState.of(factors=factors, bias=bias)
 
+    @concurrent_score
     def _score(self, state: UserState, items: np.ndarray) -> np.ndarray:
         q = self.item_factors_[items]
         scores = state["factors"] @ q.T
