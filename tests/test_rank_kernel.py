@@ -99,3 +99,23 @@ def test_rank_blocks_of_a_model_do_not_depend_on_the_block_size():
     want = reference(model._score(state, np.arange(model.n_items_)), model.seen_,
                      np.arange(model.n_items_), model.n_items_, 5, order)  # fmt: skip
     np.testing.assert_array_equal(runs[0], want[0])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_shared_pairs_count_like_a_sorted_search(seed):
+    from workbench.topk.pairs import count_shared_pairs
+
+    rng = np.random.default_rng(seed)
+    n_users, n_items = 50, 40
+    a_user, a_item = rng.integers(0, n_users, 800), rng.integers(0, n_items, 800)
+    b_user, b_item = rng.integers(0, n_users + 5, 300), rng.integers(0, n_items, 300)
+    if seed == 3:  # duplicates on both sides, users of b absent from a and the other way
+        b_user = np.concatenate([b_user, b_user[:50]])
+        b_item = np.concatenate([b_item, b_item[:50]])
+        a_user = a_user % 20
+    keys = np.sort(a_user.astype(np.int64) * n_items + a_item)
+    query = b_user.astype(np.int64) * n_items + b_item
+    want = int(np.isin(query, keys).sum())
+    assert 0 < want < len(query)
+    assert count_shared_pairs(a_user, a_item, b_user, b_item) == want
+    assert count_shared_pairs(a_user[:0], a_item[:0], b_user, b_item) == 0

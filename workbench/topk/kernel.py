@@ -107,10 +107,24 @@ CHUNK_CELLS = 1 << 21
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 
 
+_BLAS: list[Any] = []
+
+
 def _pool(n: int) -> ThreadPoolExecutor:
     if n not in _POOLS:
         _POOLS[n] = ThreadPoolExecutor(n, thread_name_prefix="workbench-rank")
     return _POOLS[n]
+
+
+def _one_blas_thread() -> Any:
+    """A context with one BLAS thread: the chunks are already scored on several threads,
+    and a BLAS pool per thread on top would oversubscribe the cores (2.5-3x slower on 2).
+    The controller is made once (a fresh `threadpool_limits` costs milliseconds a call)."""
+    if not _BLAS:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
 
 
 def rank_rows(
@@ -158,8 +172,9 @@ def rank_rows(
                     n_cand[lo:hi])  # fmt: skip
 
     if n_threads > 1 and n_chunks > 1:
-        for f in [_pool(n_threads).submit(work, c) for c in range(n_chunks)]:
-            f.result()
+        with _one_blas_thread():
+            for f in [_pool(n_threads).submit(work, c) for c in range(n_chunks)]:
+                f.result()
     else:
         for c in range(n_chunks):
             work(c)
