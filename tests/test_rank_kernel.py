@@ -119,3 +119,19 @@ def test_shared_pairs_count_like_a_sorted_search(seed):
     assert 0 < want < len(query)
     assert count_shared_pairs(a_user, a_item, b_user, b_item) == want
     assert count_shared_pairs(a_user[:0], a_item[:0], b_user, b_item) == 0
+
+
+def test_a_forked_process_ranks_on_threads_of_its_own():
+    """A pool made before a fork has no threads in the child: ranking there must not wait."""
+    import multiprocessing
+
+    scores, seen, cand = case(0)
+    want = rank_rows(lambda rows: scores[rows], len(scores), cand, 300, seen, 5, None, 2)
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(_rank_in_child, (scores, seen, cand)).get(timeout=60)
+    np.testing.assert_array_equal(got, want[0])
+
+
+def _rank_in_child(scores, seen, cand):
+    return rank_rows(lambda rows: scores[rows], len(scores), cand, 300, seen, 5, None, 2)[0]

@@ -10,6 +10,7 @@ be ranked on several threads at once.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -104,16 +105,19 @@ def top_k_block(scores, seen_indptr, seen_indices, col_of_item, key, k, out_col,
 #: Scores per row chunk of `rank_rows` (8 MiB of float32: enough rows for BLAS to run near
 #: its peak, few enough to stay in the shared cache between the scoring and the selection).
 CHUNK_CELLS = 1 << 21
-_POOLS: dict[int, ThreadPoolExecutor] = {}
+#: Thread pools by (process id, size): a pool made before a fork has no threads in the child
+#: (a forked ``--jobs`` worker would wait on it forever), so each process makes its own.
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
 
 
 _BLAS: list[Any] = []
 
 
 def _pool(n: int) -> ThreadPoolExecutor:
-    if n not in _POOLS:
-        _POOLS[n] = ThreadPoolExecutor(n, thread_name_prefix="workbench-rank")
-    return _POOLS[n]
+    key = (os.getpid(), n)
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(n, thread_name_prefix="workbench-rank")
+    return _POOLS[key]
 
 
 def _one_blas_thread() -> Any:
