@@ -97,26 +97,23 @@ def _check_space(model: Model, split: Split) -> None:
         )
 
 
-def _overlap(a: Interactions, b: Interactions, n_items: int) -> int:
-    """How many (user, item) pairs of ``b`` also occur in ``a`` (sort + binary search)."""
-    if len(a) == 0 or len(b) == 0:
-        return 0
-    keys = np.sort(a.user.astype(np.int64) * n_items + a.item)
-    query = b.user.astype(np.int64) * n_items + b.item
-    pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
-    return int((keys[pos] == query).sum())
+def _overlap(a: Interactions, b: Interactions) -> int:
+    """How many (user, item) pairs of ``b`` also occur in ``a`` (`count_shared_pairs`: no
+    sort of the larger side)."""
+    from workbench.topk.pairs import count_shared_pairs
+
+    return count_shared_pairs(a.user, a.item, b.user, b.item)
 
 
 def _leaks(split: Split) -> None:
-    n_items = split.train.n_items
-    leaked = _overlap(split.train, split.test, n_items)
+    leaked = _overlap(split.train, split.test)
     if leaked:
         raise DataError(
             f"split fold {split.fold}: {leaked} test (user, item) pairs also occur in train; "
             "the splitter leaks test data into training"
         )
     if split.history is not None:
-        overlap = _overlap(split.history, split.test, n_items)
+        overlap = _overlap(split.history, split.test)
         if overlap:
             raise DataError(
                 f"split fold {split.fold}: {overlap} test pairs also occur in the fold-in "

@@ -216,6 +216,13 @@ _LEGACY_VARIABLES = (*_MIRRORED, "jit_warm_up", "biased")
 _READERS = ("predicts_ratings", "can_fork", "has_biases")
 
 
+def concurrent_score(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a `_score` that several threads may call at once (it only reads the model): the
+    default `_rank` then scores and ranks chunks of a block on the workbench's threads."""
+    method.concurrent = True  # type: ignore[attr-defined]
+    return method
+
+
 def _reads_capabilities(method: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a core method that reads `Model.declared` (overriding it is the v2 form)."""
     method._reads_capabilities = True  # type: ignore[attr-defined]
@@ -413,21 +420,21 @@ class Model(Component):
         must not be returned; NaN/infinite scores are never returned either. Ties go by
         ``order`` (positions into ``candidates``; None: by item index). ``n_candidates`` counts
         the items each row could have returned. Override to rank by other means (a GPU, an
-        index, a cluster); the default scores with `_score` and takes the top-k with numpy.
+        index, a cluster); the default scores chunks of rows with `_score` and selects the
+        top-k in one compiled pass per chunk (`workbench.topk.kernel`), on the workbench's
+        threads when `_score` is marked `concurrent_score`.
         """
-        scores = np.array(self._score(state, candidates), dtype=np.float32, copy=True)
-        if seen is not None:
-            exclude_seen_scores(scores, seen, candidates, self.n_items_)
-        bad = ~np.isfinite(scores)
-        if bad.any():
-            scores[bad] = -np.inf  # NaN/inf scores are never recommended
-        n_cand = np.isfinite(scores).sum(axis=1)
-        if order is None:
-            items, best = top_k(scores, candidates, k)
-        else:
-            cols, best = top_k(scores[:, order], np.arange(len(order)), k)
-            items = np.where(cols >= 0, candidates[order][np.maximum(cols, 0)], -1)
-        return items, best, n_cand
+        from workbench.topk.kernel import rank_rows
+
+        n_threads = 1
+        if getattr(type(self)._score, "concurrent", False):
+            import numba
+
+            n_threads = numba.get_num_threads()
+        return rank_rows(
+            lambda rows: self._score(state.take(rows), candidates),
+            len(state), candidates, self.n_items_, seen, k, order, n_threads,
+        )  # fmt: skip
 
     def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
         """State for new users from their interactions (rows of ``history``), items frozen."""

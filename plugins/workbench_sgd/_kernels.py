@@ -137,12 +137,42 @@ def mf_epoch(
     )
 
 
+@njit(cache=True)
+def grid_order(
+    users: np.ndarray, items: np.ndarray, user_group: np.ndarray, item_group: np.ndarray,
+    n_groups: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ratings' positions regrouped for `mf_epoch_grid` (a stable counting sort): the
+    ``n_groups ** 2`` blocks of (user group a, item group b) in round ``(b - a) % n_groups``,
+    then ``a``; each block's ratings in their given order. Returns the order and the
+    ``n_groups ** 2 + 1`` block starts."""
+    g = n_groups
+    start = np.zeros(g * g + 1, dtype=np.int64)
+    n = users.shape[0]
+    for t in range(n):
+        a = user_group[users[t]]
+        b = item_group[items[t]]
+        start[((b - a) % g) * g + a + 1] += 1
+    for c in range(g * g):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    order = np.empty(n, dtype=np.int64)
+    for t in range(n):
+        a = user_group[users[t]]
+        b = item_group[items[t]]
+        c = ((b - a) % g) * g + a
+        order[fill[c]] = t
+        fill[c] += 1
+    return order, start
+
+
 @njit(cache=True, fastmath=False, parallel=True)
-def mf_epoch_hogwild(
+def mf_epoch_grid(
     users: np.ndarray,
     items: np.ndarray,
     values: np.ndarray,
-    n_parts: int,
+    starts: np.ndarray,
+    n_groups: int,
     mu: np.float32,
     bu: np.ndarray,
     bi: np.ndarray,
@@ -154,20 +184,25 @@ def mf_epoch_hogwild(
     biased: bool,
     update_items: bool,
 ) -> float:
-    """`mf_epoch` with the ratings cut into ``n_parts`` consecutive parts run on parallel
-    threads, without locks (Hogwild!, Recht et al. 2011): two threads may update the same
-    item (or a user whose ratings straddle two parts) at once, so results are not
-    bit-reproducible; with ratings in blocked order the parts touch mostly disjoint users."""
-    n = users.shape[0]
-    sse = np.zeros(n_parts, dtype=np.float64)
-    for part in prange(n_parts):
-        lo = part * n // n_parts
-        hi = (part + 1) * n // n_parts
-        sse[part] = _mf_steps(
-            lo, hi, users, items, values, mu, bu, bi, p, q, lr, reg, reg_bias, biased,
-            update_items,
-        )
-    return sse.sum()
+    """`mf_epoch` over ratings in `grid_order` (LIBMF's block scheduling, Chin et al. 2015,
+    with a fixed schedule): in each of ``n_groups`` rounds the ``n_groups`` blocks share no
+    user group and no item group, so they run on parallel threads without touching the same
+    parameters, each block in its given order. The result is the same bit for bit whatever
+    the number of threads (and the numba cache state); the sums of squared errors are added
+    per block, then in block order."""
+    g = n_groups
+    sse = np.zeros(g * g, dtype=np.float64)
+    for r in range(g):
+        for a in prange(g):
+            c = r * g + a
+            sse[c] = _mf_steps(
+                starts[c], starts[c + 1], users, items, values, mu, bu, bi, p, q, lr, reg,
+                reg_bias, biased, update_items,
+            )
+    total = 0.0
+    for c in range(g * g):
+        total += sse[c]
+    return total
 
 
 @njit(cache=True)

@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from workbench.capabilities import Capabilities, ColdStart
 from workbench.factor.fold_in import confidence_fold_in, ridge_fold_in
 from workbench.factor.scoring import DotScorer, Scorer
-from workbench.model import Model, _reads_capabilities
+from workbench.model import Model, _reads_capabilities, concurrent_score
 from workbench.user_state import UserState, grow_rows
 
 
@@ -66,6 +66,7 @@ class EmbeddingModel(Model):
     def _user_state(self, users: np.ndarray) -> UserState:
         return self.scorer.user_state(self, users)
 
+    @concurrent_score
     def _score(self, state: UserState, items: np.ndarray) -> np.ndarray:
         return self.scorer.block(self, state, items)
 
