@@ -54,7 +54,7 @@ def _frame(table: Table, results: Results, title: str) -> RichTable:
     ci = results.metadata.get("intervals") or []
     if ci:
         level = float(ci[0].get("level") or 0.95)
-        caption += f"  [a, b]: {level:.0%} bootstrap interval over users"
+        caption += f"  \\[a, b]: {level:.0%} bootstrap interval over users"  # not rich markup
     for line in table.missing_notes():
         caption += "\n" + line
     return RichTable(title=f"{title}{suffix}", caption=caption, caption_justify="left")
