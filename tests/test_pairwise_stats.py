@@ -221,3 +221,23 @@ def test_resumed_run_keeps_per_user_files_consistent(tmp_path):
         )
     pd.testing.assert_frame_equal(wb.pairwise_tests(resumed), wb.pairwise_tests(full))
     pd.testing.assert_frame_equal(wb.intervals(resumed), wb.intervals(full))
+
+
+def test_report_readjusts_with_benjamini_hochberg(tmp_path, capsys):
+    import workbench as wb
+    from tests.cli_helpers import cli
+
+    data = wb.load_dataset("synthetic n_users=60 n_items=40 n_interactions=1200 seed=1")
+    run = tmp_path / "run"
+    wb.compare(data, "kfold n_folds=2", ["global-mean", "biases", "popularity"], ["rmse"],
+               run_dir=run)  # fmt: skip
+    out = tmp_path / "bh.json"
+    code, _, err = cli(capsys, "report", run, "--adjust", "fdr_bh", "--export", f"json path={out}")
+    assert code == 0, err
+    meta = json.loads(out.read_text())["metadata"]
+    assert meta["statistics"]["adjust"] == "fdr_bh"
+    raw = [r["t_pvalue"] for r in meta["pairwise"]]
+    ref = multitest.multipletests(raw, method="fdr_bh")[1]
+    np.testing.assert_allclose([r["t_pvalue_adjusted"] for r in meta["pairwise"]], ref, atol=1e-12)
+    code, _, err = cli(capsys, "report", run, "--adjust", "bonf")
+    assert code != 0 and err.strip() == "error: adjust 'bonf': expected one of holm, fdr_bh"

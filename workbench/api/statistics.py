@@ -53,6 +53,21 @@ def pairwise_tests(
     return frame
 
 
+def readjust(results: Results, adjust_method: str, *, alpha: float | None = None) -> Results:
+    """``results`` with its per-user pairwise p-values adjusted by ``adjust_method`` (``holm``
+    or ``fdr_bh``) in the metadata the exporters read (``pairwise``, ``statistics``)."""
+    from workbench.analysis.pairwise import records, settings_of
+
+    if adjust_method not in ADJUSTMENTS:
+        raise ParamError(f"adjust {adjust_method!r}: expected one of {', '.join(ADJUSTMENTS)}")
+    settings = settings_of(results.metadata)
+    alpha = settings["alpha"] if alpha is None else alpha
+    frame = pairwise_tests(results, adjust_method=adjust_method, alpha=alpha)
+    results.metadata["pairwise"] = records(frame)
+    results.metadata["statistics"] = {**settings, "adjust": adjust_method, "alpha": alpha}
+    return results
+
+
 def intervals(results: Results | str | Path) -> pd.DataFrame:
     """One row per (metric, model): the mean and its seeded bootstrap interval over users."""
     res = _results(results)
