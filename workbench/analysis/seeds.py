@@ -35,9 +35,9 @@ def seed_variance(results: Any, groups: Mapping[str, Sequence[str]]) -> pd.DataF
                 continue
             n_folds, n_seeds = x.shape
             fold_std = float(np.std(x.mean(axis=1), ddof=1)) if n_folds > 1 else float("nan")
-            seed_std = (
-                float(np.sqrt(np.mean(np.var(x, axis=1, ddof=1)))) if n_seeds > 1 else float("nan")
-            )
+            # a fold whose seeds agree exactly has variance 0 (np.var's mean may round)
+            var = np.where(np.ptp(x, axis=1) == 0, 0.0, np.var(x, axis=1, ddof=1))
+            seed_std = float(np.sqrt(np.mean(var))) if n_seeds > 1 else float("nan")
             rows.append(
                 {"metric": metric, "model": base, "n_seeds": n_seeds, "n_folds": n_folds,
                  "mean": float(x.mean()), "fold_std": fold_std, "seed_std": seed_std}
