@@ -205,3 +205,19 @@ def test_map_hits_variant_known_answer():
         metric = parse_spec("metric", f"map@3 denominator={denominator}").build()
         assert metric.compute(batch)[0] == pytest.approx(expected, abs=TOL)
     assert parse_spec("metric", "map@3 denominator=hits").build().label == "map@3[denominator=hits]"
+
+
+def test_precision_and_recall_denominators_known_answer():
+    """Top-3 [0, 9, 1]: 2 hits. 4 relevant items: recall 2/4 or capped 2/3; 1 relevant:
+    precision 1/3 or 1/min(3, 1)."""
+    four = RankingBatch.from_lists([[0, 9, 1]], [[0, 1, 2, 3]])
+    one = RankingBatch.from_lists([[0, 9, 1]], [[0]])
+    cases = (
+        ("recall@3", four, 2 / 4), ("recall@3 denominator=min_k_relevant", four, 2 / 3),
+        ("precision@3", four, 2 / 3), ("precision@3", one, 1 / 3),
+        ("precision@3 denominator=min_k_relevant", one, 1.0),
+        ("precision@3 denominator=min_k_relevant", four, 2 / 3),
+    )  # fmt: skip
+    for spec, batch, expected in cases:
+        got = parse_spec("metric", spec).build().compute(batch)[0]
+        assert got == pytest.approx(expected, abs=TOL), spec
