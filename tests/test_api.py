@@ -159,7 +159,8 @@ def test_activity_from_results_and_run_folder(tmp_path):
     custom = wb.activity(tmp_path / "run", bins=[0, 10, 40])
     assert set(custom["bucket"]) <= {"0-9", "10-39", "40+"} and len(custom)
     with pytest.raises(DataError, match="per_user=True"):
-        wb.activity(wb.compare(wb.load_dataset("synthetic", **SMALL), "holdout", ["biases"]))
+        data = wb.load_dataset("synthetic", **SMALL)
+        wb.activity(wb.compare(data, "holdout", ["biases"], per_user=False))
 
 
 def test_package_exposes_exactly_the_api_functions():

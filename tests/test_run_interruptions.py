@@ -96,9 +96,9 @@ def _no_larger_files(limit: int):
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_file_size_limit_during_compare_is_one_line(tmp_path: Path, jobs: str):
     run = tmp_path / "run"
-    done = subprocess.run(
-        _compare(run, "--jobs", jobs), capture_output=True, text=True, timeout=300,
-        preexec_fn=_no_larger_files(6000),
+    done = subprocess.run(  # per-user files off: the limit must hit results.jsonl
+        _compare(run, "--jobs", jobs, "--no-per-user"), capture_output=True, text=True,
+        timeout=300, preexec_fn=_no_larger_files(6000),
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     assert done.stderr.strip() == f"error: cannot write {run / 'results.jsonl'}: File too large"
@@ -116,7 +116,7 @@ def test_full_disk_during_compare_is_one_line(tmp_path: Path):
     run = disk / "run"
     script = (
         f"mount -t tmpfs -o size=12k tmpfs {disk} || exit 77; "
-        f"{' '.join(map(_quote, _compare(run)))}; code=$?; "
+        f"{' '.join(map(_quote, _compare(run, '--no-per-user')))}; code=$?; "
         f"cp -r {run} {tmp_path / 'copy'}; exit $code"
     )
     done = subprocess.run(

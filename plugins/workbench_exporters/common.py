@@ -184,8 +184,9 @@ def describe_run(results: Results) -> list[tuple[str, str]]:
             threshold = used[0] if len(used) == 1 else None
         if threshold is not None:
             bits.append(f"relevant: rating >= {float(threshold):g}")
-        if protocol.get("candidates"):
-            bits.append(str(protocol["candidates"]))
+        if protocol.get("candidates"):  # sampled negatives: labelled, never silently
+            sampled = "SAMPLED ranking metrics: " if protocol.get("negatives") else "ranked: "
+            bits.append(sampled + str(protocol["candidates"]))
         if protocol.get("clip") is not None:
             bits.append("clipped" if protocol["clip"] else "unclipped")
         if bits:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from workbench.analysis.protocol_notes import candidate_set
 from workbench.exporter import Exporter
 from workbench.results import Results
 from workbench.storage import workbench_version
@@ -31,6 +32,7 @@ from workbench_exporters.common import (
     output_path,
     write_text,
 )
+from workbench_exporters.significance import STATISTICS_KEYS, significance_section
 
 
 class _LazyCharts:
@@ -237,7 +239,8 @@ def _errors(results: Results) -> str:
 
 
 def _metadata(results: Results) -> str:
-    meta = {k: v for k, v in results.metadata.items() if k not in ("activity", "errors")}
+    shown_elsewhere = ("activity", "errors", *STATISTICS_KEYS)  # sections of their own
+    meta = {k: v for k, v in results.metadata.items() if k not in shown_elsewhere}
     items = []
     for key, value in meta.items():
         value = jsonable(value)
@@ -383,6 +386,7 @@ def render_html(
     )
     sections.append(f'<section id="curves"><h2>Learning curves</h2>{curves}</section>')
     sections.append(_activity(results, colors))
+    sections.append(significance_section(results))
     sections.append(f'<section id="runs"><h2>Runs</h2>{_runs(results)}</section>')
     sections.append(f'<section id="metadata"><h2>Run metadata</h2>{_metadata(results)}</section>')
 
@@ -393,12 +397,15 @@ def render_html(
         ("tradeoff", "Accuracy vs time"),
         ("curves", "Learning curves"),
         ("activity", "User activity"),
+        ("significance", "Significance"),
         ("runs", "Runs"),
         ("metadata", "Metadata"),
     ]
     body = "".join(s for s in sections if s)
     nav = "".join(f'<a href="#{a}">{escape(t)}</a>' for a, t in nav_items if f'id="{a}"' in body)
     exported = datetime.now(UTC).isoformat(timespec="seconds")
+    evaluated = candidate_set(results.metadata)
+    candidates = f"evaluated candidates: {escape(evaluated)} · " if evaluated else ""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -406,7 +413,8 @@ def render_html(
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
         f'<header><h1>{escape(title)}</h1><p class="facts">{fact_html}</p><nav>{nav}</nav></header>'
         f"<main>{body}</main>"
-        f"<footer>recsys-workbench {escape(workbench_version())} · exported {exported}</footer>"
+        f"<footer>{candidates}recsys-workbench {escape(workbench_version())} · "
+        f"exported {exported}</footer>"
         "</body></html>\n"
     )
 

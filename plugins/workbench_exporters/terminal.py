@@ -19,6 +19,7 @@ from workbench_exporters.common import (
     Table,
     build_table,
     describe_run,
+    number,
     output_path,
     write_text,
 )
@@ -29,9 +30,20 @@ class TerminalParams(Params):
     title: str = Field("Results", description="table title")
 
 
-def _value(table: Table, model: str, column: str) -> Text | str:
+def _intervals(results: Results) -> dict[tuple[str, str], str]:
+    """``[low, high]`` of each (model, metric) bootstrap interval the run kept."""
+    out = {}
+    for r in results.metadata.get("intervals") or []:
+        if r.get("ci_low") is not None and r.get("ci_high") is not None:
+            out[(r["model"], r["metric"])] = f" [{number(r['ci_low'])}, {number(r['ci_high'])}]"
+    return out
+
+
+def _value(
+    table: Table, model: str, column: str, ci: dict[tuple[str, str], str] | None = None
+) -> Text | str:
     cell = table.cells.get((model, column))
-    text = table.text(model, column)
+    text = table.text(model, column) + (ci or {}).get((model, column), "")
     return Text(text, style="bold green") if cell is not None and cell.best else text
 
 
@@ -39,6 +51,10 @@ def _frame(table: Table, results: Results, title: str) -> RichTable:
     caption = "  ".join(f"{k}: {v}" for k, v in describe_run(results))
     suffix = f" (mean ± std over {table.max_folds} folds)" if table.max_folds > 1 else ""
     caption = (caption + "  " if caption else "") + "bold green: best"
+    ci = results.metadata.get("intervals") or []
+    if ci:
+        level = float(ci[0].get("level") or 0.95)
+        caption += f"  \\[a, b]: {level:.0%} bootstrap interval over users"  # not rich markup
     for line in table.missing_notes():
         caption += "\n" + line
     return RichTable(title=f"{title}{suffix}", caption=caption, caption_justify="left")
@@ -53,8 +69,9 @@ def wide(results: Results, title: str = "Results") -> RichTable:
         out.add_column(f"{metric} {table.arrow(metric)}", justify="right", no_wrap=True)
     for timing in table.timings:
         out.add_column(TIMING[timing], justify="right", style="dim", no_wrap=True)
+    ci = _intervals(results)
     for model in table.models:
-        row = [model] + [_value(table, model, c) for c in table.metrics + table.timings]
+        row = [model] + [_value(table, model, c, ci) for c in table.metrics + table.timings]
         out.add_row(*row)
     return out
 
@@ -66,9 +83,10 @@ def tall(results: Results, title: str = "Results") -> RichTable:
     out.add_column("metric", style="bold", no_wrap=True)
     for model in table.models:
         out.add_column(model, justify="right", overflow="fold")
+    ci = _intervals(results)
     for column in table.metrics + table.timings:
         name = f"{column} {table.arrow(column)}" if column in table.metrics else TIMING[column]
-        out.add_row(name, *[_value(table, model, column) for model in table.models])
+        out.add_row(name, *[_value(table, model, column, ci) for model in table.models])
     return out
 
 

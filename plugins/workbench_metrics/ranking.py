@@ -22,6 +22,42 @@ class AtK(Params):
     k: int = Field(10, ge=1, description="length of the recommended list that is scored")
 
 
+Denominator = Literal["k", "relevant", "min_k_relevant"]
+
+
+def _divide(hits: np.ndarray, batch: RankingBatch, k: int, denominator: str) -> np.ndarray:
+    """``hits`` divided by k, |rel(u)| or min(k, |rel(u)|) (docs/metrics.md, "Variants")."""
+    if denominator == "k":
+        return hits / k
+    if denominator == "relevant":
+        return hits / batch.n_relevant
+    return hits / np.minimum(k, batch.n_relevant)
+
+
+class PrecisionParams(AtK):
+    denominator: Literal["k", "min_k_relevant"] = Field(
+        "k",
+        description="k: the textbook precision; min_k_relevant: hits / min(k, |rel(u)|), "
+        "as implicit's ranking_metrics_at_k (1.0 reachable with fewer than k relevant items)",
+    )
+
+
+class RecallParams(AtK):
+    denominator: Literal["relevant", "min_k_relevant"] = Field(
+        "relevant",
+        description="relevant: hits / |rel(u)|, the textbook recall; min_k_relevant: "
+        "hits / min(k, |rel(u)|) (recall capped at k)",
+    )
+
+
+class MAPParams(AtK):
+    denominator: Literal["min_k_relevant", "relevant", "hits"] = Field(
+        "min_k_relevant",
+        description="what AP@k divides by: min(k, |rel(u)|) (implicit, Spark), |rel(u)| "
+        "(trec_eval map_cut, ranx, ir-measures) or the hits in the top k",
+    )
+
+
 def discounts(k: int) -> np.ndarray:
     """1 / log2(i + 1) for ranks i = 1..k."""
     return 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
@@ -32,36 +68,39 @@ class Precision(RankingMetric):
 
     precision@k = |top-k(u) ∩ rel(u)| / k, always divided by k (also when fewer than k
     items could be ranked). Averaged over users with at least one relevant test item.
+    ``denominator=min_k_relevant``: divided by min(k, |rel(u)|) instead (implicit's variant).
     """
 
     name = "precision"
-    Params = AtK
+    Params = PrecisionParams
 
     def compute(self, batch: RankingBatch) -> np.ndarray:
         batch = batch.head(self.params.k)
-        return batch.hits.sum(axis=1) / self.params.k
+        return _divide(batch.hits.sum(axis=1), batch, self.params.k, self.params.denominator)
 
 
 class Recall(RankingMetric):
     """Recall at k: the share of the user's relevant items found in the top-k list.
 
     recall@k = |top-k(u) ∩ rel(u)| / |rel(u)| (the textbook definition; some libraries divide
-    by min(k, |rel(u)|) instead, which makes 1.0 reachable when |rel(u)| > k).
+    by min(k, |rel(u)|) instead, which makes 1.0 reachable when |rel(u)| > k: that variant is
+    ``denominator=min_k_relevant``).
     """
 
     name = "recall"
-    Params = AtK
+    Params = RecallParams
 
     def compute(self, batch: RankingBatch) -> np.ndarray:
         batch = batch.head(self.params.k)
-        return batch.hits.sum(axis=1) / batch.n_relevant
+        return _divide(batch.hits.sum(axis=1), batch, self.params.k, self.params.denominator)
 
 
 class NDCGParams(AtK):
-    gain: Literal["binary", "graded"] = Field(
+    gain: Literal["binary", "graded", "linear"] = Field(
         "binary",
         description="binary: every relevant item gains 1; graded: gain 2^rating - 1 "
-        "(implicit data: same as binary)",
+        "(Burges); linear: gain = rating (trec_eval, ranx, scikit-learn); implicit data: "
+        "all three are binary",
     )
 
 
@@ -84,6 +123,9 @@ class NDCG(RankingMetric):
         if self.params.gain == "binary":
             gains = batch.hits.astype(np.float64)
             ideal = (np.arange(k)[None, :] < batch.n_relevant[:, None]).astype(np.float64)
+        elif self.params.gain == "linear":
+            gains = np.where(batch.hits, batch.grades, 0.0)
+            ideal = batch.ideal
         else:
             gains = np.where(batch.hits, np.exp2(batch.grades) - 1.0, 0.0)
             ideal = np.where(batch.ideal > 0, np.exp2(batch.ideal) - 1.0, 0.0)
@@ -98,18 +140,24 @@ class MAP(RankingMetric):
 
     AP@k = (1 / min(k, |rel(u)|)) * sum_{i=1..k} precision@i * rel_i, with rel_i = 1 if the
     item at rank i is relevant. With k >= the number of candidates this is the average
-    precision of the full ranking (scikit-learn's average_precision_score).
+    precision of the full ranking (scikit-learn's average_precision_score). ``denominator``:
+    ``relevant`` divides by |rel(u)| (trec_eval's map_cut, ranx, ir-measures), ``hits`` by
+    the hits in the top k (0 when there is none).
     """
 
     name = "map"
-    Params = AtK
+    Params = MAPParams
 
     def compute(self, batch: RankingBatch) -> np.ndarray:
         batch = batch.head(self.params.k)
         k = batch.hits.shape[1]
         hits = batch.hits.astype(np.float64)
-        prec = np.cumsum(hits, axis=1) / np.arange(1, k + 1)
-        return (prec * hits).sum(axis=1) / np.minimum(k, batch.n_relevant)
+        total = (np.cumsum(hits, axis=1) / np.arange(1, k + 1) * hits).sum(axis=1)
+        if self.params.denominator == "hits":
+            n_hits = hits.sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(n_hits > 0, total / n_hits, 0.0)
+        return _divide(total, batch, k, self.params.denominator)
 
 
 class MRR(RankingMetric):

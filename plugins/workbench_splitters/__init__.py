@@ -1,5 +1,5 @@
 """Built-in splitters: holdout, k-fold, per-user holdout, temporal, leave-one-out,
-new users (fold-in) and predefined folds.
+new users (fold-in), predefined folds and rolling-origin temporal CV.
 
 Registered through the same ``register_splitters`` hook a third-party plugin uses.
 """
@@ -13,6 +13,7 @@ def register_splitters(register):
     from workbench_splitters.per_user import LeaveOneOut, UserHoldout
     from workbench_splitters.predefined import Predefined
     from workbench_splitters.random_splits import Holdout, KFold
+    from workbench_splitters.rolling import RollingOrigin
     from workbench_splitters.temporal import Temporal
 
     register(Holdout, aliases=["random"], default=True)
@@ -22,3 +23,4 @@ def register_splitters(register):
     register(LeaveOneOut, aliases=["loo"])
     register(NewUsers, aliases=["fold-in"])
     register(Predefined, aliases=["folds"])
+    register(RollingOrigin, aliases=["rolling-origin", "time-cv"])

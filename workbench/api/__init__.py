@@ -38,6 +38,9 @@ _WHERE = {
         "workflows",
     ),
     "ExperimentRequest": "runs",
+    "pairwise_tests": "statistics",
+    "intervals": "statistics",
+    "seed_variance": "statistics",
     "build_request": "runs",
 }  # fmt: skip
 

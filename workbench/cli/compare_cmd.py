@@ -107,12 +107,20 @@ def compare(
         "(learning curves with validation metrics).",
     ),
     per_user: bool = typer.Option(
-        False, "--per-user", help="Keep per-user results and the by-activity table."
+        True,
+        "--per-user/--no-per-user",
+        help="Keep per-user results (per-user tests, intervals, the by-activity table).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or notes."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
     seed: int | None = typer.Option(
         None, "--seed", help="Seed of the split and the models (default: 0)."
+    ),
+    seeds: str | None = typer.Option(
+        None,
+        "--seeds",
+        help="Train each seeded model with N seeds (3) or these seeds (1,2,3) on the same "
+        "split: seed variance is reported apart from fold variance.",
     ),
     config: Path | None = typer.Option(
         None, "--config", "-c", help="TOML experiment file (CLI options override it)."
@@ -151,6 +159,7 @@ def compare(
         as_json=as_json,
         seed=seed,
         backend=where,
+        seeds=seeds,
     )
     _run(doc, options, exporters)
 
@@ -174,6 +183,7 @@ class _Options:
     as_json: bool
     seed: int | None
     backend: Any = None
+    seeds: str | None = None
 
 
 def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
@@ -205,6 +215,7 @@ def _run(doc: Any, opt: _Options, exporters: list[Any]) -> None:
         backend=opt.backend,
         validation=opt.validate,
         per_user=opt.per_user,
+        seeds=opt.seeds,
     )
     try:
         results = run_compare(

@@ -31,12 +31,22 @@ def report(
         help='Exporter spec, repeatable (default: terminal), e.g. "html path=r.html".',
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    adjust: str | None = typer.Option(
+        None,
+        "--adjust",
+        help="Adjust the per-user tests' p-values over all pairs with holm (the run's "
+        "default) or fdr_bh (Benjamini-Hochberg).",
+    ),
 ) -> None:
     """Report a run again from its folder (finished results only), without retraining."""
     from workbench.api.runs import load_run
 
     exporters = build_exporters(export or None)
     results = load_run(run_dir)
+    if adjust is not None:
+        from workbench.api.statistics import readjust
+
+        results = readjust(results, adjust)
     meta = results.metadata
     if results.scores.empty:
         raise DataError(f"{run_dir} holds no finished results yet")

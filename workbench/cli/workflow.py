@@ -217,6 +217,11 @@ def print_significance(results: Results) -> None:
             values.append("-" if r is None else _short_p(r))
         table.add_row(model, *values)
     print_table(table)
+    seeds = results.metadata.get("seed_variance")
+    if seeds:  # compare --seeds: seed variance apart from fold variance
+        frame = pd.DataFrame(seeds)[["metric", "model", "n_seeds", "n_folds", "mean",
+                                     "fold_std", "seed_std"]]  # fmt: skip
+        print_frame(frame, title="Seed variance apart from fold variance (same split)")
 
 
 def print_frame(frame: pd.DataFrame, title: str | None = None, floatfmt: str = ".4g") -> None:

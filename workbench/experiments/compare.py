@@ -28,6 +28,10 @@ import pandas as pd
 
 from workbench.analysis.activity import activity_buckets, activity_records
 from workbench.analysis.data_notes import data_facts
+from workbench.analysis.pairwise import per_user_statistics
+from workbench.analysis.pairwise import records as json_records
+from workbench.analysis.protocol_notes import warn_random_split_of_time
+from workbench.analysis.seeds import seed_variance
 from workbench.analysis.stats import significance_records
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
@@ -96,12 +100,16 @@ def build_results(
     ]
     results = Results.from_records(ordered, meta)
     results.metadata["significance"] = significance_records(results)
+    if meta.get("seed_groups"):
+        groups = meta["seed_groups"]
+        results.metadata["seed_variance"] = json_records(seed_variance(results, groups))
     if meta.get("per_user"):
         per_user = per_user_frames(ordered, frames or {}, folder)
         if per_user:
             n_items = (meta.get("dataset") or {}).get("n_items")
             table = activity_buckets(per_user, n_items=n_items)
             results.metadata["activity"] = activity_records(table)
+            results.metadata.update(per_user_statistics(results, per_user))
     return results
 
 
@@ -176,7 +184,8 @@ def compare(
     resume: bool = False,
     progress: Progress | None = None,
     validation: bool = False,
-    per_user: bool = False,
+    per_user: bool | None = None,
+    seeds: Any = None,
     backend: Any = None,
     scheduler: str | None = None,
     _kind: str = "compare",
@@ -207,8 +216,13 @@ def compare(
     - ``progress``: a `Progress` receiving events (the CLI passes rich progress bars).
     - ``validation``: pass each fold's test set to ``fit(validation=...)`` so models that
       support it record validation metrics in the learning curves.
-    - ``per_user``: also keep per-user results (``per_user/*.parquet`` in the run folder)
-      and put the by-activity table (`workbench.analysis.activity`) in ``metadata["activity"]``.
+    - ``per_user``: keep per-user results (``per_user/*.parquet`` in the run folder, written
+      before the fold's line of ``results.jsonl``) and put the per-user tests and intervals
+      (`workbench.analysis.pairwise`) and the by-activity table (`workbench.analysis.activity`)
+      in the metadata; None (the default): on for a comparison, off for a search.
+    - ``seeds``: N or a list of seeds: every model with a ``seed`` parameter is trained once
+      per seed on the same split (labels ``LABEL seed=S``); ``metadata["seed_variance"]``
+      then holds seed and fold variance apart (`workbench.analysis.seeds`).
 
     ``_proposer`` (for `workbench.search.tuning.tune`): candidates proposed as the run goes
     (a sequential search strategy) instead of ``models``, which must then be empty.
@@ -224,14 +238,20 @@ def compare(
     else:
         request = build_request(
             data, splitter, models, metrics, protocol=protocol, seed=seed, backend=backend,
-            scheduler=scheduler, validation=validation, per_user=per_user,
-            proposed=_proposer is not None,
+            scheduler=scheduler, validation=validation,
+            per_user=(_kind == "compare") if per_user is None else per_user,
+            proposed=_proposer is not None, seeds=seeds,
         )  # fmt: skip
     seed, where, proto = request.seed, request.backend, request.protocol
     data_obj, data_request, split_obj = request.data, request.data_request, request.splitter
     entries, metric_objs = list(request.models), list(request.metrics)
     validation, per_user = request.validation, request.per_user
+    if _kind == "compare":
+        warn_random_split_of_time(data_obj, splitter_info(split_obj), entries)
 
+    seeded = (
+        {"seed_groups": {k: list(v) for k, v in request.seed_groups}} if request.seed_groups else {}
+    )
     splits = list(split_obj.split(data_obj)) if isinstance(split_obj, Splitter) else split_obj
     if not splits:
         raise DataError("the splitter produced no splits")
@@ -245,7 +265,7 @@ def compare(
         entries,
         metric_objs,
         seed,
-        {"validation": bool(validation), "per_user": bool(per_user), **(_extra or {})},
+        {"validation": bool(validation), "per_user": bool(per_user), **seeded, **(_extra or {})},
     )
     resumed = run_dir is not None and resume and (Path(run_dir) / "metadata.json").exists()
     if _proposer is not None and resumed:
@@ -312,6 +332,7 @@ def request_of(run_dir: str | Path) -> dict[str, Any]:
         models.append(ModelEntry(m["label"], cls(**params), bool(m.get("seed_fixed"))))
     request["models"] = models
     request["tune"] = meta.get("tune")
+    request["seed_groups"] = meta.get("seed_groups")
     return request
 
 
@@ -348,4 +369,5 @@ def resume_compare(
         per_user=req["per_user"],
         backend=backend,
         scheduler=scheduler,
+        _extra={"seed_groups": req["seed_groups"]} if req.get("seed_groups") else None,
     )

@@ -29,6 +29,7 @@ from workbench.experiments.resolve import (
     resolve_protocol,
     resolve_splitter,
 )
+from workbench.experiments.seeds import expand_seeds, parse_seeds, seed_groups
 from workbench.metric import Metric
 from workbench.protocol import EvaluationProtocol
 from workbench.splits import Split, Splitter
@@ -50,6 +51,8 @@ class ExperimentRequest:
     backend: Backend
     validation: bool = False
     per_user: bool = False
+    #: base label -> its seeded labels (``seeds``: the same split, N training seeds)
+    seed_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def check_seed(seed: Any) -> int:
@@ -72,15 +75,21 @@ def build_request(
     validation: bool = False,
     per_user: bool = False,
     proposed: bool = False,
+    seeds: Any = None,
 ) -> ExperimentRequest:
     """Resolve and check an experiment once (see `compare` for what each argument takes).
 
     ``proposed``: the candidates are proposed as the run goes (a sequential search), so
-    ``models`` is empty and not checked."""
+    ``models`` is empty and not checked. ``seeds`` (N or a list): each model with a ``seed``
+    parameter is trained once per seed on the same split (`workbench.experiments.seeds`)."""
     seed = check_seed(seed)
     where = resolve_backend(backend, scheduler)
     data_obj, data_request = resolve_data(data)
     entries = [] if proposed else resolve_models(models)
+    seed_list = parse_seeds(seeds, seed)
+    expanded = expand_seeds(entries, seed_list)
+    groups = seed_groups(entries, expanded)
+    entries = expanded
     metric_objs = resolve_metrics(metrics, data_obj)
     check_metrics_fit(metric_objs, data_obj)
     check_models_fit(entries, data_obj, validation=bool(validation))
@@ -95,4 +104,5 @@ def build_request(
         backend=where,
         validation=bool(validation),
         per_user=bool(per_user),
+        seed_groups=tuple((k, tuple(v)) for k, v in groups.items()),
     )
