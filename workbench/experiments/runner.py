@@ -154,10 +154,10 @@ def now() -> str:
 
 def run_task(task: Task, events: Any = None, limit_threads: bool = False) -> dict[str, Any]:
     """Fit and evaluate one (model, fold); returns its record (``error`` set on failure)."""
-    if limit_threads:
-        from threadpoolctl import threadpool_limits
+    if limit_threads:  # a pooled task: one thread of each kind (numba, BLAS, torch)
+        from workbench.threads import task_threads
 
-        with threadpool_limits(1):
+        with task_threads(1):
             return _execute(task, events)
     return _execute(task, events)
 
