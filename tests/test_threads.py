@@ -12,7 +12,6 @@ from workbench.threads import ENV, available_cores, task_threads, thread_budget
 def _counts() -> dict[str, int]:
     import numba
     import torch
-
     from workbench_torch.train import torch_threads
 
     with torch_threads(None):
@@ -67,9 +66,9 @@ def test_a_pooled_torch_fit_trains_on_one_thread(monkeypatch: pytest.MonkeyPatch
     """The runner's pooled path (run_task(limit_threads=True)) trains torch on one thread, even
     where WORKBENCH_THREADS allows more; the serial path uses the setting."""
     import torch
+    import workbench_torch.train as train
 
     import workbench as wb
-    import workbench_torch.train as train
     from workbench.experiments import runner
 
     seen: list[int] = []
