@@ -112,7 +112,7 @@ class Table:
             groups.setdefault((model, reason, tuple(sorted(folds))), []).append(metric)
         lines = []
         for (model, reason, folds), metrics in groups.items():
-            shown = ", ".join(str(f + 1) for f in folds)
+            shown = ", ".join(str(f) for f in folds)  # as stored: results.jsonl counts from 0
             word = "fold" if len(folds) == 1 else "folds"
             lines.append(f"{', '.join(metrics)} of {model}: no value on {word} {shown}: {reason}")
         return lines

@@ -58,7 +58,7 @@ class RichProgress(ProgressEvents):
             return None
         if key not in self._running:
             self._running[key] = self._bars.add_task(
-                f"  {label} fold {fold + 1}", total=None, info=""
+                f"  {label} fold {fold}", total=None, info=""
             )
         return self._running[key]
 
@@ -90,7 +90,7 @@ class RichProgress(ProgressEvents):
             if record.get("error"):
                 self.failed.append(record)
                 self._bars.console.print(
-                    f"[yellow]warning:[/yellow] {record['model']} fold {int(record['fold']) + 1} "
+                    f"[yellow]warning:[/yellow] {record['model']} fold {int(record['fold'])} "
                     f"failed: {record['error']}",
                     markup=True,
                 )
