@@ -158,6 +158,20 @@ def build_table(results: Results) -> Table:
     return Table(models, metrics, timings, cells, n_folds, hib, results.missing_folds())
 
 
+def dataset_size(dataset: Any) -> str | None:
+    """The size line, e.g. "943 users × 1,682 items · 100,000 interactions · density 6.30%",
+    from the run's dataset metadata (None when the counts were not recorded)."""
+    if not isinstance(dataset, dict):
+        return None
+    try:
+        users, items = int(dataset["n_users"]), int(dataset["n_items"])
+        n = int(dataset["n_interactions"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    density = f" · density {100 * n / (users * items):.2f}%" if users and items else ""
+    return f"{users:,} users × {items:,} items · {n:,} interactions{density}"
+
+
 def describe_run(results: Results) -> list[tuple[str, str]]:
     """Short (label, text) facts about the run for headers: data, split, protocol, seed."""
     meta = results.metadata
@@ -167,6 +181,9 @@ def describe_run(results: Results) -> list[tuple[str, str]]:
         dataset = dataset.get("name") or dataset.get("spec")
     if dataset:
         facts.append(("dataset", str(dataset)))
+    size = dataset_size(meta.get("dataset"))
+    if size:
+        facts.append(("size", size))
     splitter = meta.get("splitter")
     if isinstance(splitter, dict):
         splitter = splitter.get("spec") or splitter.get("name")
