@@ -57,9 +57,7 @@ class RichProgress(ProgressEvents):
         if key in self._done:
             return None
         if key not in self._running:
-            self._running[key] = self._bars.add_task(
-                f"  {label} fold {fold}", total=None, info=""
-            )
+            self._running[key] = self._bars.add_task(f"  {label} fold {fold}", total=None, info="")
         return self._running[key]
 
     def task_started(self, label: str, fold: int) -> None:
