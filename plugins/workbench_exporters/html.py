@@ -82,6 +82,7 @@ th.text, td.text { text-align:left; white-space:normal; min-width:240px; max-wid
 @media (max-width: 700px) { header { padding:18px 16px 12px; } main { padding:6px 12px 24px; }
   .grid { grid-template-columns:1fr; } }
 tr:hover td { background:#f0f6ff; }
+tr.best-row td { background:var(--bestbg); color:var(--best); font-weight:700; }
 tr:hover td.best { background:var(--bestbg); }
 .note { color:var(--muted); font-size:13px; margin:6px 0 0; }
 .grid { display:grid; grid-template-columns:repeat(auto-fill,minmax(360px,1fr)); gap:16px; }
@@ -431,11 +432,15 @@ def render_html(
     )
     sections.append(f'<section id="curves"><h2>Learning curves</h2>{curves}</section>')
     sections.append(_activity(results, colors))
+    from workbench_exporters.tuning import section as tuning_section
+
+    sections.insert(2, tuning_section(results, frame_table, charts.to_svg))
     sections.append(f'<section id="runs"><h2>Runs</h2>{_runs(results)}</section>')
     sections.append(f'<section id="metadata"><h2>Run metadata</h2>{_metadata(results)}</section>')
 
     nav_items = [
         ("best", "Best"),
+        ("tuning", "Tuning"),
         ("results", "Results"),
         ("charts", "Metrics"),
         ("tradeoff", "Accuracy vs time"),

@@ -39,13 +39,17 @@ class RichProgress(ProgressEvents):
             TextColumn("{task.fields[info]}"),
             console=err_console,
             transient=False,
+            disable=not err_console.is_terminal,  # a log: one line per run at the end instead
         )
+        self._log = not err_console.is_terminal
+        self._counts = [0, 0]  # (model, fold) tasks done (or skipped), total
         self._overall: TaskID | None = None
         self._running: dict[tuple[str, int], TaskID] = {}
         self._done: set[tuple[str, int]] = set()  # late events of finished tasks are dropped
         self.failed: list[Mapping[str, Any]] = []
 
     def start(self, total: int, done: int) -> None:
+        self._counts = [done, total]
         self._bars.start()
         info = f"({done} already done)" if done else ""
         self._overall = self._bars.add_task(
@@ -83,6 +87,7 @@ class RichProgress(ProgressEvents):
             bar = self._running.pop(key, None)
             if bar is not None:
                 self._bars.remove_task(bar)
+            self._counts[0] += 1
             if self._overall is not None:
                 self._bars.advance(self._overall)
             if record.get("error"):
@@ -92,6 +97,12 @@ class RichProgress(ProgressEvents):
                     f"failed: {record['error']}",
                     markup=True,
                 )
+
+    def skipped(self, n: int) -> None:
+        with self._lock:
+            self._counts[0] += max(n, 0)
+            if self._overall is not None and n > 0:
+                self._bars.advance(self._overall, n)
 
     def note(self, text: str) -> None:
         with self._lock:
@@ -103,3 +114,10 @@ class RichProgress(ProgressEvents):
                 self._bars.remove_task(bar)
             self._running.clear()
             self._bars.stop()
+            if self._log and self._overall is not None:
+                done, total = self._counts
+                self._bars.console.print(
+                    f"{self.title}: {min(done, total)}/{total} (model, fold) tasks done",
+                    markup=False, highlight=False,
+                )  # fmt: skip
+            self._overall = None

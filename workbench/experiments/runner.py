@@ -55,6 +55,9 @@ class Progress:
     def note(self, text: str) -> None:
         """Something the user should know about how the run is carried out."""
 
+    def skipped(self, n: int) -> None:
+        """``n`` (model, fold) tasks of the total will not run (a pruned candidate's folds)."""
+
     def close(self) -> None:
         """The run ended (also after an interruption)."""
 
