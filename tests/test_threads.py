@@ -41,6 +41,16 @@ def test_budget_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
         thread_budget()
 
 
+def test_torch_defaults_to_one_thread_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small-batch torch training on a busy machine: a second thread costs 10-100x."""
+    monkeypatch.delenv(ENV, raising=False)
+    counts = _counts()
+    print("main process, WORKBENCH_THREADS unset:", counts)
+    assert counts["torch"] == 1
+    monkeypatch.setenv(ENV, "2")
+    assert _counts()["torch"] == 2
+
+
 def test_torch_follows_the_setting_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV, "1")
     counts = _counts()

@@ -5,7 +5,8 @@ a pool (a ``--jobs`` loky worker, a Dask or Ray worker) runs with ONE thread of 
 (`task_threads`), so N workers use N cores instead of N times every core: torch's intra-op
 pool on top of ``--jobs`` workers and other load is what made the torch models 5-50x slower on
 a busy 2-core machine. torch's inter-op pool can be sized only once per process, before torch
-does parallel work; `torch_threads` does that at torch's first use here.
+does parallel work; `torch_threads` does that at torch's first use here. Torch alone defaults
+to one thread where ``WORKBENCH_THREADS`` is not set (`torch_budget`).
 """
 
 from __future__ import annotations
@@ -99,13 +100,24 @@ def _set_interop_once(torch: object, n: int) -> None:
         torch.set_num_interop_threads(n)  # type: ignore[attr-defined]
 
 
+def torch_budget() -> int:
+    """Torch's threads when a model does not say: ``WORKBENCH_THREADS`` where it is set (1 in
+    a pooled task), else ONE. The torch models train on small batches, where torch's OpenMP
+    threads mostly wait for each other at every operation: on an idle machine a second thread
+    gains little, on a busy one it costs 10-100x (torch-mf 207 s per fold with two threads
+    beside other load, against about a second alone)."""
+    if _task_limit is not None or os.environ.get(ENV, "").strip():
+        return thread_budget()
+    return 1
+
+
 @contextlib.contextmanager
 def torch_threads(n: int | None = None) -> Iterator[int]:
-    """Run the block with ``n`` torch intra-op threads (None: the workbench's
-    `thread_budget`); the first call in a process also sizes the inter-op pool."""
+    """Run the block with ``n`` torch intra-op threads (None: `torch_budget`); the first
+    call in a process also sizes the inter-op pool."""
     import torch
 
-    wanted = thread_budget() if n is None else max(1, int(n))
+    wanted = torch_budget() if n is None else max(1, int(n))
     _set_interop_once(torch, wanted)
     before = torch.get_num_threads()
     torch.set_num_threads(wanted)
