@@ -142,11 +142,11 @@ def test_every_exporter_shows_how_many_folds_a_cell_covers(tmp_path: Path) -> No
     console.print(render(results))
     text = " ".join(console.export_text().split())  # the caption wraps at the table's width
     assert "1.0000 (1 of 3 folds)" in text and "± 0.0000" not in text
-    assert f"ndcg@10 of biases: no value on folds 1, 2: {REASON}" in text
+    assert f"ndcg@10 of biases: no value on folds 0, 1: {REASON}" in text
     md = markdown(results)
-    assert "1.0000 (1 of 3 folds)" in md and f"no value on folds 1, 2: {REASON}" in md
+    assert "1.0000 (1 of 3 folds)" in md and f"no value on folds 0, 1: {REASON}" in md
     html = render_html(results)
-    assert "1.0000 (1 of 3 folds)" in html and "no value on folds 1, 2" in html
+    assert "1.0000 (1 of 3 folds)" in html and "no value on folds 0, 1" in html
     path = results.export("json", tmp_path / "r.json")
     data = json.loads(Path(path).read_text())
     assert data["summary"][0]["ndcg@10_folds"] == 1 and data["summary"][0]["ndcg@10_std"] is None

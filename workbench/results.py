@@ -157,6 +157,7 @@ class Results:
             if not self.runs.empty
             else {}
         )
+        pruned = self.metadata.get("pruned") or {}
         out = []
         for model in self.models:
             for metric in self.metric_labels:
@@ -165,6 +166,9 @@ class Results:
                     if value is not None and math.isfinite(value):
                         continue
                     reason = _missing_reason(runs.get((model, fold)), metric)
+                    cut = pruned.get(model) if (model, fold) not in runs else None
+                    if isinstance(cut, Mapping) and int(cut.get("after_fold", -1)) < fold:
+                        reason = pruned_reason(cut)
                     out.append({"model": model, "metric": metric, "fold": fold, "reason": reason})
         return out
 
@@ -235,6 +239,14 @@ def _number(run: Mapping[str, Any], key: str) -> float | None:
     except (TypeError, ValueError):
         return None
     return value if math.isfinite(value) else None
+
+
+def pruned_reason(cut: Mapping[str, Any]) -> str:
+    """The reason shown for a pruned candidate's folds that did not run, e.g. "pruned (after
+    fold 0, score 0.93)", from a run's ``metadata["pruned"][label]``."""
+    score = _number(cut, "score")
+    shown = f", score {score:.4g}" if score is not None else ""
+    return f"pruned (after fold {int(cut.get('after_fold', 0))}{shown})"
 
 
 def _missing_reason(run: Mapping[str, Any] | None, metric: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from workbench.data import Interactions
 from workbench.dataset import Dataset
@@ -64,9 +64,29 @@ class TabularParams(Params):
     items: str | None = Field(
         None, description="an item file with id, title (and genres) columns, to show names"
     )
-    name: str | None = Field(
-        None, description="the dataset's name in reports (default: the file name)"
+    label: str | None = Field(
+        None,
+        description="the dataset's name in reports (default: the file name); was name=, "
+        "which collided with the dataset name",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_name(cls, values: object) -> object:
+        """``name=`` (before ``label=``) still works, with a warning naming the replacement."""
+        if isinstance(values, dict) and "name" in values and "label" not in values:
+            import warnings
+
+            from workbench.errors import WorkbenchWarning
+
+            warnings.warn(
+                "tabular option name= is deprecated: use label= (the dataset's name in reports)",
+                WorkbenchWarning,
+                stacklevel=2,
+            )
+            values = {("label" if k == "name" else k): v for k, v in values.items()}
+        return values
+
     user_attributes: str | None = Field(
         None,
         description="a user attribute file (header; id column first, then categorical "
@@ -114,7 +134,7 @@ class Tabular(Dataset):
             duplicates=p.duplicates,
             string_ids=p.string_ids,
             encoding=p.encoding,
-            name=p.name,
+            name=p.label,
             item_metadata=meta,
         )
         if p.user_attributes or p.item_attributes:

@@ -112,7 +112,7 @@ class Table:
             groups.setdefault((model, reason, tuple(sorted(folds))), []).append(metric)
         lines = []
         for (model, reason, folds), metrics in groups.items():
-            shown = ", ".join(str(f + 1) for f in folds)
+            shown = ", ".join(str(f) for f in folds)  # as stored: results.jsonl counts from 0
             word = "fold" if len(folds) == 1 else "folds"
             lines.append(f"{', '.join(metrics)} of {model}: no value on {word} {shown}: {reason}")
         return lines
@@ -158,6 +158,20 @@ def build_table(results: Results) -> Table:
     return Table(models, metrics, timings, cells, n_folds, hib, results.missing_folds())
 
 
+def dataset_size(dataset: Any) -> str | None:
+    """The size line, e.g. "943 users × 1,682 items · 100,000 interactions · density 6.30%",
+    from the run's dataset metadata (None when the counts were not recorded)."""
+    if not isinstance(dataset, dict):
+        return None
+    try:
+        users, items = int(dataset["n_users"]), int(dataset["n_items"])
+        n = int(dataset["n_interactions"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    density = f" · density {100 * n / (users * items):.2f}%" if users and items else ""
+    return f"{users:,} users × {items:,} items · {n:,} interactions{density}"
+
+
 def describe_run(results: Results) -> list[tuple[str, str]]:
     """Short (label, text) facts about the run for headers: data, split, protocol, seed."""
     meta = results.metadata
@@ -167,6 +181,9 @@ def describe_run(results: Results) -> list[tuple[str, str]]:
         dataset = dataset.get("name") or dataset.get("spec")
     if dataset:
         facts.append(("dataset", str(dataset)))
+    size = dataset_size(meta.get("dataset"))
+    if size:
+        facts.append(("size", size))
     splitter = meta.get("splitter")
     if isinstance(splitter, dict):
         splitter = splitter.get("spec") or splitter.get("name")

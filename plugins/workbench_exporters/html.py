@@ -79,7 +79,12 @@ th { background:var(--soft); font-weight:600; position:sticky; top:0; }
 th:first-child, td:first-child { text-align:left; }
 td.best { color:var(--best); background:var(--bestbg); font-weight:700; }
 th.text, td.text { text-align:left; white-space:normal; min-width:240px; max-width:480px; }
+#runs-table { font-size:12.5px; } #runs-table th { white-space:normal; vertical-align:bottom; }
+#params-table td.text { min-width:320px; max-width:none; word-break:break-word; font-size:12.5px; }
+@media (max-width: 700px) { header { padding:18px 16px 12px; } main { padding:6px 12px 24px; }
+  .grid { grid-template-columns:1fr; } }
 tr:hover td { background:#f0f6ff; }
+tr.best-row td { background:var(--bestbg); color:var(--best); font-weight:700; }
 tr:hover td.best { background:var(--bestbg); }
 .note { color:var(--muted); font-size:13px; margin:6px 0 0; }
 .grid { display:grid; grid-template-columns:repeat(auto-fill,minmax(360px,1fr)); gap:16px; }
@@ -258,15 +263,53 @@ def _metadata(results: Results) -> str:
 
 
 def _runs(results: Results) -> str:
+    """The runs, narrow enough for the page: one row per (model, fold) with what varies; what
+    is the same on every run in one note; the parameters (the same on every fold of a model)
+    in a table of their own, one row per model."""
     runs = results.runs.copy()
     if runs.empty:
         return '<p class="empty">no runs recorded</p>'
+    per_model = [c for c in ("params", "cold_fallback") if c in runs.columns]
+    rows = runs.drop(columns=[c for c in ("model_name", *per_model) if c in runs.columns])
+    if "finished" in rows.columns:  # an ISO time: the clock time is what tells runs apart
+        rows["finished"] = rows["finished"].astype(str).str.slice(5, 16).str.replace("T", " ")
+    constant = {
+        c: rows[c].iloc[0]
+        for c in rows.columns
+        if c not in ("model", "fold") and rows[c].astype(str).nunique(dropna=False) == 1
+    }
+    rows = rows.drop(columns=list(constant))
     front = ["model", "fold", "fit_seconds", "predict_seconds"]
-    cols = [c for c in front if c in runs.columns]
-    cols += [c for c in runs.columns if c not in cols and c not in ("params", "model_name")]
-    if "params" in runs.columns:
-        cols.append("params")
-    return frame_table(runs[cols], "runs-table", {"params", "cold_fallback"})
+    cols = [c for c in front if c in rows.columns]
+    cols += [c for c in rows.columns if c not in cols]
+    rows = rows[cols].rename(columns=lambda c: c.replace("_", " "))
+    shown = [
+        f"{escape(k.replace('_', ' '))} {_cell(v)}"
+        for k, v in constant.items()
+        if not (v is None or (pd.api.types.is_scalar(v) and pd.isna(v)))
+    ]
+    parts = [frame_table(rows, "runs-table")]
+    if shown:
+        parts.append(f'<p class="note">The same on every run: {", ".join(shown)}.</p>')
+    if per_model:
+        models = runs.drop_duplicates("model")[["model", *per_model]].copy()
+        if "params" in models.columns:
+            models["params"] = models["params"].map(_compact_params)
+        parts.append("<h3>Parameters per model</h3>")
+        parts.append(frame_table(models, "params-table", set(per_model)))
+    return "".join(parts)
+
+
+def _compact_params(value: Any) -> str:
+    """``{"n_factors": 50, "reg": 0.02}`` as ``n_factors=50 reg=0.02`` (None values left out)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    if not isinstance(value, dict):
+        return "" if value is None else str(value)
+    return " ".join(f"{k}={json.dumps(v)}" for k, v in value.items() if v is not None)
 
 
 def _activity(results: Results, colors: dict) -> str:
@@ -334,12 +377,18 @@ def render_html(
         caption = f"{metric}: mean per model" + (
             ", error bars: ± one standard deviation across folds" if table.max_folds > 1 else ""
         )
+        sub = results.scores[results.scores["metric"] == metric].dropna(subset=["value"])
+        empty = [m for m in table.models if m not in set(sub["model"])]
+        if empty:
+            why = "ranking-only models" if _category(metric) == "rating" else "no value recorded"
+            caption += f"; n/a: {', '.join(empty)} ({why}, see the notes under Results)"
+        wide = ' style="grid-column:1/-1"' if len(table.models) > 8 else ""
         bars.append(
             _figure(
                 charts.to_svg(fig, f"bar-{i}"),
                 "metric",
                 caption,
-                f' data-metric="{escape(metric)}"',
+                f' data-metric="{escape(metric)}"{wide}',
             )
         )
     sections.append(
@@ -387,11 +436,15 @@ def render_html(
     sections.append(f'<section id="curves"><h2>Learning curves</h2>{curves}</section>')
     sections.append(_activity(results, colors))
     sections.append(significance_section(results))
+    from workbench_exporters.tuning import section as tuning_section
+
+    sections.insert(2, tuning_section(results, frame_table, charts.to_svg))
     sections.append(f'<section id="runs"><h2>Runs</h2>{_runs(results)}</section>')
     sections.append(f'<section id="metadata"><h2>Run metadata</h2>{_metadata(results)}</section>')
 
     nav_items = [
         ("best", "Best"),
+        ("tuning", "Tuning"),
         ("results", "Results"),
         ("charts", "Metrics"),
         ("tradeoff", "Accuracy vs time"),

@@ -33,14 +33,22 @@ def clusters_command(kit: Any):
         if component:
             frame = frame[frame["component"].isin(component)]
         n_unassigned = int((result.assignments["cluster"] < 0).sum())
+        empty = {c: why for c, why in result.empty.items() if not component or c in component}
         if as_json:
             components = frame.to_dict("records")
-            kit.print_json({"unassigned_users": n_unassigned, "components": components})
+            kit.print_json(
+                {"unassigned_users": n_unassigned, "components": components,
+                 "empty_components": {str(c): why for c, why in empty.items()}}
+            )  # fmt: skip
             return
-        shown = frame[["component", "size", "rank", "item_id", "title", "weight"]]
+        table = result.table()
+        if component:
+            table = table[table["component"].isin(component)]
         kit.print_frame(
-            shown, title=f"NMF components of {model_file.name} (size: users in the cluster)"
+            table, title=f"NMF components of {model_file.name} (users: in the component's cluster)"
         )
+        for comp, why in empty.items():
+            kit.console.print(f"component {comp} has no users: {why}", markup=False)
         if n_unassigned:
             kit.console.print(f"{n_unassigned} users with all-zero weights belong to no cluster")
 

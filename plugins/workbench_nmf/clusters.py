@@ -7,7 +7,7 @@ entries of its row of H.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,22 @@ class NMFClusters:
 
     assignments: pd.DataFrame
     components: pd.DataFrame
+    #: component -> why no user is in its cluster (only the empty components)
+    empty: dict[int, str] = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """One row per component: its users and its top items (titles where known)."""
+        rows = []
+        for comp, group in self.components.groupby("component", sort=True):
+            names = [
+                str(t) if isinstance(t, str) and t else str(i)
+                for t, i in zip(group["title"], group["item_id"], strict=True)
+            ]
+            rows.append(
+                {"component": int(comp), "users": int(group["size"].iloc[0]),
+                 "top items": "; ".join(names)}
+            )  # fmt: skip
+        return pd.DataFrame(rows, columns=["component", "users", "top items"])
 
     def sizes(self) -> pd.Series:
         """Users per cluster (every component listed, 0 where empty)."""
@@ -77,4 +93,22 @@ def clusters_of(model: Any, top_n: int) -> NMFClusters:
             "weight": H[comp, items].astype(np.float64),
         }
     )
-    return NMFClusters(assignments, components)
+    return NMFClusters(assignments, components, why_empty(W, sizes))
+
+
+def why_empty(W: np.ndarray, sizes: np.ndarray) -> dict[int, str]:
+    """For each component no user has as their largest weight: why its cluster is empty."""
+    totals = W.sum(axis=1)
+    reasons = {}
+    for comp in np.flatnonzero(sizes == 0):
+        col = W[:, comp]
+        users = int((col > 0).sum())
+        if not users:
+            reasons[int(comp)] = "every user's weight on it is 0: the factorization left it unused"
+            continue
+        share = float(np.max(np.divide(col, totals, out=np.zeros_like(col), where=totals > 0)))
+        reasons[int(comp)] = (
+            f"it is no user's largest weight: {users:,} users have some of it, at most "
+            f"{share:.0%} of a user's total (users are clustered by their largest component)"
+        )
+    return reasons

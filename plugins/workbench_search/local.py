@@ -43,7 +43,7 @@ class Local(Backend):
         from joblib import Parallel, delayed
 
         results = Parallel(n_jobs=self.n_jobs(jobs), return_as="generator_unordered")(
-            delayed(func)(*item) for item in items
+            delayed(_in_worker)(func, *item) for item in items
         )
         try:
             for result in results:  # noqa: UP028 - not yield from: it would close `results`
@@ -51,6 +51,25 @@ class Local(Backend):
         except GeneratorExit:  # the caller stopped (Ctrl-C, SIGTERM, a full disk)
             _close_quietly(results)
             raise
+
+
+#: How much a loky worker may grow past its size after its first task before loky restarts it
+#: as "leaking" (loky's default: 300 MB).
+WORKER_GROWTH = 2 * 2**30
+
+
+def _in_worker(func: Callable[..., Any], *args: Any) -> Any:
+    """Run one task in a worker, first raising loky's leak threshold: loky measures a worker
+    after its first task and restarts it, warning "A worker stopped while some jobs were given
+    to the executor", once it grows 300 MB past that, which a later task's one-off imports do
+    (torch alone is more, numba's compiled kernels add to it) on a normal ``--jobs 2`` run."""
+    try:
+        from joblib.externals.loky import process_executor
+    except ImportError:  # pragma: no cover - another joblib layout: keep its default
+        return func(*args)
+    if getattr(process_executor, "_MAX_MEMORY_LEAK_SIZE", WORKER_GROWTH) < WORKER_GROWTH:
+        process_executor._MAX_MEMORY_LEAK_SIZE = WORKER_GROWTH
+    return func(*args)
 
 
 def _close_quietly(results: Any) -> None:

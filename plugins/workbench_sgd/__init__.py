@@ -1,6 +1,6 @@
 """Built-in plugin: models trained by stochastic gradient descent (numba-compiled loops).
 
-- ``sgd`` (aliases ``funk-svd``, ``biased-mf``): biased matrix factorisation.
+- ``sgd`` (aliases ``funk-svd``, ``biased-mf``, ``svd``): biased matrix factorisation.
 - ``svdpp`` (alias ``svd++``): SVD++, factors plus implicit feedback from the rated items.
 - ``kernel-mf`` (alias ``kernelmf``): kernel matrix factorisation (linear, sigmoid, rbf).
 - ``timesvdpp`` (alias ``timesvd++``): timeSVD++, SVD++ with time-dependent biases.
@@ -22,7 +22,7 @@ def register_models(register):
     from workbench_sgd.svdpp import SVDpp
     from workbench_sgd.timesvdpp import SVDppAttr, TimeBiases, TimeSVDpp
 
-    register(BiasedMF, aliases=["funk-svd", "biased-mf"])
+    register(BiasedMF, aliases=["funk-svd", "biased-mf", "svd"])
     register(SVDpp, aliases=["svd++"])
     register(KernelMF, aliases=["kernelmf"])
     register(TimeSVDpp, aliases=["timesvd++"])

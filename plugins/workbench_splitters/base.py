@@ -47,7 +47,7 @@ def make_split(
     """A checked `Split` from boolean row masks (train defaults to every row not in test)."""
     if train is None:
         train = ~test if history is None else ~(test | history)
-    label = f"fold {fold + 1}/{n_folds}" if n_folds > 1 else what
+    label = f"fold {fold} (of folds 0-{n_folds - 1})" if n_folds > 1 else what
     if not test.any():
         raise DataError(f"{what}: {label} has an empty test set for dataset '{data.name}'")
     if not train.any():

@@ -78,8 +78,8 @@ class TorchParams(Params):
     threads: int | None = Field(
         None,
         ge=1,
-        description="torch CPU threads for fit and scoring; None: as set by the runner "
-        "(threadpoolctl limits) or torch's default",
+        description="torch CPU threads for fit and scoring; None: WORKBENCH_THREADS where "
+        "set, else 1 (one in a --jobs or cluster worker)",
     )
     seed: int = Field(0, ge=0, description="random seed (initial weights, batches, negatives)")
 

@@ -59,16 +59,12 @@ class TrainResult:
 
 @contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` intra-op threads (None: leave torch's setting alone)."""
-    if n is None:
+    """Run the block with ``n`` intra-op threads (None: the workbench's thread setting,
+    `workbench.threads.thread_budget`: one in a ``--jobs`` or cluster worker)."""
+    from workbench.threads import torch_threads as workbench_torch_threads
+
+    with workbench_torch_threads(n):
         yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def make_optimizers(net: nn.Module, cfg: TrainConfig) -> list[torch.optim.Optimizer]:

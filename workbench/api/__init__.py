@@ -37,6 +37,7 @@ _WHERE = {
          "similar_items", "split", "train", "train_holdout", "tune"],
         "workflows",
     ),
+    "recommend_to_file": "bulk",
     "ExperimentRequest": "runs",
     "pairwise_tests": "statistics",
     "intervals": "statistics",

@@ -3,6 +3,7 @@ train, recommend, compare, tune and evaluate."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,8 +20,8 @@ from workbench.data import Interactions
 from workbench.errors import DataError, ParamError, WorkbenchError
 from workbench.evaluation import check_metrics_fit, evaluate
 from workbench.experiments import loading
+from workbench.experiments.compare import compare as _compare
 from workbench.experiments.compare import (
-    compare,
     load_run,
     per_user_frames,
     request_of,
@@ -300,6 +301,22 @@ def _titles(model: Model, items: np.ndarray, titles: Any) -> list[str | None] | 
     if stored is None:
         return None
     return [stored[i] or None for i in np.where(items >= 0, items, 0)]
+
+
+@functools.wraps(_compare)
+def compare(*args: Any, progress: Any = True, **kwargs: Any) -> Results:
+    # the public `compare`: as `workbench.experiments.compare.compare`, with a progress bar in
+    # a terminal or notebook by default (``progress=False``: none; or a `Progress` instance)
+    from workbench.api.progressbar import progress_events
+
+    with progress_events(progress) as events:
+        return _compare(*args, progress=events, **kwargs)
+
+
+compare.__doc__ = (compare.__doc__ or "") + (
+    "\n    From ``workbench.api`` (``wb.compare``) ``progress`` defaults to True: a rich bar of"
+    "\n    (model, fold) tasks in a terminal or a notebook, none in a log; False turns it off.\n"
+)
 
 
 def _frame(

@@ -155,11 +155,25 @@ def main(argv: list[str] | None = None) -> None:
         _main(args, verbose)
 
 
+def _refuse_unquoted_specs(args: list[str]) -> None:
+    """A spec typed without quotes: one line with the quoted command (not click's box)."""
+    from workbench.cli.specargs import unquoted_spec_hint
+
+    hint = unquoted_spec_hint(args)
+    if hint is not None:
+        err_console.print(
+            f"[red]error:[/red] a spec with parameters is one argument; quote it: {escape(hint)}",
+            markup=True,
+        )
+        sys.exit(2)
+
+
 def _main(args: list[str], verbose: bool) -> None:
     try:
         loaded_plugins()
         build_app()
         command = next((a for a in args if not a.startswith("-")), None)
+        _refuse_unquoted_specs(args)
         listing = command == "plugins"
         if not listing:
             _warn_failed_plugins(verbose)

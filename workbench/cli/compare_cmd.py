@@ -252,7 +252,7 @@ def _finish(results: Any, exporters: list[Any], folder: Path, quiet: bool, as_js
 
     errors = results.metadata.get("errors") or []
     for err in errors:
-        warn(f"{err['model']} fold {int(err['fold']) + 1} failed: {err['error']}")
+        warn(f"{err['model']} fold {int(err['fold'])} failed: {err['error']}")
     if results.scores.empty:
         raise WorkbenchError(f"no model finished a fold (run folder: {folder})")
     written = run_exports(results, exporters, json_mode=as_json)

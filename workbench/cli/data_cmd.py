@@ -157,7 +157,7 @@ def split(
     for col in columns:
         table.add_column(col.replace("_", " "), justify="right")
     for row in rows:
-        table.add_row(*(f"{row[c] + 1}" if c == "fold" else f"{row[c]:,}" for c in columns))
+        table.add_row(*(str(row[c]) if c == "fold" else f"{row[c]:,}" for c in columns))
     console.print(table)
 
 

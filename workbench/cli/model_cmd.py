@@ -200,13 +200,31 @@ def recommend(
         False, "--include-seen", help="Also recommend items the user already rated."
     ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    all_users: bool = typer.Option(
+        False, "--all-users", help="Every user of the model (with --output)."
+    ),
+    users_file: Path | None = typer.Option(
+        None, "--users-file", help="Known user ids, one per line (with --output)."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the lists to this .csv or .parquet file, in batches."
+    ),
+    batch_size: int = typer.Option(10_000, "--batch-size", help="Users per batch (--output)."),
 ) -> None:
-    """Top-k items for known users (--user) or new users (--history FILE)."""
+    """Top-k items for known users (--user) or new users (--history FILE); for every user
+    (--all-users) or a users file to a CSV/Parquet (--output)."""
     from workbench.api import load_model, recommend_new_users
     from workbench.api import recommend as recommend_known
 
     if k < 1:
         raise ParamError(f"-k must be >= 1, got {k}")
+    if all_users or users_file is not None or output is not None:
+        from workbench.cli.bulk import recommend_to_file_cli
+
+        return recommend_to_file_cli(
+            model_file, output, k, all_users=all_users, users=user, users_file=users_file,
+            history=history, include_seen=include_seen, batch_size=batch_size, as_json=as_json,
+        )  # fmt: skip
     if not user and history is None:
         raise ParamError("give --user ID (repeatable) or --history FILE for new users")
     if user and history is not None:

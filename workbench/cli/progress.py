@@ -39,13 +39,17 @@ class RichProgress(ProgressEvents):
             TextColumn("{task.fields[info]}"),
             console=err_console,
             transient=False,
+            disable=not err_console.is_terminal,  # a log: one line per run at the end instead
         )
+        self._log = not err_console.is_terminal
+        self._counts = [0, 0]  # (model, fold) tasks done (or skipped), total
         self._overall: TaskID | None = None
         self._running: dict[tuple[str, int], TaskID] = {}
         self._done: set[tuple[str, int]] = set()  # late events of finished tasks are dropped
         self.failed: list[Mapping[str, Any]] = []
 
     def start(self, total: int, done: int) -> None:
+        self._counts = [done, total]
         self._bars.start()
         info = f"({done} already done)" if done else ""
         self._overall = self._bars.add_task(
@@ -57,9 +61,7 @@ class RichProgress(ProgressEvents):
         if key in self._done:
             return None
         if key not in self._running:
-            self._running[key] = self._bars.add_task(
-                f"  {label} fold {fold + 1}", total=None, info=""
-            )
+            self._running[key] = self._bars.add_task(f"  {label} fold {fold}", total=None, info="")
         return self._running[key]
 
     def task_started(self, label: str, fold: int) -> None:
@@ -85,15 +87,22 @@ class RichProgress(ProgressEvents):
             bar = self._running.pop(key, None)
             if bar is not None:
                 self._bars.remove_task(bar)
+            self._counts[0] += 1
             if self._overall is not None:
                 self._bars.advance(self._overall)
             if record.get("error"):
                 self.failed.append(record)
                 self._bars.console.print(
-                    f"[yellow]warning:[/yellow] {record['model']} fold {int(record['fold']) + 1} "
+                    f"[yellow]warning:[/yellow] {record['model']} fold {int(record['fold'])} "
                     f"failed: {record['error']}",
                     markup=True,
                 )
+
+    def skipped(self, n: int) -> None:
+        with self._lock:
+            self._counts[0] += max(n, 0)
+            if self._overall is not None and n > 0:
+                self._bars.advance(self._overall, n)
 
     def note(self, text: str) -> None:
         with self._lock:
@@ -105,3 +114,10 @@ class RichProgress(ProgressEvents):
                 self._bars.remove_task(bar)
             self._running.clear()
             self._bars.stop()
+            if self._log and self._overall is not None:
+                done, total = self._counts
+                self._bars.console.print(
+                    f"{self.title}: {min(done, total)}/{total} (model, fold) tasks done",
+                    markup=False, highlight=False,
+                )  # fmt: skip
+            self._overall = None

@@ -42,6 +42,10 @@ def report(
     from workbench.api.runs import load_run
 
     exporters = build_exporters(export or None)
+    if (run_dir / "nested.json").exists() and not (run_dir / "metadata.json").exists():
+        from workbench.cli.nested_report import report_nested
+
+        return report_nested(run_dir, exporters, as_json)
     results = load_run(run_dir)
     if adjust is not None:
         from workbench.api.statistics import readjust
@@ -63,7 +67,10 @@ def report(
         outcome = TuneResult.from_results(results)
 
         print_frame(ranking_view(outcome.ranking), title=f"Candidates ranked by {outcome.metric}")
-    expected = len(meta.get("models", [])) * int((meta.get("splitter") or {}).get("n_splits") or 0)
+    n_splits = int((meta.get("splitter") or {}).get("n_splits") or 0)
+    expected = len(meta.get("models", [])) * n_splits
+    for cut in (meta.get("pruned") or {}).values():  # a pruned candidate's folds never run
+        expected -= max(0, n_splits - int(cut.get("after_fold", 0)) - 1)
     done = len(results.runs)
     if expected and done < expected:
         note(

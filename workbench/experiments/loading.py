@@ -15,6 +15,7 @@ by plugins (``register(..., default=True)`` and ``default="files"``), not named 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,13 +40,55 @@ def dataset_spec(spec: str | Mapping[str, Any] | None = None, **options: Any) ->
     params = {**parsed.params, **options}
     registry = get_registry()
     try:
-        registry.entry("dataset", parsed.name)
-    except UnknownNameError:
+        entry = registry.entry("dataset", parsed.name)
+    except UnknownNameError as exc:
+        hint = _movielens_hint(parsed.name)
+        if hint:
+            raise UnknownNameError(f"unknown dataset {parsed.name!r}: {hint}") from exc
         if looks_like_path(parsed.name):  # a missing file gets the file answer (did you mean)
             reader = registry.default("dataset", "files")
             return Spec("dataset", reader, {"path": parsed.name, **params}, parsed.text)
         raise
+    if "name" in params and "label" in entry.obj.Params.model_fields:
+        params = _old_name_option(entry.name, params)
     return Spec("dataset", parsed.name, params, parsed.text)
+
+
+#: Release words other tools use for MovieLens (``ml-100k``, ``ml_1m``, ``movielens-20m``).
+_MOVIELENS_WORD = re.compile(r"(?:ml|movielens)[-_]?(100k|1m|10m|20m|25m|latest-small)", re.I)
+#: The ratings file that marks a MovieLens folder.
+_MOVIELENS_FILES = ("u.data", "ratings.dat", "ratings.csv")
+
+
+def _movielens_hint(name: str) -> str | None:
+    """ "Did you mean" for a MovieLens release word or a MovieLens folder given as a dataset."""
+    folder = os.path.expanduser(name)
+    if os.path.isdir(folder) and any(
+        os.path.isfile(os.path.join(folder, f)) for f in _MOVIELENS_FILES
+    ):
+        return f'it is a MovieLens folder: use --data "movielens path={name}"'
+    word = _MOVIELENS_WORD.fullmatch(os.path.basename(name.rstrip("/")))
+    if word is None:
+        return None
+    return (
+        f'did you mean "movielens variant={word.group(1).lower()} path=FOLDER" '
+        "(the folder holding u.data, ratings.dat or ratings.csv)?"
+    )
+
+
+def _old_name_option(dataset: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``"tabular path=F name=X"``: ``name=`` was the option ``label=`` before it collided with
+    the dataset's name; it still works, with a warning naming the replacement."""
+    import warnings
+
+    from workbench.errors import WorkbenchWarning
+
+    warnings.warn(
+        f"{dataset} option name= is deprecated: use label= (the dataset's name in reports)",
+        WorkbenchWarning,
+        stacklevel=3,
+    )
+    return {"label" if k == "name" else k: v for k, v in params.items()}
 
 
 def read_file(path: str | os.PathLike[str], **options: Any) -> Interactions:

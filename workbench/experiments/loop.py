@@ -134,7 +134,7 @@ class Loop:
                     if folder is not None:
                         folder.write_metadata({k: v for k, v in meta.items() if k != "run_dir"})
                 if proposer.prunes:
-                    self._fold_by_fold(proposer, entries, folder, done, fresh)
+                    self._fold_by_fold(proposer, entries, folder, done, fresh, meta)
                 else:
                     records = self._execute(self._tasks(entries, done), folder)
                     fresh.extend(records)
@@ -225,6 +225,7 @@ class Loop:
         folder: RunFolder | None,
         done: set,
         fresh: list[dict[str, Any]],
+        meta: dict[str, Any] | None = None,
     ) -> None:
         alive = dict(enumerate(entries))
         means: dict[int, list[float]] = {i: [] for i in alive}
@@ -248,8 +249,24 @@ class Loop:
                 last = fold + 1 == len(self.splits)
                 if proposer.prune(entries[i], fold, mean, last=last) and not last:
                     proposer.tell(alive.pop(i), mean, PRUNED)
+                    _note_pruned(self, label, fold, mean, meta, folder)
         for i, entry in alive.items():
             proposer.tell(entry, sum(means[i]) / len(means[i]), COMPLETE)
+
+
+def _note_pruned(
+    loop: Any, label: str, fold: int, mean: float, meta: dict[str, Any] | None, folder: Any
+) -> None:
+    """A pruned candidate: kept in the metadata (``pruned``: label -> the fold it stopped
+    after and its running mean) so reports say so, and its folds that will not run counted
+    as done by the progress."""
+    if meta is not None:
+        meta.setdefault("pruned", {})[label] = {"after_fold": fold, "score": mean}
+        if folder is not None:
+            folder.write_metadata({k: v for k, v in meta.items() if k != "run_dir"})
+    skipped = getattr(loop.progress, "skipped", None)
+    if skipped is not None:
+        skipped(len(loop.splits) - fold - 1)
 
 
 def _cpu_count() -> int:

@@ -55,6 +55,9 @@ class Progress:
     def note(self, text: str) -> None:
         """Something the user should know about how the run is carried out."""
 
+    def skipped(self, n: int) -> None:
+        """``n`` (model, fold) tasks of the total will not run (a pruned candidate's folds)."""
+
     def close(self) -> None:
         """The run ended (also after an interruption)."""
 
@@ -154,10 +157,10 @@ def now() -> str:
 
 def run_task(task: Task, events: Any = None, limit_threads: bool = False) -> dict[str, Any]:
     """Fit and evaluate one (model, fold); returns its record (``error`` set on failure)."""
-    if limit_threads:
-        from threadpoolctl import threadpool_limits
+    if limit_threads:  # a pooled task: one thread of each kind (numba, BLAS, torch)
+        from workbench.threads import task_threads
 
-        with threadpool_limits(1):
+        with task_threads(1):
             return _execute(task, events)
     return _execute(task, events)
 

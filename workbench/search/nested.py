@@ -104,6 +104,8 @@ def nested_tune(
     for k, split in enumerate(outer_splits, start=1):
         inner_dir = folder / f"inner-{k}" if folder is not None else None
         again = resume and inner_dir is not None and (inner_dir / "metadata.json").exists()
+        if hasattr(progress, "title"):  # each inner search's bar names its outer fold
+            progress.title = f"tune (outer fold {k} of {len(outer_splits)})"
         found = tune(
             split.train, splitter, model_name, space, metric,
             search=search, n_iter=n_iter, seed=seed, jobs=jobs, run_dir=inner_dir,
