@@ -77,6 +77,11 @@ class TabularParams(Params):
         description="an item attribute file (header; id column first, then categorical "
         "columns; a genres column may hold |-separated values)",
     )
+    cache: bool = Field(
+        False,
+        description="keep a converted columnar copy keyed by the file's path, size and "
+        "modification time and these options; the next load reads it (about a Parquet read)",
+    )
 
 
 class Tabular(Dataset):
@@ -98,6 +103,14 @@ class Tabular(Dataset):
         from workbench_datasets.table import load_table, parse_scale
 
         p = self.params
+        import os
+        from pathlib import Path
+
+        folder = Path(os.path.expanduser(p.path))
+        if folder.is_dir() and p.member is None:
+            return _known_folder(folder, p.duplicates)
+        if p.cache:
+            return _through_cache(self)
         ref = resolve_path(p.path, member=p.member)
         meta = read_item_file(resolve_path(p.items)) if p.items else None
         roles = {
@@ -127,3 +140,52 @@ class Tabular(Dataset):
                 items = read_attribute_file(resolve_path(p.item_attributes), data.items, "item")
             data = data.with_attributes(users=users, items=items)
         return data
+
+
+def _known_folder(folder, duplicates: str | None) -> Interactions:
+    """A folder given as a path: read by the first dataset that recognises it as a release
+    it reads (a MovieLens folder as ``movielens``), else a one-line error."""
+    from workbench.errors import DataError
+    from workbench.plugins import get_registry
+
+    for entry in get_registry().list("dataset"):
+        from_folder = getattr(entry.obj, "from_folder", None)
+        if callable(from_folder):
+            data = from_folder(folder, duplicates)
+            if data is not None:
+                return data
+    raise DataError(
+        f"{str(folder)!r} is a folder; give the path of a data file (or a folder of a known "
+        "release: MovieLens, Last.fm, Netflix, ...; see workbench datasets)"
+    )
+
+
+def _through_cache(dataset: Tabular) -> Interactions:
+    """Load through the converted cache (`workbench_datasets.convcache`)."""
+    import os
+    from pathlib import Path
+
+    from workbench.errors import DataError
+    from workbench_datasets import convcache
+
+    p = dataset.params
+    path = Path(os.path.expanduser(p.path))
+    try:
+        st = path.stat()
+    except OSError:
+        raise DataError(f"no such file: {p.path!r}") from None
+    options = {k: v for k, v in dataset.get_params().items() if k != "cache"}
+    describe = {"dataset": "tabular", "source": f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}",
+                "options": options}  # fmt: skip
+    key = convcache.key_of(describe)
+    data = convcache.load(key)
+    if data is None:
+        data = Tabular(**{**options, "cache": False}).load()
+        if (
+            data.user_attributes is None
+            and data.item_attributes is None
+            and (data.provenance.folds is None)
+        ):
+            convcache.store(key, data, describe)
+        return data
+    return data.with_provenance(path=path, member=p.member)
