@@ -159,16 +159,21 @@ class PublicDataset(Dataset):
         from workbench_datasets import convcache
         from workbench_datasets.prepare import prepare
         from workbench_datasets.readers import read_entry
-        from workbench_datasets.sources import identity
+        from workbench_datasets.sources import destination, identity, known_identity
 
         e, p = self.entry, self.params
         subset = e.subset(p.subset)
         prep = self.preparation()  # bad options fail before any download
-        paths = self.fetch()
+        # where every file's checksum is known (pinned, given or recorded), the converted
+        # copy is found without opening (or fetching, or hashing) the source
+        source = None if p.path is not None or not p.cache else known_identity(
+            e, subset, p.checksum
+        )  # fmt: skip
+        paths = None if source is not None else self.fetch()
         describe = {
             "dataset": e.name,
             "subset": subset,
-            "source": identity(e, subset, paths, p.checksum),
+            "source": source or identity(e, subset, paths or [], p.checksum),
             "duplicates": p.duplicates,
             "preparation": prep.as_dict(),
             "reader": READER_VERSION,
@@ -177,6 +182,7 @@ class PublicDataset(Dataset):
         data = convcache.load(key) if p.cache else None
         steps: list[dict[str, Any]] | None = None
         if data is None:
+            paths = paths or self.fetch()
             data = read_entry(e, paths, subset, p.duplicates)
             data, steps = prepare(data, prep)
             data.meta["preparation"] = steps
@@ -184,6 +190,8 @@ class PublicDataset(Dataset):
                 convcache.store(key, data, describe)
         else:
             steps = data.meta.get("preparation") or []
+        if paths is None:
+            paths = [destination(e, r, subset) for r in e.files]
         where = paths[0] if len(paths) == 1 else paths[0].parent
         return data.with_provenance(
             path=where, member=None, preparation=tuple(steps) if steps else None
@@ -215,10 +223,13 @@ def classes() -> list[type[PublicDataset]]:
 
 def recognise(folder: Path, entry: Entry) -> bool:
     """Whether a folder holds ``entry``'s files: one of its marks (``a+b``: every one of
-    those file names) is found, two levels deep (compressed files count as the file)."""
+    those file names) is found (compressed files count as the file), in the folder itself
+    for the MovieLens, Last.fm and Netflix readers (they read it there), else up to one
+    level down (as the catalogue's readers look)."""
     from workbench_datasets.movielens import plain_name
 
     names: set[str] = set()
-    for pattern in ("*", "*/*"):
+    builtin = entry.reader in ("movielens", "lastfm", "netflix")
+    for pattern in ("*",) if builtin else ("*", "*/*"):
         names |= {plain_name(p.name) for p in folder.glob(pattern)}
     return any(all(n in names for n in mark.split("+")) for mark in entry.marks)

@@ -86,7 +86,7 @@ def _refs(entry: Entry, paths: list[Path], subset: str | None) -> list[FileRef]:
         if not path.exists():
             raise DataError(f"no such file or folder: {str(path)!r}")
         if path.is_dir():
-            refs += [_in_folder(path, name) for name in wanted]
+            refs += [_in_folder(path, name) for name in wanted] if wanted else [_sole(path)]
             continue
         if is_tar(path):
             refs += [FileRef(tar_member(path, m)) for m in members]
@@ -96,7 +96,7 @@ def _refs(entry: Entry, paths: list[Path], subset: str | None) -> list[FileRef]:
         if is_zip and members:
             names = zip_members(path)
             for m in members:
-                hits = sorted((n for n in names if plain_name(n.rsplit("/", 1)[-1]) == m), key=len)
+                hits = sorted((n for n in names if _is_member(n, m)), key=len)
                 if not hits:
                     raise DataError(f"{path.name}: no {m} in the archive")
                 refs.append(FileRef(path, hits[0]))
@@ -107,10 +107,27 @@ def _refs(entry: Entry, paths: list[Path], subset: str | None) -> list[FileRef]:
     return refs
 
 
+def _is_member(name: str, wanted: str) -> bool:
+    """A zip member ``name`` is ``wanted`` (a file name, or a path ending the member's)."""
+    if "/" in wanted:
+        return name == wanted or name.endswith("/" + wanted)
+    return plain_name(name.rsplit("/", 1)[-1]) == wanted
+
+
 def _only_member(path: Path) -> str:
     from workbench.fileio.files import single_member
 
     return single_member(path)
+
+
+def _sole(folder: Path) -> FileRef:
+    """The one file of a folder given for an entry without known file names."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    if len(files) != 1:
+        raise DataError(
+            f"{folder}: holds {len(files)} files; pass path= to the ratings file itself"
+        )
+    return FileRef(files[0])
 
 
 def _in_folder(folder: Path, name: str) -> FileRef:

@@ -116,10 +116,24 @@ def identity(entry: Entry, subset: str | None, paths: list[Path], checksum: str 
         remote = entry.files[i] if i < len(entry.files) else None
         known = None
         if remote is not None and path == destination(entry, remote, subset):
-            known = expected_checksum(entry, remote, subset, checksum)
+            known = expected_checksum(entry, remote, subset, checksum if i == 0 else None)
         if known is None:
             st = path.stat()
             known = f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+        parts.append(known)
+    return "|".join(parts)
+
+
+def known_identity(entry: Entry, subset: str | None, checksum: str | None) -> str | None:
+    """`identity` of the cached files from their known checksums alone (no file is opened),
+    or None when a file's checksum is not known yet (or the entry has no files)."""
+    if not entry.files:
+        return None
+    parts = []
+    for i, remote in enumerate(entry.files):
+        known = expected_checksum(entry, remote, subset, checksum if i == 0 else None)
+        if known is None:
+            return None
         parts.append(known)
     return "|".join(parts)
 
