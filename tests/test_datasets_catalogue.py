@@ -506,23 +506,35 @@ def test_fetch_and_compare_through_the_mirror(server, cache, monkeypatch, capsys
     _Handler.files["/movielens/ml-100k.zip"] = body
     digest = "sha256:" + hashlib.sha256(body).hexdigest()
     monkeypatch.setenv(MIRROR_ENV, server)
-    code, out, err = cli(capsys, "data", "fetch", "ml-100k", "-o", f"checksum={digest}")
-    assert code == 0 and "verified" in out, err
-    args = ["compare", "--data", f"ml-100k checksum={digest}", "--model", "sgd n_epochs=2",
+    args = ["compare", "--data", f"ml-100k checksum={digest} kcore=2", "--model", "sgd n_epochs=2",
             "--split", "holdout", "--metric", "rmse", "--json"]  # fmt: skip
-    code, out, err = cli(capsys, *args, "--run-dir", tmp_path / "a")
+    code, out, err = cli(capsys, *args, "--run-dir", tmp_path / "a")  # fetches, verifies, runs
     assert code == 0, err
     first = json.loads(out)
     assert _Handler.requests == ["/movielens/ml-100k.zip"]
+    assert (cache / "movielens" / "ml-100k.zip").read_bytes() == body
     converted = list((cache / "converted").iterdir())
     assert len(converted) == 1
-    code, out, err = cli(capsys, *args, "--run-dir", tmp_path / "b")
+    code, out, err = cli(capsys, *args, "--run-dir", tmp_path / "b")  # reads the copy
     assert code == 0, err
     second = json.loads(out)
-    assert (
-        second["metadata"]["dataset"]["fingerprint"] == first["metadata"]["dataset"]["fingerprint"]
-    )
+    facts = first["metadata"]["dataset"]
+    assert second["metadata"]["dataset"]["fingerprint"] == facts["fingerprint"]
     assert _Handler.requests == ["/movielens/ml-100k.zip"]  # no second download
+    # the preparation is in the run's metadata and the report's header
+    assert facts["preparation"] == [
+        {"step": "k-core", "k": 2, "rows": 360, "users": 30, "items": 12}
+    ]
+    from workbench_exporters.common import describe_run
+
+    from workbench.results import Results
+
+    header = describe_run(Results.from_dict(first))
+    assert ("data preparation", "k-core k=2: 360 rows, 30 users, 12 items") in header
+    # fetching what is cached verifies it and downloads nothing
+    code, out, err = cli(capsys, "data", "fetch", "ml-100k", "-o", f"checksum={digest}")
+    assert code == 0 and "verified" in out, err
+    assert _Handler.requests == ["/movielens/ml-100k.zip"]
 
 
 def test_a_bad_mirror_checksum_in_compare_is_one_line(server, cache, monkeypatch, capsys):
