@@ -557,3 +557,28 @@ def test_tar_member_bound(tmp_path, monkeypatch):
     monkeypatch.delenv("WORKBENCH_MAX_DATA_BYTES")
     assert tar_member(archive, "big.tsv").read_text() == "x" * 5000
     assert Path(tmp_path / "big.tsv").is_file()
+
+
+def test_the_converted_copy_keeps_side_information_and_sees_edited_files(tmp_path, cache):
+    from workbench_datasets.movielens import MovieLens
+
+    folder = tmp_path / "ml-100k"
+    folder.mkdir()
+    (folder / "u.data").write_text("".join(f"{u}\t{i}\t{r:g}\t881250949\n" for u, i, r in RATINGS))
+    (folder / "u.user").write_text("1|24|M|technician|85711\n2|53|F|other|94043\n3|23|M|writer|3\n")
+    plain = MovieLens(path=str(folder)).load()
+    assert plain.user_attributes is not None
+    for _ in range(2):  # the second load reads the copy
+        data = load_dataset("ml-100k", path=str(folder))
+        assert data.user_attributes.features == plain.user_attributes.features
+        assert np.array_equal(data.user_attributes.indices, plain.user_attributes.indices)
+        assert list(data.user_attributes.ids) == list(plain.user_attributes.ids)
+    assert len(list((cache / "converted").iterdir())) == 1
+    # a file edited inside the folder is another copy (the folder's own time did not change)
+    (folder / "u.data").write_text("1\t10\t2\t881250949\n2\t10\t5\t881250949\n")
+    assert rows_of(load_dataset("ml-100k", path=str(folder))) == [
+        ("1", "10", 2.0),
+        ("2", "10", 5.0),
+    ]
+    with pytest.raises(DataError, match="no such file or folder"):
+        load_dataset("ml-100k", path=str(tmp_path / "nothing"))

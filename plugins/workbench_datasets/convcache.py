@@ -29,8 +29,10 @@ from workbench.jsonvalues import normalise
 from workbench_datasets.fetch import cache_dir
 
 #: Bumped when what is stored (or how a reader reads) changes: old copies are not used.
-FORMAT = 1
+FORMAT = 2
 _ARRAYS = ("user", "item", "value", "timestamp")
+_SIDES = ("user_attributes", "item_attributes")
+_PARTS = ("ids", "features", "indptr", "indices")
 
 
 def folder() -> Path:
@@ -55,6 +57,7 @@ def load(key: str) -> Interactions | None:
             for name in (*_ARRAYS, "users", "items")
             if (where / f"{name}.npy").is_file()
         }
+        sides = {side: _load_attributes(where, side) for side in _SIDES}
     except (OSError, ValueError) as exc:
         raise DataError(
             f"{where}: a damaged converted copy ({exc}); run: workbench data cache --clear"
@@ -78,7 +81,21 @@ def load(key: str) -> Interactions | None:
         name=record["name"],
         item_metadata=item_metadata,
         meta=meta,
+        user_attributes=sides["user_attributes"],
+        item_attributes=sides["item_attributes"],
         validate=False,
+    )
+
+
+def _load_attributes(where: Path, side: str):
+    """The stored `Attributes` of ``side`` (user or item side information), or None."""
+    from workbench.attributes import Attributes
+
+    if not (where / f"{side}.ids.npy").is_file():
+        return None
+    parts = {p: np.load(where / f"{side}.{p}.npy", allow_pickle=False) for p in _PARTS}
+    return Attributes(
+        parts["ids"], tuple(str(f) for f in parts["features"]), parts["indptr"], parts["indices"]
     )
 
 
@@ -95,6 +112,14 @@ def store(key: str, data: Interactions, describe: Mapping[str, Any]) -> Path:
                 np.save(tmp / f"{name}.npy", arr, allow_pickle=False)
         for name, ids in (("users", data.users), ("items", data.items)):
             np.save(tmp / f"{name}.npy", np.asarray(ids.ids), allow_pickle=False)
+        for side in _SIDES:
+            attributes = getattr(data, side)
+            if attributes is not None:
+                for part in _PARTS:
+                    value = np.asarray(getattr(attributes, part))
+                    if part == "features":
+                        value = np.asarray(list(value), dtype=str)
+                    np.save(tmp / f"{side}.{part}.npy", value, allow_pickle=False)
         if data.item_metadata is not None:
             data.item_metadata.to_parquet(tmp / "item_metadata.parquet")
         record = {

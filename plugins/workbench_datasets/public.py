@@ -170,23 +170,25 @@ class PublicDataset(Dataset):
             e, subset, p.checksum
         )  # fmt: skip
         paths = None if source is not None else self.fetch()
+        source = source or identity(e, subset, paths or [], p.checksum)
         describe = {
             "dataset": e.name,
             "subset": subset,
-            "source": source or identity(e, subset, paths or [], p.checksum),
+            "source": source,
             "duplicates": p.duplicates,
             "preparation": prep.as_dict(),
             "reader": READER_VERSION,
         }
         key = convcache.key_of(describe)
-        data = convcache.load(key) if p.cache else None
+        use_cache = p.cache and source is not None  # a pipe given by hand is not named
+        data = convcache.load(key) if use_cache else None
         steps: list[dict[str, Any]] | None = None
         if data is None:
             paths = paths or self.fetch()
             data = read_entry(e, paths, subset, p.duplicates)
             data, steps = prepare(data, prep)
             data.meta["preparation"] = steps
-            if p.cache:
+            if use_cache:
                 convcache.store(key, data, describe)
         else:
             steps = data.meta.get("preparation") or []

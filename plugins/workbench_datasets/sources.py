@@ -108,20 +108,44 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def identity(entry: Entry, subset: str | None, paths: list[Path], checksum: str | None) -> str:
+def identity(
+    entry: Entry, subset: str | None, paths: list[Path], checksum: str | None
+) -> str | None:
     """What names the source files for the converted cache: their checksums where known
-    (pinned or recorded: no file is read), else path, size and modification time."""
+    (pinned or recorded: no file is read), else path, size and modification time; None
+    when a path is neither a file nor a folder (a pipe: its content is not named)."""
     parts = []
     for i, path in enumerate(paths):
         remote = entry.files[i] if i < len(entry.files) else None
-        known = None
+        known: str | None = None
         if remote is not None and path == destination(entry, remote, subset):
             known = expected_checksum(entry, remote, subset, checksum if i == 0 else None)
+        try:
+            known = known or stat_identity(path)
+        except OSError:  # missing: the read says so
+            return None
         if known is None:
-            st = path.stat()
-            known = f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+            return None
         parts.append(known)
     return "|".join(parts)
+
+
+def stat_identity(path: Path) -> str | None:
+    """Path, size and modification time of a file given by hand; of a folder, those of
+    every file in it and one level down (a folder's own time misses edited files). None
+    for a pipe or device (its content has no name); OSError for a missing path."""
+    import stat
+
+    if path.is_dir():
+        files = sorted(p for pattern in ("*", "*/*") for p in path.glob(pattern) if p.is_file())
+    elif stat.S_ISREG(path.stat().st_mode):
+        files = [path]
+    else:
+        return None
+    text = ";".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    if not path.is_dir():
+        return text
+    return f"{path.resolve()}/:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def known_identity(entry: Entry, subset: str | None, checksum: str | None) -> str | None:

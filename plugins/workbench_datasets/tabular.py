@@ -161,31 +161,30 @@ def _known_folder(folder, duplicates: str | None) -> Interactions:
 
 
 def _through_cache(dataset: Tabular) -> Interactions:
-    """Load through the converted cache (`workbench_datasets.convcache`)."""
+    """Load through the converted cache (`workbench_datasets.convcache`), keyed by the
+    options and the path, size and modification time of every file read."""
     import os
     from pathlib import Path
 
-    from workbench.errors import DataError
     from workbench_datasets import convcache
+    from workbench_datasets.sources import stat_identity
 
     p = dataset.params
-    path = Path(os.path.expanduser(p.path))
-    try:
-        st = path.stat()
-    except OSError:
-        raise DataError(f"no such file: {p.path!r}") from None
     options = {k: v for k, v in dataset.get_params().items() if k != "cache"}
-    describe = {"dataset": "tabular", "source": f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}",
-                "options": options}  # fmt: skip
+    named = [p.path, p.items, p.user_attributes, p.item_attributes]
+    try:
+        stats = [stat_identity(Path(os.path.expanduser(f))) for f in named if f]
+    except OSError:  # a missing file: the plain load says so (with "did you mean")
+        stats = [None]
+    if any(s is None for s in stats):  # or a pipe: read as usual, no copy
+        return Tabular(**{**options, "cache": False}).load()
+    source = "|".join(s for s in stats if s is not None)
+    describe = {"dataset": "tabular", "source": source, "options": options}
     key = convcache.key_of(describe)
     data = convcache.load(key)
     if data is None:
         data = Tabular(**{**options, "cache": False}).load()
-        if (
-            data.user_attributes is None
-            and data.item_attributes is None
-            and (data.provenance.folds is None)
-        ):
+        if data.provenance.folds is None:  # a fold column is not kept in the copy
             convcache.store(key, data, describe)
         return data
-    return data.with_provenance(path=path, member=p.member)
+    return data.with_provenance(path=Path(os.path.expanduser(p.path)), member=p.member)
