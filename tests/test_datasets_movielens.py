@@ -75,7 +75,12 @@ def test_wrong_variant_names_what_was_found():
 
 
 def test_pinned_checksums_are_well_formed():
+    # 32m and latest have no published checksum: trust on first use (sources.py)
+    assert {k for k, v in VARIANTS.items() if v.checksum is None} == {"32m", "latest"}
     for variant in VARIANTS.values():
+        assert variant.archive == f"ml-{variant.key}.zip"
+        if variant.checksum is None:
+            continue
         algo, digest = dl.parse_checksum(variant.checksum)
         assert len(digest) == {"sha256": 64, "md5": 32}[algo]
         assert variant.archive == f"ml-{variant.key}.zip"

@@ -38,12 +38,16 @@ class Provenance:
     - ``path``: the file, folder or zip archive read (``member``: the file inside an archive),
       where files that come with the data are found (e.g. MovieLens' ``u1.base``/``u1.test``).
     - ``folds``: a predefined fold-id column, read with the data (``tabular fold=COLUMN``).
+    - ``preparation``: the steps applied after reading (time window, rating threshold,
+      k-core, sampled users), each a mapping with its options and the rows, users and
+      items left; None when the data is as read.
     """
 
     spec: Any = None
     path: Path | None = None
     member: str | None = None
     folds: FoldColumn | None = None
+    preparation: tuple[dict[str, Any], ...] | None = None
 
     def of_part(self) -> Provenance:
         """What a part of the data (or the data re-expressed) keeps: the location only."""

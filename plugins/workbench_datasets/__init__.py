@@ -1,4 +1,5 @@
-"""Built-in datasets: MovieLens, Netflix Prize, Last.fm, any tabular file, synthetic.
+"""Built-in datasets: MovieLens, Netflix Prize, Last.fm, any tabular file, synthetic, and
+the catalogue of public datasets by name (``ml-1m``, ``amazon-2018:Books``, ...).
 
 Registered through the same ``register_datasets`` hook a third-party plugin uses; the
 modules are imported inside the hook so listing plugins stays fast.
@@ -20,3 +21,14 @@ def register_datasets(register):
     register(Netflix)
     register(LastFM, aliases=["last.fm"])
     register(Tabular, aliases=["csv", "file"], default="files")
+    from workbench_datasets.public import classes
+
+    for cls in classes():
+        register(cls, aliases=list(cls.entry.aliases))
+
+
+@hookimpl
+def register_commands(app, kit):
+    from workbench_datasets.commands import register
+
+    register(app, kit)

@@ -1,4 +1,4 @@
-"""The ``movielens`` dataset: 100k, 1m, 10m, 20m, 25m and latest-small.
+"""The ``movielens`` dataset: 100k, 1m, 10m, 20m, 25m, 32m, latest-small and latest.
 
 Loads from a folder or zip archive the user gives (``path=``) as is, or fetches the official
 GroupLens archive into the cache folder with pooch (`workbench_datasets.fetch`), verifying its
@@ -76,14 +76,24 @@ VARIANTS: dict[str, Variant] = {
         ("movies.csv",),
         "sha256:696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436", 978202,
     ),
+    # No published checksum of these two was found: the first fetch records the one seen
+    # (trust on first use, workbench_datasets.sources); ml-latest changes over time.
+    "32m": Variant(
+        "32m", "ml-32m.zip", "ratings.csv", ",", True, (0.5, 5.0), ("movies.csv",), None,
+    ),
+    "latest": Variant(
+        "latest", "ml-latest.zip", "ratings.csv", ",", True, (0.5, 5.0), ("movies.csv",), None,
+    ),
 }  # fmt: skip
 _ENCODING = {"100k": "latin-1", "1m": "latin-1"}
 
 
 class MovieLensParams(Params):
-    variant: Literal["100k", "1m", "10m", "20m", "25m", "latest-small"] | None = Field(
-        None,
-        description="which release (default: found from path's files, else 100k)",
+    variant: Literal["100k", "1m", "10m", "20m", "25m", "32m", "latest-small", "latest"] | None = (
+        Field(
+            None,
+            description="which release (default: found from path's files, else 100k)",
+        )
     )
     path: str | None = Field(
         None, description="a folder or zip archive with the files (default: the cache folder)"
@@ -182,9 +192,11 @@ def _dat_variant(ref) -> Variant:
 
 def _csv_variant(ref) -> Variant:
     where = str(ref.member or ref.path)
-    for key in ("25m", "20m"):
+    for key in ("32m", "25m", "20m"):
         if f"ml-{key}" in where:
             return VARIANTS[key]
+    if "ml-latest" in where and "ml-latest-small" not in where:
+        return VARIANTS["latest"]
     return VARIANTS["latest-small"]
 
 

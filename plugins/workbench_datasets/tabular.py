@@ -97,6 +97,11 @@ class TabularParams(Params):
         description="an item attribute file (header; id column first, then categorical "
         "columns; a genres column may hold |-separated values)",
     )
+    cache: bool = Field(
+        False,
+        description="keep a converted columnar copy keyed by the file's path, size and "
+        "modification time and these options; the next load reads it (about a Parquet read)",
+    )
 
 
 class Tabular(Dataset):
@@ -118,6 +123,14 @@ class Tabular(Dataset):
         from workbench_datasets.table import load_table, parse_scale
 
         p = self.params
+        import os
+        from pathlib import Path
+
+        folder = Path(os.path.expanduser(p.path))
+        if folder.is_dir() and p.member is None:
+            return _known_folder(folder, p.duplicates)
+        if p.cache:
+            return _through_cache(self)
         ref = resolve_path(p.path, member=p.member)
         meta = read_item_file(resolve_path(p.items)) if p.items else None
         roles = {
@@ -147,3 +160,51 @@ class Tabular(Dataset):
                 items = read_attribute_file(resolve_path(p.item_attributes), data.items, "item")
             data = data.with_attributes(users=users, items=items)
         return data
+
+
+def _known_folder(folder, duplicates: str | None) -> Interactions:
+    """A folder given as a path: read by the first dataset that recognises it as a release
+    it reads (a MovieLens folder as ``movielens``), else a one-line error."""
+    from workbench.errors import DataError
+    from workbench.plugins import get_registry
+
+    for entry in get_registry().list("dataset"):
+        from_folder = getattr(entry.obj, "from_folder", None)
+        if callable(from_folder):
+            data = from_folder(folder, duplicates)
+            if data is not None:
+                return data
+    raise DataError(
+        f"{str(folder)!r} is a folder; give the path of a data file (or a folder of a known "
+        "release: MovieLens, Last.fm, Netflix, ...; see workbench datasets)"
+    )
+
+
+def _through_cache(dataset: Tabular) -> Interactions:
+    """Load through the converted cache (`workbench_datasets.convcache`), keyed by the
+    options and the path, size and modification time of every file read."""
+    import os
+    from pathlib import Path
+
+    from workbench_datasets import convcache
+    from workbench_datasets.sources import stat_identity
+
+    p = dataset.params
+    options = {k: v for k, v in dataset.get_params().items() if k != "cache"}
+    named = [p.path, p.items, p.user_attributes, p.item_attributes]
+    try:
+        stats = [stat_identity(Path(os.path.expanduser(f))) for f in named if f]
+    except OSError:  # a missing file: the plain load says so (with "did you mean")
+        stats = [None]
+    if any(s is None for s in stats):  # or a pipe: read as usual, no copy
+        return Tabular(**{**options, "cache": False}).load()
+    source = "|".join(s for s in stats if s is not None)
+    describe = {"dataset": "tabular", "source": source, "options": options}
+    key = convcache.key_of(describe)
+    data = convcache.load(key)
+    if data is None:
+        data = Tabular(**{**options, "cache": False}).load()
+        if data.provenance.folds is None:  # a fold column is not kept in the copy
+            convcache.store(key, data, describe)
+        return data
+    return data.with_provenance(path=Path(os.path.expanduser(p.path)), member=p.member)

@@ -177,6 +177,7 @@ def describe_run(results: Results) -> list[tuple[str, str]]:
     meta = results.metadata
     facts: list[tuple[str, str]] = []
     dataset = meta.get("dataset")
+    steps = dataset.get("preparation") if isinstance(dataset, dict) else None
     if isinstance(dataset, dict):
         dataset = dataset.get("name") or dataset.get("spec")
     if dataset:
@@ -184,6 +185,8 @@ def describe_run(results: Results) -> list[tuple[str, str]]:
     size = dataset_size(meta.get("dataset"))
     if size:
         facts.append(("size", size))
+    if isinstance(steps, list) and steps:  # what the dataset's preparation did (k-core, ...)
+        facts.append(("data preparation", "; ".join(_step_text(s) for s in steps)))
     splitter = meta.get("splitter")
     if isinstance(splitter, dict):
         splitter = splitter.get("spec") or splitter.get("name")
@@ -211,6 +214,17 @@ def describe_run(results: Results) -> list[tuple[str, str]]:
     if meta.get("seed") is not None:
         facts.append(("seed", str(meta["seed"])))
     return facts
+
+
+def _step_text(step: Any) -> str:
+    """One preparation step as text: ``k-core k=5: 1,000 rows, 90 users, 80 items``."""
+    if not isinstance(step, dict):
+        return str(step)
+    counts = ("rows", "users", "items")
+    options = " ".join(f"{k}={v}" for k, v in step.items()
+                       if k not in ("step", *counts) and v is not None)  # fmt: skip
+    left = ", ".join(f"{step[k]:,} {k}" for k in counts if isinstance(step.get(k), int))
+    return f"{step.get('step', '?')} {options}".strip() + (f": {left}" if left else "")
 
 
 def environment() -> dict[str, str]:

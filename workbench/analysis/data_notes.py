@@ -41,6 +41,7 @@ def data_facts(data: Interactions) -> dict[str, Any]:
         "duplicate_policy": meta.get("duplicate_policy"),
         "first_duplicate": meta.get("first_duplicate"),
         "rating_scale_inferred": bool(meta.get("rating_scale_inferred", False)),
+        "preparation": list(data.provenance.preparation or []) or None,
     }
 
 

@@ -56,12 +56,44 @@ def _params_json(cls: Any) -> list[dict[str, Any]]:
     return [p.as_dict() for p in cls.describe_params()]
 
 
+def _card(obj: Any) -> dict[str, Any] | None:
+    """A dataset's catalogue card (a public dataset: size, licence, ...), or None."""
+    card = getattr(obj, "card", None)
+    return card() if callable(card) else None
+
+
+def _print_cards(entries: list[Any], cards: dict[str, Any]) -> None:
+    table = Table(title="public datasets (workbench data fetch NAME; --data NAME)")
+    for col in ("name", "size", "interactions", "kind", "licence", "cached"):
+        table.add_column(
+            col,
+            justify="right" if col == "interactions" else "left",
+            no_wrap=col != "licence",
+            min_width=16 if col == "licence" else None,
+        )
+    for e in entries:
+        c = cards[e.name]
+        n = c.get("interactions")
+        cached = c.get("cached")
+        shown = (
+            "by hand"
+            if c.get("obtain") and not c.get("urls")
+            else ("yes" if cached is True else (cached or "no"))
+        )
+        table.add_row(*(Text(str(v)) for v in (
+            e.name, c.get("size", "?"), f"{n:,}" if n else "?", c.get("kind", "?"),
+            c.get("licence", "?"), shown,
+        )))  # fmt: skip
+    console.print(table)
+
+
 def show_kind(kind: str, name: str | None, as_json: bool) -> None:
     """List things of one kind, or show one thing's parameters."""
 
     registry = get_registry()
     if name is None:
         entries = registry.list(kind)
+        cards = {e.name: _card(e.obj) for e in entries}
         if as_json:
             print_json(
                 [
@@ -71,11 +103,14 @@ def show_kind(kind: str, name: str | None, as_json: bool) -> None:
                         "plugin": e.plugin,
                         "summary": e.summary,
                         "params": _params_json(e.obj),
+                        **({"card": cards[e.name]} if cards[e.name] else {}),
                     }
                     for e in entries
                 ]
             )
             return
+        public = [e for e in entries if cards[e.name]]
+        entries = [e for e in entries if not cards[e.name]]
         table = Table(title=f"{PLURAL[kind]}")
         table.add_column("name", style="bold")
         table.add_column("aliases")
@@ -86,6 +121,8 @@ def show_kind(kind: str, name: str | None, as_json: bool) -> None:
                 *(Text(v) for v in (e.name, ", ".join(e.aliases) or "-", e.plugin, e.summary))
             )
         console.print(table)
+        if public:
+            _print_cards(public, cards)
         console.print(f"Show parameters: workbench {PLURAL[kind]} NAME", markup=False)
         return
     entry = registry.entry(kind, name)

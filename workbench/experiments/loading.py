@@ -34,15 +34,21 @@ def default_dataset() -> str:
 
 
 def dataset_spec(spec: str | Mapping[str, Any] | None = None, **options: Any) -> Spec:
-    """Parse a dataset spec (None: the default dataset); a bare path to an existing file
-    means the dataset that reads files, with ``path=FILE``."""
+    """Parse a dataset spec (None: the default dataset); a bare path to an existing file or
+    folder means the dataset that reads files, with ``path=FILE``; ``NAME:SUBSET`` means
+    dataset NAME with ``subset=SUBSET`` (``amazon-2018:Books``)."""
     parsed = parse_spec("dataset", default_dataset() if spec is None else spec)
     params = {**parsed.params, **options}
     registry = get_registry()
     try:
         entry = registry.entry("dataset", parsed.name)
     except UnknownNameError as exc:
-        hint = _movielens_hint(parsed.name)
+        name, sep, subset = parsed.name.partition(":")
+        if (
+            sep and subset and name in registry.names("dataset") and not os.path.exists(parsed.name)
+        ):  # NAME:SUBSET, e.g. amazon-2018:Books
+            return Spec("dataset", name, {"subset": subset, **params}, parsed.text)
+        hint = None if looks_like_path(parsed.name) else _movielens_hint(parsed.name)
         if hint:
             raise UnknownNameError(f"unknown dataset {parsed.name!r}: {hint}") from exc
         if looks_like_path(parsed.name):  # a missing file gets the file answer (did you mean)
@@ -112,10 +118,10 @@ _DATA_SUFFIXES = (
 
 
 def looks_like_path(name: str) -> bool:
-    """An existing file (not a folder), or text shaped like a path (a folder separator,
+    """An existing file or folder, or text shaped like a path (a folder separator,
     ``~``, ``.``, or a data-file ending such as ``.csv``): no dataset plugin is named so."""
-    if os.path.lexists(os.path.expanduser(name)) and not os.path.isdir(name):
-        return True  # a file, pipe or device, or a broken or looping link
+    if os.path.lexists(os.path.expanduser(name)):
+        return True  # a file, folder, pipe or device, or a broken or looping link
     return (
         "/" in name
         or os.sep in name
