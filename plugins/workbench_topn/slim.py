@@ -7,8 +7,9 @@ solved by scikit-learn's ``ElasticNet`` (coordinate descent on the sparse matrix
 scikit-learn's scaling. Each column keeps its ``k`` largest weights.
 
 Cost: ``items`` ElasticNet fits, each ``O(max_iter * nnz)`` at worst; ``n_jobs`` runs the
-items in that many processes (joblib), with results identical to one process (each item's
-fit is deterministic and independent).
+items in that many threads (joblib; scikit-learn's coordinate descent releases the GIL),
+each on its own copy of the matrix, with results identical to one thread (each item's fit is
+deterministic and independent).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class SLIMParams(ItemItemParams):
     k: int = Field(100, ge=1, le=100_000, description="largest weights kept per item")
     max_iter: int = Field(100, ge=1, le=100_000, description="coordinate-descent sweeps per item")
     tol: float = Field(1e-4, gt=0, description="ElasticNet stopping tolerance")
-    n_jobs: int = Field(1, ge=1, le=256, description="processes fitting items in parallel")
+    n_jobs: int = Field(1, ge=1, le=256, description="threads fitting items in parallel")
 
 
 def slim_column(
@@ -117,7 +118,7 @@ class SLIM(ItemItemModel):
         else:
             from joblib import Parallel, delayed
 
-            parts = Parallel(n_jobs=p.n_jobs)(
+            parts = Parallel(n_jobs=p.n_jobs, prefer="threads")(
                 delayed(_fit_items)(csc, c, alpha, l1_ratio, p) for c in chunks
             )
         r = np.concatenate([q[0] for q in parts])
