@@ -282,14 +282,15 @@ def test_slim_keeps_k_weights_and_is_the_same_with_threads() -> None:
 
 # -- BPR ---------------------------------------------------------------------------------------
 def test_bpr_step_equals_a_hand_computation() -> None:
-    from workbench_topn._kernels import bpr_step
+    from workbench_topn._kernels import bpr_step, softplus_neg
 
     rng = np.random.default_rng(0)
     f = 21  # one block of 16 lanes and a tail
-    p, qi, qj = (rng.normal(0, 0.3, f).astype(np.float32) for _ in range(3))
+    P = rng.normal(0, 0.3, (2, f)).astype(np.float32)
+    Q = rng.normal(0, 0.3, (3, f)).astype(np.float32)
+    p64, qi64, qj64 = P[1].astype(np.float64), Q[0].astype(np.float64), Q[2].astype(np.float64)
     bias = np.array([0.2, -0.1, 0.05], dtype=np.float32)
     lr, reg, reg_bias = 0.05, 0.01, 0.002
-    p64, qi64, qj64 = p.astype(np.float64), qi.astype(np.float64), qj.astype(np.float64)
     x = 0.2 - 0.05 + p64 @ (qi64 - qj64)
     z = 1.0 / (1.0 + np.exp(x))
     want_p = p64 + lr * (z * (qi64 - qj64) - reg * p64)
@@ -297,15 +298,25 @@ def test_bpr_step_equals_a_hand_computation() -> None:
     want_qj = qj64 + lr * (-z * p64 - reg * qj64)
     want_bi = 0.2 + lr * (z - reg_bias * 0.2)
     want_bj = 0.05 + lr * (-z - reg_bias * 0.05)
+    before = P.copy(), Q.copy()
     acc = np.zeros(16, dtype=np.float32)
-    loss = bpr_step(
-        p, qi, qj, bias, 0, 2, np.float32(lr), np.float32(reg), np.float32(reg_bias), True, acc
-    )
-    assert loss == pytest.approx(np.log1p(np.exp(-x)), rel=1e-5)
-    np.testing.assert_allclose(p, want_p, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(qi, want_qi, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(qj, want_qj, rtol=1e-5, atol=1e-6)
+    args = (np.float32(lr), np.float32(reg), np.float32(reg_bias))
+    got_x = bpr_step(P, 1, Q, 0, 2, bias, *args, True, acc)
+    assert got_x == pytest.approx(x, rel=1e-5)
+    assert softplus_neg(got_x) == pytest.approx(np.log1p(np.exp(-x)), rel=1e-5)
+    assert softplus_neg(-100.0) == pytest.approx(100.0)  # no overflow
+    np.testing.assert_allclose(P[1], want_p, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(Q[0], want_qi, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(Q[2], want_qj, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(bias, [want_bi, -0.1, want_bj], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(P[0], before[0][0])  # other rows untouched
+    np.testing.assert_array_equal(Q[1], before[1][1])
+    # fold-in: the user row moves, items and biases stay
+    P2, Q2, b2 = before[0].copy(), before[1].copy(), np.array([0.2, -0.1, 0.05], np.float32)
+    bpr_step(P2, 1, Q2, 0, 2, b2, *args, False, acc)
+    np.testing.assert_allclose(P2[1], want_p, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(Q2, before[1])
+    np.testing.assert_array_equal(b2, np.array([0.2, -0.1, 0.05], np.float32))
 
 
 def _clustered(seed: int = 0) -> Interactions:

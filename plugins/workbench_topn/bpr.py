@@ -83,7 +83,7 @@ class BPR(EmbeddingModel):
         guard = DivergenceGuard(f"try a lower learning rate than lr={p.lr:g}")
         for epoch in range(1, p.n_epochs + 1):
             started = time.perf_counter()
-            total, steps = bpr_epoch(
+            total, counted = bpr_epoch(
                 users,
                 indptr,
                 indices,
@@ -96,7 +96,7 @@ class BPR(EmbeddingModel):
                 x.nnz,
                 state,
             )
-            loss = total / max(steps, 1)
+            loss = total / max(counted, 1)  # every 16th step's -log sigmoid(x_uij)
             guard.check(loss, epoch)
             callback(EpochInfo(epoch, p.n_epochs, loss, seconds=time.perf_counter() - started))
 

@@ -6,8 +6,9 @@ training matrix by default.
 
 Cost: the Gram matrix ``X^T X`` is accumulated from sparse products in blocks of item rows
 straight into one dense float64 items x items array; the inverse is a Cholesky factorisation
-and inversion in place (LAPACK ``potrf``/``potri``), and ``B`` overwrites it. Memory is
-``8 items^2`` bytes (one matrix), time ``O(nnz * mean items per user + items^3)``.
+and inversion in place (LAPACK ``potrf``/``potri``, one BLAS thread by default:
+``blas_threads``), and ``B`` overwrites it. Memory is ``8 items^2`` bytes (one matrix), time
+``O(nnz * mean items per user + items^3)``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ class EASEParams(ItemItemParams):
         le=4096,
         description="refuse (one line) when the dense items x items matrix would need more "
         "GiB than this, or more than the machine's memory",
+    )
+    blas_threads: int = Field(
+        1,
+        ge=0,
+        le=1024,
+        description="BLAS threads of the Cholesky inverse (0: the BLAS library's default); "
+        "1: the same bits on every machine, and no thread pool waking up on a busy one",
     )
 
 
@@ -119,7 +127,14 @@ class EASE(ItemItemModel):
                 "use itemknn or slim (sparse), or fewer items"
             )
         x = interaction_matrix(train, p.binary, self.owner())
-        self.weights_ = ease_weights(gram_matrix(x), p.reg)
+        g = gram_matrix(x)
+        if p.blas_threads:
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=p.blas_threads, user_api="blas"):
+                self.weights_ = ease_weights(g, p.reg)
+        else:
+            self.weights_ = ease_weights(g, p.reg)
         self._set_history(x)
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
