@@ -338,7 +338,7 @@ def test_bpr_learns_to_rank_held_out_items() -> None:
     )
     hits = {}
     for name, model in (
-        ("bpr", BPR(n_factors=8, n_epochs=20, seed=1)),
+        ("bpr", BPR(n_factors=8, n_epochs=20, lr=0.05, reg=0.005, seed=1)),
         ("ease", EASE(reg=10.0)),
         ("random", RandomRanking(seed=1)),
     ):

@@ -30,11 +30,14 @@ from workbench_topn.weights import interaction_matrix
 
 
 class BPRParams(Params):
-    n_factors: int = Field(64, ge=1, le=4096, description="latent factors (plus an item bias)")
+    """Defaults: implicit's ``BayesianPersonalizedRanking`` (100 factors, learning rate 0.01,
+    regularisation 0.01 on the factors and the item biases, 100 epochs)."""
+
+    n_factors: int = Field(100, ge=1, le=4096, description="latent factors (plus an item bias)")
     n_epochs: int = Field(100, ge=1, le=100_000, description="epochs of nnz sampled triples")
-    lr: float = Field(0.05, gt=0, le=10, description="SGD learning rate")
-    reg: float = Field(0.005, ge=0, description="L2 regularisation of the factors")
-    reg_bias: float = Field(0.0, ge=0, description="L2 regularisation of the item biases")
+    lr: float = Field(0.01, gt=0, le=10, description="SGD learning rate")
+    reg: float = Field(0.01, ge=0, description="L2 regularisation of the factors")
+    reg_bias: float = Field(0.01, ge=0, description="L2 regularisation of the item biases")
     init_std: float = Field(0.1, ge=0, description="initial factors: normal(0, init_std)")
     fold_in_epochs: int = Field(
         20, ge=1, le=10_000, description="fold-in: passes over a new user's history"
