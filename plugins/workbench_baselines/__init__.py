@@ -5,6 +5,9 @@ so that an MF model is always shown next to what it must beat.
 - ``biases`` (aliases ``baseline``, ``baseline-only``): mu + b_u + b_i fitted by ALS or SGD.
 - ``popularity`` (alias ``most-popular``): items ranked by their number of training
   interactions.
+- ``knn-baseline`` (alias ``knnbaseline``): Surprise's KNNBaseline, item- or user-based
+  neighbours on top of the baselines (`workbench_baselines.neighbours`).
+- ``slope-one`` (alias ``slopeone``): Slope One as Surprise's SlopeOne (or weighted).
 
 Model modules are imported inside the hook, so listing plugins stays fast.
 """
@@ -21,3 +24,8 @@ def register_models(register):
     register(GlobalMean, aliases=["mean"])
     register(Biases, aliases=["baseline", "baseline-only"])
     register(Popularity, aliases=["most-popular"])
+
+    from workbench_baselines.neighbours import KNNBaseline, SlopeOne
+
+    register(KNNBaseline, aliases=["knnbaseline"])
+    register(SlopeOne, aliases=["slopeone"])
