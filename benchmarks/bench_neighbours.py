@@ -1,4 +1,4 @@
-"""``knn-baseline`` and ``slope-one`` next to Surprise's KNNBaseline and SlopeOne on the
+"""``knnbaseline`` and ``slope-one`` next to Surprise's KNNBaseline and SlopeOne on the
 ML-100k anchor folds (5-fold mean RMSE, predictions clipped to 1-5 as both do).
 
 Surprise may not install next to the workbench's pins, so its side runs in its own
@@ -32,25 +32,25 @@ RESULT = ROOT / "benchmarks" / "results" / "neighbours.json"
 ROWS: list[tuple[str, str, str, dict]] = [
     (
         "item pearson-baseline k=40 (our default)",
-        "knn-baseline",
+        "knnbaseline",
         "KNNBaseline",
         {"sim_options": {"name": "pearson_baseline", "user_based": False}},
     ),
     (
         "user msd k=40 (Surprise's default)",
-        "knn-baseline user_based=true similarity=msd",
+        "knnbaseline user_based=true similarity=msd",
         "KNNBaseline",
         {},
     ),
     (
         "user pearson-baseline k=40",
-        "knn-baseline user_based=true",
+        "knnbaseline user_based=true",
         "KNNBaseline",
         {"sim_options": {"name": "pearson_baseline", "user_based": True}},
     ),
     (
         "item msd k=40",
-        "knn-baseline similarity=msd",
+        "knnbaseline similarity=msd",
         "KNNBaseline",
         {"sim_options": {"name": "msd", "user_based": False}},
     ),

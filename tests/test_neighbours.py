@@ -1,4 +1,4 @@
-"""`knn-baseline` and `slope-one`: the contract, known answers against a direct loop-by-loop
+"""`knnbaseline` and `slope-one`: the contract, known answers against a direct loop-by-loop
 computation of Surprise's formulas on a small dense matrix, hand-computed Slope One, fold-in,
 bounds and errors."""
 

@@ -5,8 +5,9 @@ so that an MF model is always shown next to what it must beat.
 - ``biases`` (aliases ``baseline``, ``baseline-only``): mu + b_u + b_i fitted by ALS or SGD.
 - ``popularity`` (alias ``most-popular``): items ranked by their number of training
   interactions.
-- ``knn-baseline`` (alias ``knnbaseline``): Surprise's KNNBaseline, item- or user-based
-  neighbours on top of the baselines (`workbench_baselines.neighbours`).
+- ``knnbaseline`` (alias ``rating-knn``): Surprise's KNNBaseline, item- or user-based
+  neighbours on top of the baselines (`workbench_baselines.neighbours`); the alias
+  ``knn-baseline`` belongs to the example plugin's item-knn.
 - ``slope-one`` (alias ``slopeone``): Slope One as Surprise's SlopeOne (or weighted).
 
 Model modules are imported inside the hook, so listing plugins stays fast.
@@ -27,5 +28,5 @@ def register_models(register):
 
     from workbench_baselines.neighbours import KNNBaseline, SlopeOne
 
-    register(KNNBaseline, aliases=["knnbaseline"])
+    register(KNNBaseline, aliases=["rating-knn"])
     register(SlopeOne, aliases=["slopeone"])

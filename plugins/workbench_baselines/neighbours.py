@@ -1,4 +1,4 @@
-"""Rating-prediction neighbours as in Surprise: ``knn-baseline`` and ``slope-one``.
+"""Rating-prediction neighbours as in Surprise: ``knnbaseline`` and ``slope-one``.
 
 - `KNNBaseline` (Koren 2010; Surprise's ``KNNBaseline``): ``r_hat(u, i) = b_ui + sum_v s (r -
   b) / sum_v s`` over the ``k`` nearest neighbours ``v`` with a positive similarity (items the
@@ -125,7 +125,7 @@ class KNNBaseline(Model):
     Nothing random. Cost: the similarity holds every co-rated pair (bounded by
     ``max_pairs``); a prediction reads one similarity row."""
 
-    name = "knn-baseline"
+    name = "knnbaseline"
     Params = KNNBaselineParams
     capabilities = Capabilities(
         feedback=frozenset({"explicit"}),
