@@ -6,7 +6,10 @@ ranked: the protocol of docs/models.md's Last.fm section).
 ::
 
     .venv/bin/python -m benchmarks.ials_topn [--model SPEC ...] [--only ml100k|lastfm]
-        [--json out.json]
+        [--json out.json] [--timing ROUNDS]
+
+``--timing N``: fit time only, the specs alternated (A B A B ...) N rounds on anchor fold 0's
+training part (a warm-up fit each first), medians and the median ratio to the first spec.
 
 Default specs: the defaults, the defaults before issue 23
 (``reg=0.1 reg_exponent=0 init_std=0.01 n_factors=64 n_iterations=15``), and ``implicit``'s
@@ -51,14 +54,41 @@ def score(spec: str, splits: list, protocol: EvaluationProtocol) -> tuple[list[f
     return folds, time.perf_counter() - started
 
 
+def timing(specs: list[str], rounds: int) -> dict:
+    """Alternated fits on anchor fold 0's training part: seconds per spec and round."""
+    train = anchor_splits()[0].train
+    models = [resolve_models([spec])[0].model for spec in specs]
+    for model in models:  # warm-up: numba compilation / cache load
+        model.fit(train)
+    seconds: dict[str, list[float]] = {spec: [] for spec in specs}
+    for _ in range(rounds):
+        for spec, model in zip(specs, models, strict=True):
+            started = time.perf_counter()
+            model.fit(train)
+            seconds[spec].append(time.perf_counter() - started)
+    first = np.array(seconds[specs[0]])
+    for spec in specs:
+        ratio = float(np.median(np.array(seconds[spec]) / first))
+        print(f"{spec:60s} median {np.median(seconds[spec]):.3f} s  ratio {ratio:.2f}")
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", action="append", help="ials spec (repeatable)")
     parser.add_argument("--only", choices=["ml100k", "lastfm"])
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--timing", type=int, metavar="ROUNDS", help="alternated fit times")
     args = parser.parse_args()
     specs = args.model or DEFAULT_SPECS
     out: dict = {"load": " ".join(f"{x:.2f}" for x in os.getloadavg()), "rows": {}}
+    if args.timing:
+        out["timing"] = timing(specs, args.timing)
+        out["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"load average before {out['load']}, after {out['load_after']}")
+        if args.json:
+            args.json.write_text(json.dumps(out, indent=1))
+        return
     datasets = {
         "ml100k": (anchor_splits, EvaluationProtocol()),
         "lastfm": (lambda: [lastfm_split()], EvaluationProtocol()),
