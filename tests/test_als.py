@@ -505,4 +505,4 @@ def test_defaults_reach_the_targets_on_the_anchor_folds(real_data_dir) -> None:
     vb = ALS(method="vb", n_iterations=40)
     rmse_vb = np.mean([evaluate(vb.fit(s.train), s, metrics).scores["rmse"] for s in splits])
     assert rmse_vb <= 0.905, f"als method=vb: RMSE {rmse_vb:.4f} on 2 anchor folds"
-    assert ndcg >= 0.279, f"ials defaults: nDCG@10 {ndcg:.4f} on 2 anchor folds"
+    assert ndcg >= 0.34, f"ials defaults: nDCG@10 {ndcg:.4f} on 2 anchor folds"

@@ -29,6 +29,7 @@ FAMILIES = {
         "als n_iterations=3 method=vb vb_user_covariance=diagonal",
         "ials n_iterations=3",
         "ials n_iterations=3 solver=cholesky",
+        "ials n_iterations=3 reg_exponent=0",
     ],
     "sgd": [
         "sgd n_epochs=3",
@@ -37,7 +38,10 @@ FAMILIES = {
         "kernel-mf n_epochs=3 kernel=rbf",
         "kernel-mf n_epochs=3 kernel=sigmoid",
     ],
-    "baselines": ["biases", "biases method=sgd n_epochs=3"],
+    "baselines": [
+        "biases", "biases method=sgd n_epochs=3", "knnbaseline", "knnbaseline user_based=true",
+        "slope-one",
+    ],
     "nmf": ["nmf max_iter=20", "nmf-observed n_epochs=3", "nmf-observed n_epochs=3 solver=mu"],
     "example": ["item-knn"],
 }

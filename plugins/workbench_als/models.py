@@ -12,6 +12,7 @@ from workbench.capabilities import Capabilities
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError
 from workbench.factor.embedding import RankingFactorModel, RatingFactorModel
+from workbench.factor.fold_in import confidence_fold_in
 from workbench.model import EpochInfo, TrainingCallback
 from workbench.params import Params
 from workbench.threads import limited_threads
@@ -208,12 +209,17 @@ class ALS(RatingFactorModel):
 
 # -- implicit ------------------------------------------------------------------------------------
 class ImplicitALSParams(Params):
-    """Defaults chosen on the MovieLens-100k anchor folds and Last.fm (docs/models.md)."""
+    """Defaults chosen on the MovieLens-100k anchor folds and Last.fm (docs/models.md): the
+    frequency-scaled regularisation of Rendle et al. 2022. The defaults before issue 23:
+    ``reg=0.1 reg_exponent=0 init_std=0.01``."""
 
     n_factors: int = Field(64, ge=1, description="latent factors per user and item")
     n_iterations: int = Field(15, ge=1, description="ALS iterations (a user and an item step)")
     reg: float = Field(
-        0.1, gt=0, description="L2 regularisation lambda (> 0 keeps every system solvable)"
+        0.02,
+        gt=0,
+        description="L2 regularisation lambda (> 0 keeps every system solvable); with "
+        "reg_exponent > 0, the factor of each row's frequency-scaled penalty",
     )
     alpha: float = Field(1.0, gt=0, description="confidence slope: c = 1 + alpha * f(r)")
     confidence: Literal["linear", "log"] = Field(
@@ -229,7 +235,20 @@ class ImplicitALSParams(Params):
         "cg", description="conjugate gradient (Takács et al. 2011) or the exact Cholesky solve"
     )
     cg_steps: int = Field(3, ge=1, description="conjugate-gradient steps per half-step")
-    init_std: float = Field(0.01, gt=0, description="standard deviation of the initial factors")
+    reg_exponent: float = Field(
+        1.0,
+        ge=0,
+        le=2,
+        description="frequency-scaled regularisation (Rendle et al. 2022): each user's "
+        "(item's) penalty is reg * (sum of its (c - 1) + the number of items (users))^"
+        "reg_exponent, its total weight in the loss; 0: plain reg for every row",
+    )
+    init_std: float | None = Field(
+        None,
+        gt=0,
+        description="standard deviation of the initial factors (None: 0.1 / sqrt(n_factors), "
+        "Rendle et al. 2022)",
+    )
     compute_loss: bool = Field(
         True, description="compute the training loss every iteration (false: report NaN)"
     )
@@ -253,8 +272,15 @@ class ImplicitALS(RankingFactorModel):
         return solvers.ImplicitConfig(
             n_factors=p.n_factors, n_iterations=p.n_iterations, reg=p.reg, alpha=p.alpha,
             confidence=p.confidence, eps=p.eps, solver=p.solver, cg_steps=p.cg_steps,
-            init_std=p.init_std, seed=p.seed, compute_loss=p.compute_loss,
+            init_std=self.initial_std, seed=p.seed, compute_loss=p.compute_loss,
+            reg_exponent=p.reg_exponent,
         )
+
+    @property
+    def initial_std(self) -> float:
+        """``init_std``, or ``0.1 / sqrt(n_factors)`` when it is None."""
+        p = self.params
+        return 0.1 / float(np.sqrt(p.n_factors)) if p.init_std is None else float(p.init_std)
 
     def fold_in_values(self, history: sp.csr_matrix) -> sp.csr_matrix:
         """Interaction strengths as trained on: cleaned, binarised at ``binarize``, >= 0."""
@@ -287,3 +313,15 @@ class ImplicitALS(RankingFactorModel):
         self.user_factors_, self.item_factors_ = x, y
         self.loss_history_ = np.asarray(losses)
 
+    def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
+        """The exact user half-step with items frozen; with ``reg_exponent`` > 0 each new
+        user's regularisation is frequency-scaled as in training."""
+        p = self.params
+        values = self.fold_in_values(history)
+        settings = self.fold_in_settings()
+        if p.reg_exponent:
+            conf = solvers.with_confidence(values, p.alpha, p.confidence, p.eps)
+            settings["reg"] = p.reg * solvers.frequency_weights(
+                conf, self.n_items_, p.reg_exponent
+            )
+        return UserState.of(factors=confidence_fold_in(values, self.item_factors_, **settings))

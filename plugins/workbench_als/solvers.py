@@ -3,8 +3,11 @@
 - `fit_implicit`: confidence-weighted ALS (Hu, Koren and Volinsky 2008) on a users x items
   CSR matrix of raw values: confidence ``c = 1 + alpha r`` (``linear``) or ``1 + alpha
   log(1 + r / eps)`` (``log``), preference 1 for every stored entry, 0 elsewhere (confidence
-  1). Loss per iteration: ``(sum_ui c_ui (p_ui - x_u.y_i)^2 + reg (|X|^2 + |Y|^2)) /
-  (n_users n_items)``.
+  1). Loss per iteration: ``(sum_ui c_ui (p_ui - x_u.y_i)^2 + sum_u reg_u |x_u|^2 + sum_i
+  reg_i |y_i|^2) / (n_users n_items)``, ``reg_u = reg`` or, frequency-scaled (Rendle et al.
+  2022, ``reg_exponent`` nu > 0), ``reg (sum_i (c_ui - 1) + n_items)^nu``: the row's total
+  weight in the loss (their ``(|I_u| + alpha_0 |I|)^nu`` with ``alpha_0 = 1 / alpha``, up to
+  a constant factor), the same for items.
 - `fit_explicit`: biased MF by ALS with weighted-lambda regularisation (Zhou et al. 2008):
   each row's penalty is ``n_u (reg |x_u|^2 + reg_bias b_u^2)``; more generally ``(n_u^e +
   offset) (...)`` with ``reg_exponent`` e (1: weighted lambda, 0: plain ridge) and
@@ -105,36 +108,75 @@ class ImplicitConfig:
     init_std: float = 0.01
     seed: int = 0
     compute_loss: bool = True
+    reg_exponent: float = 0.0
+
+
+def frequency_weights(conf: sp.csr_matrix, n_other: int, exponent: float) -> np.ndarray:
+    """Each row's regularisation weight ``(sum (c - 1) over its entries + n_other)^exponent``
+    (float64): its total weight in the implicit loss, to the power ``exponent`` (Rendle et
+    al. 2022's frequency scaling; exponent 0: 1 for every row)."""
+    rows = np.repeat(np.arange(conf.shape[0]), np.diff(conf.indptr))
+    extra = np.bincount(
+        rows, weights=conf.data.astype(np.float64) - 1.0, minlength=conf.shape[0]
+    )
+    return (extra + float(n_other)) ** float(exponent)
 
 
 def implicit_half_step(
-    conf: sp.csr_matrix, X: np.ndarray, Y: np.ndarray, reg: float, solver: str, cg_steps: int
+    conf: sp.csr_matrix,
+    X: np.ndarray,
+    Y: np.ndarray,
+    reg: float,
+    solver: str,
+    cg_steps: int,
+    reg_rows: np.ndarray | None = None,
 ) -> None:
-    """Update every row of ``X`` (in place) against the fixed ``Y``."""
+    """Update every row of ``X`` (in place) against the fixed ``Y``; ``reg_rows``: one
+    regularisation per row instead of ``reg`` (frequency-scaled)."""
     k = _kernels()
     gram = Y.T @ Y
     if solver == "cg":
-        k.implicit_cg(
-            conf.indptr, conf.indices, conf.data, X, Y, gram.astype(np.float32),
-            np.float32(reg), int(cg_steps),
-        )
+        if reg_rows is None:
+            k.implicit_cg(
+                conf.indptr, conf.indices, conf.data, X, Y, gram.astype(np.float32),
+                np.float32(reg), int(cg_steps),
+            )
+        else:
+            k.implicit_cg_rows(
+                conf.indptr, conf.indices, conf.data, X, Y, gram.astype(np.float32),
+                reg_rows.astype(np.float32), int(cg_steps),
+            )
     elif solver == "cholesky":
         n, f = X.shape
         k.weighted_cholesky(
             conf.indptr, conf.indices, conf.data - np.float32(1.0), conf.data, Y,
-            gram.astype(np.float64), np.full(n, reg, dtype=np.float64),
+            gram.astype(np.float64),
+            np.full(n, reg, dtype=np.float64) if reg_rows is None else reg_rows,
             np.ones(f, dtype=np.float64), X,
         )
     else:
         raise ParamError(f"solver must be 'cg' or 'cholesky', got {solver!r}")
 
 
-def implicit_loss(conf: sp.csr_matrix, X: np.ndarray, Y: np.ndarray, reg: float) -> float:
-    """The implicit ALS loss (see the module docs), computed without a dense matrix."""
+def implicit_loss(
+    conf: sp.csr_matrix,
+    X: np.ndarray,
+    Y: np.ndarray,
+    reg: float,
+    reg_users: np.ndarray | None = None,
+    reg_items: np.ndarray | None = None,
+) -> float:
+    """The implicit ALS loss (see the module docs), computed without a dense matrix;
+    ``reg_users``/``reg_items``: per-row regularisation (frequency-scaled) instead of ``reg``."""
     observed = _kernels().implicit_loss(conf.indptr, conf.indices, conf.data, X, Y)
     x64, y64 = X.astype(np.float64), Y.astype(np.float64)
     everything = float(np.sum((x64.T @ x64) * (y64.T @ y64)))
-    penalty = reg * (float(np.sum(x64 * x64)) + float(np.sum(y64 * y64)))
+    if reg_users is None or reg_items is None:
+        penalty = reg * (float(np.sum(x64 * x64)) + float(np.sum(y64 * y64)))
+    else:
+        penalty = float(reg_users @ np.sum(x64 * x64, axis=1)) + float(
+            reg_items @ np.sum(y64 * y64, axis=1)
+        )
     return (observed + everything + penalty) / (X.shape[0] * Y.shape[0])
 
 
@@ -150,14 +192,18 @@ def fit_implicit(
     X = rng.normal(0.0, cfg.init_std, (n_users, cfg.n_factors)).astype(np.float32)
     Y = rng.normal(0.0, cfg.init_std, (n_items, cfg.n_factors)).astype(np.float32)
     conf_t = transpose(conf)
+    reg_users = reg_items = None
+    if cfg.reg_exponent:
+        reg_users = cfg.reg * frequency_weights(conf, n_items, cfg.reg_exponent)
+        reg_items = cfg.reg * frequency_weights(conf_t, n_users, cfg.reg_exponent)
     losses: list[float] = []
     for it in range(1, cfg.n_iterations + 1):
         started = time.perf_counter()
-        implicit_half_step(conf, X, Y, cfg.reg, cfg.solver, cfg.cg_steps)
-        implicit_half_step(conf_t, Y, X, cfg.reg, cfg.solver, cfg.cg_steps)
+        implicit_half_step(conf, X, Y, cfg.reg, cfg.solver, cfg.cg_steps, reg_users)
+        implicit_half_step(conf_t, Y, X, cfg.reg, cfg.solver, cfg.cg_steps, reg_items)
         hint = f"lower alpha={cfg.alpha:g} or raise reg={cfg.reg:g}"
         if cfg.compute_loss:
-            loss = implicit_loss(conf, X, Y, cfg.reg)
+            loss = implicit_loss(conf, X, Y, cfg.reg, reg_users, reg_items)
             _finite_or_stop(loss, it, hint)
         else:  # still stop on NaN: a cheap check of the factors
             loss = math.nan

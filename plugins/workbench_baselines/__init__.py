@@ -5,6 +5,10 @@ so that an MF model is always shown next to what it must beat.
 - ``biases`` (aliases ``baseline``, ``baseline-only``): mu + b_u + b_i fitted by ALS or SGD.
 - ``popularity`` (alias ``most-popular``): items ranked by their number of training
   interactions.
+- ``knnbaseline`` (alias ``rating-knn``): Surprise's KNNBaseline, item- or user-based
+  neighbours on top of the baselines (`workbench_baselines.neighbours`); the alias
+  ``knn-baseline`` belongs to the example plugin's item-knn.
+- ``slope-one`` (alias ``slopeone``): Slope One as Surprise's SlopeOne (or weighted).
 
 Model modules are imported inside the hook, so listing plugins stays fast.
 """
@@ -21,3 +25,8 @@ def register_models(register):
     register(GlobalMean, aliases=["mean"])
     register(Biases, aliases=["baseline", "baseline-only"])
     register(Popularity, aliases=["most-popular"])
+
+    from workbench_baselines.neighbours import KNNBaseline, SlopeOne
+
+    register(KNNBaseline, aliases=["rating-knn"])
+    register(SlopeOne, aliases=["slopeone"])
