@@ -26,7 +26,8 @@ from workbench.factor.fold_in import gradient_schedule
 from workbench.model import EpochInfo, TrainingCallback
 from workbench.user_state import UserState, grow_rows
 from workbench_torch.params import DEFAULT_REG, MLPParams, NeuMFParams, TorchParams
-from workbench_torch.scorer import ITEM_PARTS, USER_PARTS, TorchScorer
+from workbench_torch.parts import ITEM_PARTS, USER_PARTS
+from workbench_torch.scorer import TorchScorer
 
 if TYPE_CHECKING:  # torch is imported where it is used: registering the models stays fast
     import torch

@@ -26,7 +26,7 @@ from workbench.model import top_k
 from workbench.user_state import UserState
 from workbench_torch.device import resolve_device
 from workbench_torch.nets import FactorNet
-from workbench_torch.scorer import ITEM_PARTS
+from workbench_torch.parts import ITEM_PARTS
 from workbench_torch.train import torch_threads, zero_rows
 
 

@@ -10,10 +10,7 @@ from typing import Any
 import numpy as np
 
 from workbench.user_state import UserState
-
-#: Per-user state parts and the model attribute holding each for trained users.
-USER_PARTS = {"factors": "user_factors_", "bias": "user_bias_", "mlp_factors": "user_mlp_factors_"}
-ITEM_PARTS = {"factors": "item_factors_", "bias": "item_bias_", "mlp_factors": "item_mlp_factors_"}
+from workbench_torch.parts import USER_PARTS
 
 
 class TorchScorer:
