@@ -85,7 +85,9 @@ def prepare(workdir: Path, venv_from: Path | None) -> Path:
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     data = data_dir()
     shared = workdir / "shared"
-    if data is not None and not (shared / "data").exists():
+    if data is None:
+        print("no data folder: set WORKBENCH_DATA_DIR (the MovieLens commands will fail)")
+    elif not (shared / "data").exists():
         shared.mkdir(exist_ok=True)
         (shared / "data").symlink_to(data)
     if venv_from is not None:
