@@ -85,7 +85,9 @@ def prepare(workdir: Path, venv_from: Path | None) -> Path:
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     data = data_dir()
     shared = workdir / "shared"
-    if data is not None and not (shared / "data").exists():
+    if data is None:
+        print("no data folder: set WORKBENCH_DATA_DIR (the MovieLens commands will fail)")
+    elif not (shared / "data").exists():
         shared.mkdir(exist_ok=True)
         (shared / "data").symlink_to(data)
     if venv_from is not None:
@@ -113,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--with-tests", action="store_true")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--only", default="", help="run only blocks containing this text")
+    parser.add_argument(
+        "--skip", action="append", default=[], help="skip blocks containing this text (repeatable)"
+    )
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per block")
     args = parser.parse_args(argv)
     plan = [(doc, i, b) for doc in DOCS for i, b in enumerate(blocks(ROOT / doc), start=1)]
@@ -126,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     env = clean_env(clone)
     failed = 0
     for doc, i, block in plan:
-        if args.only and args.only not in block:
+        if (args.only and args.only not in block) or any(t in block for t in args.skip):
+            print(f"{doc} block {i}: not run (--only/--skip)")
             continue
         script, skipped = script_of(block, args.with_tests)
         if doc != "README.md":  # the README says to activate the venv first

@@ -109,7 +109,7 @@ def tuning_figure(ranking: pd.DataFrame, tuned: list[str], metric: str, higher: 
     ax = axes[-1]
     by_trial = ranking.sort_values("trial")
     scores = by_trial["mean"].where(by_trial["status"] == "complete")
-    running = scores.cummax() if higher else scores.cummin()
+    running = (scores.cummax() if higher else scores.cummin()).ffill()  # pruned: no new best
     ax.plot(by_trial["trial"], by_trial["mean"], ".", color="#bbb", label="candidate")
     ax.step(by_trial["trial"], running, where="post", color="#1a7f37", label="best so far")
     ax.set_xlabel("candidate (order tried)", fontsize=8)
