@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT / "benchmarks" / "results" / "neighbours_surprise.json"
-RESULT = ROOT / "benchmarks" / "results" / "neighbours.json"
+REFERENCE = ROOT / "benchmarks" / "results" / "scripts" / "neighbours_surprise.json"
+RESULT = ROOT / "benchmarks" / "results" / "scripts" / "neighbours.json"
 
 #: (label, workbench spec, Surprise class, Surprise keyword arguments)
 ROWS: list[tuple[str, str, str, dict]] = [

@@ -105,7 +105,7 @@ def test_recalculate_user_equivalence_with_implicit() -> None:
     implicit_als = pytest.importorskip("implicit.cpu.als")
     data = low_rank_ratings(kind="implicit", seed=5)
     # implicit's confidence is alpha * r, ours 1 + alpha * r: give it our confidences, alpha 1
-    model = ImplicitALS(n_factors=6, n_iterations=3, alpha=2.0, reg=0.2).fit(data)
+    model = ImplicitALS(n_factors=6, n_iterations=3, alpha=2.0, reg=0.2, reg_exponent=0).fit(data)
     conf = solvers.with_confidence(solvers.clean_csr(data.csr()), 2.0, "linear", 1.0)
     ref = implicit_als.AlternatingLeastSquares(
         factors=6, regularization=0.2, alpha=1.0, random_state=0
