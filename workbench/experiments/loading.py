@@ -76,6 +76,9 @@ def _movielens_hint(name: str) -> str | None:
     word = _MOVIELENS_WORD.fullmatch(os.path.basename(name.rstrip("/")))
     if word is None:
         return None
+    release = f"ml-{word.group(1).lower()}"
+    if release in get_registry().names("dataset"):  # the catalogue's word for that release
+        return f'did you mean "{release}" (fetched and cached) or "movielens path=FOLDER"?'
     return (
         f'did you mean "movielens variant={word.group(1).lower()} path=FOLDER" '
         "(the folder holding u.data, ratings.dat or ratings.csv)?"
