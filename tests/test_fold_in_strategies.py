@@ -24,7 +24,7 @@ def test_implicit_als_folds_in_through_the_ranking_kind_and_the_one_solver() -> 
     assert not hasattr(solvers, "implicit_fold_in")
     data = low_rank_ratings(kind="implicit", seed=2)
     model = ImplicitALS(n_factors=4, n_iterations=3, alpha=3.0, reg=0.5, binarize=2.0,
-                        confidence="log", eps=2.0).fit(data)
+                        confidence="log", eps=2.0, reg_exponent=0).fit(data)
     history = data.subset(data.user < 5)
     got = model.fold_in(history).state["factors"]
     raw = solvers.clean_csr(history.csr()[:5], binarize=2.0)  # fold_in_values: as trained on

@@ -227,10 +227,20 @@ def test_relabelled_ids(files, data):
         np.testing.assert_array_equal(_lists(a, users, None)[0], _lists(b, users, None)[0])
         if _seeded(name):
             continue
-        c = _fit(name, shuffled)
+        atol = 1e-9
+        if "tol" in get_registry().entry("model", name).obj.Params.model_fields:
+            # a solver that sweeps the items in id order and stops at a tolerance (slim's
+            # coordinate descent) is order-free only at its optimum: fit both to convergence
+            converged = {**_spec(name), "max_iter": 10_000, "tol": 1e-12}
+            a = wb.make_model(name, **converged).fit(data)
+            want = _by_label(a, data, table.user.to_numpy(), table.item.to_numpy(), ts)
+            c = wb.make_model(name, **converged).fit(shuffled)
+            atol = F32 * float(np.max(np.abs(want)))
+        else:
+            c = _fit(name, shuffled)
         new_items = 7 * perm[(table.item.to_numpy() - 5) // 7] + 5
         got = _by_label(c, shuffled, table.user.to_numpy(), new_items, ts)
-        np.testing.assert_allclose(got, want, rtol=0, atol=1e-9, err_msg=f"{name}: shuffled ids")
+        np.testing.assert_allclose(got, want, rtol=0, atol=atol, err_msg=f"{name}: shuffled ids")
 
 
 @pytest.mark.filterwarnings("ignore::workbench.analysis.protocol_notes.TimeSplitWarning")

@@ -12,7 +12,6 @@ from workbench.capabilities import Capabilities
 from workbench.data import Interactions
 from workbench.errors import DataError, ParamError
 from workbench.factor.embedding import RankingFactorModel, RatingFactorModel
-from workbench.factor.fold_in import confidence_fold_in
 from workbench.model import EpochInfo, TrainingCallback
 from workbench.params import Params
 from workbench.threads import limited_threads
@@ -313,15 +312,11 @@ class ImplicitALS(RankingFactorModel):
         self.user_factors_, self.item_factors_ = x, y
         self.loss_history_ = np.asarray(losses)
 
-    def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
-        """The exact user half-step with items frozen; with ``reg_exponent`` > 0 each new
-        user's regularisation is frequency-scaled as in training."""
+    def fold_in_regularisation(self, values: sp.csr_matrix, reg: float) -> float | np.ndarray:
+        """With ``reg_exponent`` > 0 each new user's regularisation is frequency-scaled as
+        in training."""
         p = self.params
-        values = self.fold_in_values(history)
-        settings = self.fold_in_settings()
-        if p.reg_exponent:
-            conf = solvers.with_confidence(values, p.alpha, p.confidence, p.eps)
-            settings["reg"] = p.reg * solvers.frequency_weights(
-                conf, self.n_items_, p.reg_exponent
-            )
-        return UserState.of(factors=confidence_fold_in(values, self.item_factors_, **settings))
+        if not p.reg_exponent:
+            return reg
+        conf = solvers.with_confidence(values, p.alpha, p.confidence, p.eps)
+        return reg * solvers.frequency_weights(conf, self.n_items_, p.reg_exponent)

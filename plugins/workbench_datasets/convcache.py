@@ -180,3 +180,21 @@ def clear(name: str | None = None) -> int:
             shutil.rmtree(folder() / row["key"], ignore_errors=True)
             removed += 1
     return removed
+
+
+def stat_identity(path: Path) -> str | None:
+    """Path, size and modification time of a file given by hand; of a folder, those of
+    every file in it and one level down (a folder's own time misses edited files). None
+    for a pipe or device (its content has no name); OSError for a missing path."""
+    import stat
+
+    if path.is_dir():
+        files = sorted(p for pattern in ("*", "*/*") for p in path.glob(pattern) if p.is_file())
+    elif stat.S_ISREG(path.stat().st_mode):
+        files = [path]
+    else:
+        return None
+    text = ";".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    if not path.is_dir():
+        return text
+    return f"{path.resolve()}/:" + hashlib.sha256(text.encode()).hexdigest()

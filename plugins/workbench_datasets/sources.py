@@ -20,6 +20,7 @@ from pathlib import Path
 
 from workbench.errors import DataError
 from workbench_datasets.catalogue import Entry, Remote
+from workbench_datasets.convcache import stat_identity
 from workbench_datasets.fetch import cache_dir, fetch
 
 MIRROR_ENV = "WORKBENCH_DATA_MIRROR"
@@ -128,24 +129,6 @@ def identity(
             return None
         parts.append(known)
     return "|".join(parts)
-
-
-def stat_identity(path: Path) -> str | None:
-    """Path, size and modification time of a file given by hand; of a folder, those of
-    every file in it and one level down (a folder's own time misses edited files). None
-    for a pipe or device (its content has no name); OSError for a missing path."""
-    import stat
-
-    if path.is_dir():
-        files = sorted(p for pattern in ("*", "*/*") for p in path.glob(pattern) if p.is_file())
-    elif stat.S_ISREG(path.stat().st_mode):
-        files = [path]
-    else:
-        return None
-    text = ";".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
-    if not path.is_dir():
-        return text
-    return f"{path.resolve()}/:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def known_identity(entry: Entry, subset: str | None, checksum: str | None) -> str | None:

@@ -187,7 +187,7 @@ def _through_cache(dataset: Tabular) -> Interactions:
     from pathlib import Path
 
     from workbench_datasets import convcache
-    from workbench_datasets.sources import stat_identity
+    from workbench_datasets.convcache import stat_identity
 
     p = dataset.params
     options = {k: v for k, v in dataset.get_params().items() if k != "cache"}

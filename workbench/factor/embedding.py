@@ -174,10 +174,14 @@ class RankingFactorModel(EmbeddingModel):
         its training data applies the same map here)."""
         return history
 
+    def fold_in_regularisation(self, values: sp.csr_matrix, reg: float) -> float | np.ndarray:
+        """The regularisation of each new user's solve (``values``: `fold_in_values` of the
+        histories); by default ``reg`` for all. A model that scales it by each user's
+        activity in training (frequency-scaled, Rendle et al. 2022) scales it here alike."""
+        return reg
+
     def _fold_in(self, history: sp.csr_matrix, **options: Any) -> UserState:
-        factors = confidence_fold_in(
-            self.fold_in_values(history), self.item_factors_, **self.fold_in_settings()
-        )
-        return UserState.of(factors=factors)
-
-
+        values = self.fold_in_values(history)
+        settings = self.fold_in_settings()
+        settings["reg"] = self.fold_in_regularisation(values, settings["reg"])
+        return UserState.of(factors=confidence_fold_in(values, self.item_factors_, **settings))
