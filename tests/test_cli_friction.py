@@ -70,7 +70,7 @@ def test_movielens_words_and_folders_get_a_did_you_mean(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "u.data").write_text("1\t1\t5\t0\n2\t1\t3\t0\n")
     data = wb.load_dataset(str(folder))
-    assert (data.n_users, data.n_items, data.n_interactions) == (2, 1, 2)
+    assert (data.n_users, data.n_items, len(data)) == (2, 1, 2)
 
 
 def test_tabular_label_and_the_old_name_option(tmp_path: Path) -> None:
