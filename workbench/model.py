@@ -777,23 +777,29 @@ class Model(Component):
         """Nearest items by cosine similarity of `item_embeddings` (the item itself excluded);
         ``k`` (0 or more) is capped at the number of other items."""
         self.check_fitted()
-        k = check_k(k, where="similar_items", minimum=0)
+        check_k(k, where="similar_items", minimum=0)
         emb = self.item_embeddings()
         if emb is None:
             raise WorkbenchError(f"{self.owner()} has no item vectors to compare items with")
-        idx = index_array(items, f"{self.owner()}: similar_items: item")
-        if len(idx) and (idx.min() < 0 or idx.max() >= len(emb)):
-            bad = idx[(idx < 0) | (idx >= len(emb))][0]
-            raise DataError(
-                f"{self.owner()}: similar_items: item index {bad} is outside 0..{len(emb) - 1}"
-            )
-        k = min(k, max(len(emb) - 1, 0))
+        idx, k = self._similar_items_request(items, k, len(emb))
         norms = np.linalg.norm(emb, axis=1)
         norms[norms == 0] = 1.0
         unit = emb / norms[:, None]
         sims = unit[idx] @ unit.T
         sims[np.arange(len(idx)), idx] = -np.inf
         return top_k(sims.astype(np.float32), np.arange(len(emb)), k)
+
+    def _similar_items_request(self, items: Any, k: int, n_items: int) -> tuple[np.ndarray, int]:
+        """The checked item indices of a `similar_items` call (a one-line error naming the
+        first one outside ``0..n_items-1``) and ``k`` capped at the number of other items."""
+        k = check_k(k, where="similar_items", minimum=0)
+        idx = index_array(items, f"{self.owner()}: similar_items: item")
+        if len(idx) and (idx.min() < 0 or idx.max() >= n_items):
+            bad = idx[(idx < 0) | (idx >= n_items)][0]
+            raise DataError(
+                f"{self.owner()}: similar_items: item index {bad} is outside 0..{n_items - 1}"
+            )
+        return idx, min(k, max(n_items - 1, 0))
 
     # -- files ----------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -25,7 +25,7 @@ from pydantic import Field
 from workbench.capabilities import Capabilities, ColdStart
 from workbench.data import Interactions
 from workbench.errors import DataError
-from workbench.model import Model, TrainingCallback, check_k, index_array, replace_rows
+from workbench.model import Model, TrainingCallback, replace_rows
 from workbench.params import Params
 from workbench.user_state import UserState, grow_rows
 from workbench_baselines.rating_similarity import (
@@ -281,13 +281,7 @@ class KNNBaseline(Model):
         self.check_fitted()
         if self.params.user_based:
             return super().similar_items(items, k)  # no item vectors: a one-line error
-        k = min(check_k(k, where="similar_items", minimum=0), max(self.n_items_ - 1, 0))
-        idx = index_array(items, f"{self.owner()}: similar_items: item")
-        if len(idx) and (idx.min() < 0 or idx.max() >= self.n_items_):
-            bad = idx[(idx < 0) | (idx >= self.n_items_)][0]
-            raise DataError(
-                f"{self.owner()}: similar_items: item index {bad} is outside 0..{self.n_items_ - 1}"
-            )
+        idx, k = self._similar_items_request(items, k, self.n_items_)
         s = self.similarity_
         scores = np.full((len(idx), k), -np.inf, dtype=np.float32)
         out = np.full((len(idx), k), -1, dtype=np.int64)

@@ -16,8 +16,7 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from workbench.capabilities import Capabilities, ColdStart
-from workbench.errors import DataError
-from workbench.model import BLOCK_CELLS, Model, check_k, index_array, replace_rows, top_k
+from workbench.model import BLOCK_CELLS, Model, replace_rows, top_k
 from workbench.params import Params
 from workbench.user_state import UserState
 from workbench_topn.weights import history_matrix
@@ -112,13 +111,7 @@ class ItemItemModel(Model):
         adds to their scores), the item itself excluded, best first; rows with fewer
         non-zero weights are padded with item -1 and score NaN."""
         self.check_fitted()
-        k = min(check_k(k, where="similar_items", minimum=0), max(self.n_items_ - 1, 0))
-        idx = index_array(items, f"{self.owner()}: similar_items: item")
-        if len(idx) and (idx.min() < 0 or idx.max() >= self.n_items_):
-            bad = idx[(idx < 0) | (idx >= self.n_items_)][0]
-            raise DataError(
-                f"{self.owner()}: similar_items: item index {bad} is outside 0..{self.n_items_ - 1}"
-            )
+        idx, k = self._similar_items_request(items, k, self.n_items_)
         w = self.weights_
         rows = w[idx]
         rows = rows.toarray() if sp.issparse(rows) else np.array(rows, dtype=np.float64)

@@ -17,8 +17,7 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from workbench.data import Interactions
-from workbench.errors import DataError
-from workbench.model import BLOCK_CELLS, Model, TrainingCallback, check_k, index_array, top_k
+from workbench.model import BLOCK_CELLS, Model, TrainingCallback, top_k
 from workbench.params import Params
 from workbench.user_state import UserState
 from workbench_topn.itemitem import ItemItemModel, ItemItemParams, sparse_arrays, sparse_from
@@ -179,13 +178,7 @@ class UserKNN(Model):
         """Items by the cosine of their weighted columns over the training users (the item
         itself excluded), best first; padded with item -1 / NaN past the non-zero ones."""
         self.check_fitted()
-        k = min(check_k(k, where="similar_items", minimum=0), max(self.n_items_ - 1, 0))
-        idx = index_array(items, f"{self.owner()}: similar_items: item")
-        if len(idx) and (idx.min() < 0 or idx.max() >= self.n_items_):
-            bad = idx[(idx < 0) | (idx >= self.n_items_)][0]
-            raise DataError(
-                f"{self.owner()}: similar_items: item index {bad} is outside 0..{self.n_items_ - 1}"
-            )
+        idx, k = self._similar_items_request(items, k, self.n_items_)
         cols = self.pool_t_
         norms = row_norms(cols)
         sims = similarity_block(cols[idx], cols.T.tocsr(), norms[idx], norms, 0.0)
