@@ -48,12 +48,12 @@ def dataset_spec(spec: str | Mapping[str, Any] | None = None, **options: Any) ->
             sep and subset and name in registry.names("dataset") and not os.path.exists(parsed.name)
         ):  # NAME:SUBSET, e.g. amazon-2018:Books
             return Spec("dataset", name, {"subset": subset, **params}, parsed.text)
-        hint = None if looks_like_path(parsed.name) else _movielens_hint(parsed.name)
-        if hint:
-            raise UnknownNameError(f"unknown dataset {parsed.name!r}: {hint}") from exc
-        if looks_like_path(parsed.name):  # a missing file gets the file answer (did you mean)
+        if looks_like_path(parsed.name):  # a folder, or a missing file (did you mean)
             reader = registry.default("dataset", "files")
             return Spec("dataset", reader, {"path": parsed.name, **params}, parsed.text)
+        hint = _movielens_hint(parsed.name)
+        if hint:
+            raise UnknownNameError(f"unknown dataset {parsed.name!r}: {hint}") from exc
         raise
     if "name" in params and "label" in entry.obj.Params.model_fields:
         params = _old_name_option(entry.name, params)
@@ -62,18 +62,11 @@ def dataset_spec(spec: str | Mapping[str, Any] | None = None, **options: Any) ->
 
 #: Release words other tools use for MovieLens (``ml-100k``, ``ml_1m``, ``movielens-20m``).
 _MOVIELENS_WORD = re.compile(r"(?:ml|movielens)[-_]?(100k|1m|10m|20m|25m|latest-small)", re.I)
-#: The ratings file that marks a MovieLens folder.
-_MOVIELENS_FILES = ("u.data", "ratings.dat", "ratings.csv")
 
 
 def _movielens_hint(name: str) -> str | None:
-    """ "Did you mean" for a MovieLens release word or a MovieLens folder given as a dataset."""
-    folder = os.path.expanduser(name)
-    if os.path.isdir(folder) and any(
-        os.path.isfile(os.path.join(folder, f)) for f in _MOVIELENS_FILES
-    ):
-        return f'it is a MovieLens folder: use --data "movielens path={name}"'
-    word = _MOVIELENS_WORD.fullmatch(os.path.basename(name.rstrip("/")))
+    """ "Did you mean" for another tool's word for a MovieLens release (not a path)."""
+    word = _MOVIELENS_WORD.fullmatch(name)
     if word is None:
         return None
     release = f"ml-{word.group(1).lower()}"
