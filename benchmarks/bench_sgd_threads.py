@@ -1,23 +1,41 @@
-"""`sgd` epochs on 1 thread (the serial loop over the blocked order) against ``n_threads``
-threads (the grid of `mf_epoch_grid`, its regrouping included), A B A B in one process.
+"""`sgd` epochs on 1 thread (``shuffle=blocked``: the blocked shuffle and the serial loop)
+against ``n_threads`` threads (`mf_epoch_grid`: each grid cell shuffled and updated on its
+thread), and LIBMF's epochs on the same ratings, A B A B in one run.
 
 Random ratings of the Netflix shape's density (items Zipf-like), ``--n`` ratings, 50 factors
-by default. Each run is one epoch from the same parameters (copied), timed around the kernel
-calls (and, for the grid, `BiasedMF._grid`). Run::
+by default. Each of ours is one whole epoch (its shuffle included) from the same parameters;
+the grouping into the grid is done once per fit, as `fit` does, outside the timing. LIBMF
+(``--libmf-python``: a Python with the ``libmf`` package, kept out of the workbench's
+virtualenv) runs in a subprocess on the same ratings with the same factors, learning rate
+and L2 penalties (`benchmarks/libmf_worker.py`: its fit with 1 epoch subtracted from its fit
+with ``1 + --libmf-epochs``, so its set-up is not counted). Run::
 
     .venv/bin/python -m benchmarks.bench_sgd_threads [--n 10000000] [--factors 50] [--repeat 3]
+        [--libmf-python /work/refvenv/bin/python]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 from workbench_sgd import _kernels as K
 from workbench_sgd.base import Ratings
 from workbench_sgd.biased import BiasedMF, _numba_threads
+
+
+def libmf_epoch(python: str, path: Path, factors: int, threads: int, epochs: int) -> float:
+    """LIBMF's seconds per epoch (a subprocess: `benchmarks/libmf_worker.py`)."""
+    worker = Path(__file__).with_name("libmf_worker.py")
+    cmd = [python, str(worker), str(path), str(factors), str(threads), str(epochs)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return float(json.loads(out.strip().splitlines()[-1])["epoch_s"])
 
 
 def main() -> None:
@@ -26,6 +44,8 @@ def main() -> None:
     ap.add_argument("--factors", type=int, default=50)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--libmf-python", help="a Python that can import libmf (else no LIBMF)")
+    ap.add_argument("--libmf-epochs", type=int, default=3)
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     n_users, n_items = max(args.n // 208, 10), 17_770
@@ -33,8 +53,10 @@ def main() -> None:
     items = np.searchsorted(pop, rng.random(args.n) * pop[-1]).astype(np.int32)
     users = rng.integers(0, n_users, args.n).astype(np.int32)
     values = rng.integers(1, 6, args.n).astype(np.float32)
-    model = BiasedMF(n_threads=args.threads, shuffle="blocked")
-    blocked = model._blocked(model._by_user(Ratings(users, items, values)), rng, 8192)
+    serial_model = BiasedMF(shuffle="blocked")
+    by_user = serial_model._by_user(Ratings(users, items, values))
+    grid_model = BiasedMF(n_threads=args.threads)
+    cells = grid_model._epoch_ratings(Ratings(users, items, values))
     p0 = rng.normal(0, 0.01, (n_users, args.factors)).astype(np.float32)
     q0 = rng.normal(0, 0.01, (n_items, args.factors)).astype(np.float32)
     kw = dict(mu=np.float32(3.0), lr=np.float32(0.005), reg=np.float32(0.04),
@@ -47,28 +69,50 @@ def main() -> None:
     def serial() -> float:
         params = fresh()
         started = time.perf_counter()
-        K.mf_epoch(blocked.users, blocked.items, blocked.values, **params, **kw)
+        r = serial_model._blocked(by_user, rng, 8192)
+        K.mf_epoch(r.users, r.items, r.values, **params, **kw)
         return time.perf_counter() - started
 
     def grid() -> float:
         params = fresh()
         started = time.perf_counter()
-        r, extra = model._grid(blocked, args.threads, 0)
+        extra = cells.epoch_args(8192, int(rng.integers(2**63 - 1)))
         with _numba_threads(args.threads):
-            K.mf_epoch_grid(r.users, r.items, r.values, **extra, **params, **kw)
+            K.mf_epoch_grid(cells.users, cells.items, cells.values, **extra, **params, **kw)
         return time.perf_counter() - started
 
+    systems = {"sgd, 1 thread (shuffle=blocked)": serial,
+               f"sgd, {args.threads} threads (grid)": grid}  # fmt: skip
+    tmp = None
+    if args.libmf_python:
+        tmp = tempfile.TemporaryDirectory()
+        path = Path(tmp.name) / "ratings.npy"
+        np.save(path, np.stack([users, items, values], axis=1).astype(np.float32))
+        for t in sorted({1, args.threads}):
+            systems[f"LIBMF, {t} thread(s)"] = (
+                lambda t=t: libmf_epoch(args.libmf_python, path, args.factors, t, args.libmf_epochs)
+            )
     serial(), grid()  # compile or load the cache
-    print(f"{args.n:,} ratings, {args.factors} factors; load {os.getloadavg()}", flush=True)
-    runs: dict[str, list[float]] = {"1 thread": [], f"{args.threads} threads (grid)": []}
+    print(f"{args.n:,} ratings ({n_users:,} users x {n_items:,} items), {args.factors} factors; "
+          f"load {os.getloadavg()}", flush=True)  # fmt: skip
+    runs: dict[str, list[float]] = {name: [] for name in systems}
     for _ in range(args.repeat):
-        for name, fn in zip(runs, (serial, grid), strict=True):
+        for name, fn in systems.items():
             runs[name].append(fn())
-    a, b = (float(np.median(v)) for v in runs.values())
+    med = {name: float(np.median(v)) for name, v in runs.items()}
+    print("| system | s / epoch (median) | runs | ns / rating |\n|---|---|---|---|")
     for name, v in runs.items():
-        print(f"{name}: median {np.median(v):.3f} s ({', '.join(f'{x:.3f}' for x in v)}), "
-              f"{np.median(v) / args.n * 1e9:.1f} ns/rating")  # fmt: skip
-    print(f"speed-up {a / b:.2f}x; load after {os.getloadavg()}")
+        print(f"| {name} | {med[name]:.3f} | {', '.join(f'{x:.3f}' for x in v)} | "
+              f"{med[name] / args.n * 1e9:.1f} |")  # fmt: skip
+    names = list(systems)
+    print(f"\nspeed-up of {names[1]} over {names[0]}: {med[names[0]] / med[names[1]]:.2f}x")
+    for t in sorted({1, args.threads}):
+        if f"LIBMF, {t} thread(s)" in med:
+            ours = med[names[0]] if t == 1 else med[names[1]]
+            print(f"ours / LIBMF at {t} thread(s): {ours / med[f'LIBMF, {t} thread(s)']:.2f}x")
+    print(f"load after {os.getloadavg()}")
+    if tmp is not None:
+        tmp.cleanup()
 
 
 if __name__ == "__main__":

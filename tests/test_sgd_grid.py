@@ -1,7 +1,8 @@
-"""`sgd n_threads>1`: LIBMF-style block scheduling (`grid_order` + `mf_epoch_grid`). Blocks
-of one round share no user and no item, so running them on threads must give exactly the
-serial `mf_epoch` over the same order; fits repeat bit for bit and do not depend on the
-thread count (2 to 4 threads share one grid)."""
+"""`sgd n_threads>1`: LIBMF-style block scheduling (`grid_order` once, then `mf_epoch_grid`
+shuffling each cell on its thread). Cells of one round share no user and no item, so running
+them on threads must give exactly the serial `mf_epoch` over the same order
+(`grid_shuffle`); fits repeat bit for bit and do not depend on the thread count (2 to 4
+threads share one grid)."""
 
 from __future__ import annotations
 
@@ -35,13 +36,38 @@ def test_grid_order_is_a_stable_regrouping_into_independent_rounds():
             assert (ug[users[part]] == a).all() and (ig[items[part]] == (a + r) % g).all()
 
 
-def test_grid_epoch_on_threads_equals_the_serial_epoch():
-    users, items, values = ratings(3)
-    g = 8
-    ug = np.random.default_rng(4).permutation(90) % g
-    ig = np.random.default_rng(5).permutation(70) % g
+def grid(seed: int, g: int = 8):
+    """Ratings sorted by user, then regrouped into the cells of a g x g grid."""
+    users, items, values = ratings(seed)
+    by_user = np.argsort(users, kind="stable")
+    users, items, values = users[by_user], items[by_user], values[by_user]
+    ug = np.random.default_rng(seed + 1).permutation(90) % g
+    ig = np.random.default_rng(seed + 2).permutation(70) % g
     order, starts = K.grid_order(users, items, ug, ig, g)
-    u, i, v = users[order], items[order], values[order]
+    return users[order], items[order], values[order], starts
+
+
+def test_grid_shuffle_is_a_blocked_permutation_within_each_cell():
+    users, items, values, starts = grid(3)
+    pos = np.arange(len(users), dtype=np.int32)
+    bs = 16
+    got = K.grid_shuffle(starts, 8, bs, 11, pos, items, values)[0]
+    assert not np.array_equal(got, pos)
+    for c in range(64):
+        lo, hi = starts[c], starts[c + 1]
+        part = got[lo:hi]
+        assert sorted(part.tolist()) == list(range(lo, hi))  # a permutation of the cell
+        runs = (part - lo) // bs  # each run of bs consecutive ratings is visited whole
+        changes = np.flatnonzero(np.diff(runs)) + 1
+        assert len(np.unique(runs)) == len(changes) + 1
+    assert np.array_equal(K.grid_shuffle(starts, 8, bs, 11, pos, items, values)[0], got)
+    assert not np.array_equal(K.grid_shuffle(starts, 8, bs, 12, pos, items, values)[0], got)
+
+
+def test_grid_epoch_on_threads_equals_the_serial_epoch():
+    users, items, values, starts = grid(3)
+    g, bs, seed = 8, 16, 5
+    u, i, v = K.grid_shuffle(starts, g, bs, seed, users, items, values)
     init = np.random.default_rng(6)
     p0 = init.normal(0, 0.1, (90, 16)).astype(np.float32)
     q0 = init.normal(0, 0.1, (70, 16)).astype(np.float32)
@@ -49,13 +75,14 @@ def test_grid_epoch_on_threads_equals_the_serial_epoch():
                 reg_bias=np.float32(0.02), biased=True, update_items=True)  # fmt: skip
     ref = [np.zeros(90, np.float32), np.zeros(70, np.float32), p0.copy(), q0.copy()]
     sse_ref = K.mf_epoch(u, i, v, bu=ref[0], bi=ref[1], p=ref[2], q=ref[3], **args)
+    work = [np.empty_like(users), np.empty_like(items), np.empty_like(values)]
     before = numba.get_num_threads()
     try:
         for threads in range(1, numba.config.NUMBA_NUM_THREADS + 1):
             numba.set_num_threads(threads)
             got = [np.zeros(90, np.float32), np.zeros(70, np.float32), p0.copy(), q0.copy()]
-            sse = K.mf_epoch_grid(u, i, v, starts, g, bu=got[0], bi=got[1], p=got[2], q=got[3],
-                                  **args)  # fmt: skip
+            sse = K.mf_epoch_grid(users, items, values, starts, g, bs, seed, *work, bu=got[0],
+                                  bi=got[1], p=got[2], q=got[3], **args)  # fmt: skip
             for a, b in zip(got, ref, strict=True):
                 np.testing.assert_array_equal(a, b)
             assert abs(sse - sse_ref) <= 1e-9 * sse_ref

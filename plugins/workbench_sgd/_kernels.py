@@ -166,6 +166,78 @@ def grid_order(
     return order, start
 
 
+#: splitmix64's increment (the golden ratio in 64 bits).
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, inline="always")
+def _mix(x: np.uint64) -> np.uint64:
+    """splitmix64's output function (Steele, Lea and Flood 2014)."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@njit(cache=True, inline="always")
+def _below(state: np.ndarray, n: int) -> int:
+    """A random integer in ``0..n-1`` (n < 2**32) from the splitmix64 stream ``state[0]``."""
+    state[0] += _GOLDEN
+    return int(((_mix(state[0]) >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))
+
+
+@njit(cache=True, inline="always")
+def _shuffle_cell(
+    lo: int, hi: int, block_size: int, seed: int, cell: int,
+    users: np.ndarray, items: np.ndarray, values: np.ndarray,
+    out_users: np.ndarray, out_items: np.ndarray, out_values: np.ndarray,
+) -> None:
+    """Copy ratings ``lo..hi-1`` (one grid cell, sorted by user) to the same positions of
+    the ``out_`` arrays in a blocked random order: runs of ``block_size`` consecutive
+    ratings in a random order, each run shuffled (Fisher-Yates). The random numbers come
+    from a splitmix64 stream of its own per (``seed``, ``cell``), so the order does not
+    depend on which thread draws it, nor when."""
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = _mix(np.uint64(seed) ^ (np.uint64(cell + 1) * _GOLDEN))
+    n_runs = (hi - lo + block_size - 1) // block_size
+    runs = np.arange(n_runs)
+    for k in range(n_runs - 1, 0, -1):
+        j = _below(state, k + 1)
+        runs[k], runs[j] = runs[j], runs[k]
+    local = np.empty(min(block_size, hi - lo), dtype=np.int64)
+    pos = lo
+    for b in runs:
+        start = lo + b * block_size
+        m = min(start + block_size, hi) - start
+        for k in range(m):
+            local[k] = start + k
+        for k in range(m - 1, 0, -1):
+            j = _below(state, k + 1)
+            local[k], local[j] = local[j], local[k]
+        for k in range(m):
+            idx = local[k]
+            out_users[pos] = users[idx]
+            out_items[pos] = items[idx]
+            out_values[pos] = values[idx]
+            pos += 1
+
+
+@njit(cache=True)
+def grid_shuffle(
+    starts: np.ndarray, n_groups: int, block_size: int, seed: int,
+    users: np.ndarray, items: np.ndarray, values: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ratings in the order `mf_epoch_grid` visits them (one thread; for tests and
+    for comparing with the serial `mf_epoch`)."""
+    out_users, out_items = np.empty_like(users), np.empty_like(items)
+    out_values = np.empty_like(values)
+    for c in range(n_groups * n_groups):
+        _shuffle_cell(
+            starts[c], starts[c + 1], block_size, seed, c, users, items, values, out_users,
+            out_items, out_values,
+        )
+    return out_users, out_items, out_values
+
+
 @njit(cache=True, fastmath=False, parallel=True)
 def mf_epoch_grid(
     users: np.ndarray,
@@ -173,6 +245,11 @@ def mf_epoch_grid(
     values: np.ndarray,
     starts: np.ndarray,
     n_groups: int,
+    block_size: int,
+    seed: int,
+    work_users: np.ndarray,
+    work_items: np.ndarray,
+    work_values: np.ndarray,
     mu: np.float32,
     bu: np.ndarray,
     bi: np.ndarray,
@@ -184,19 +261,26 @@ def mf_epoch_grid(
     biased: bool,
     update_items: bool,
 ) -> float:
-    """`mf_epoch` over ratings in `grid_order` (LIBMF's block scheduling, Chin et al. 2015,
-    with a fixed schedule): in each of ``n_groups`` rounds the ``n_groups`` blocks share no
-    user group and no item group, so they run on parallel threads without touching the same
-    parameters, each block in its given order. The result is the same bit for bit whatever
-    the number of threads (and the numba cache state); the sums of squared errors are added
-    per block, then in block order."""
+    """One epoch of LIBMF's block scheduling (Chin et al. 2015) with a fixed schedule, over
+    ratings in `grid_order` (cell by cell, each cell sorted by user): in each of
+    ``n_groups`` rounds the ``n_groups`` cells share no user group and no item group, so
+    they run on parallel threads without touching the same parameters. Each cell is
+    shuffled on its thread (`_shuffle_cell`, into the ``work_`` arrays) and then updated in
+    that order as `mf_epoch` does. The result is the same bit for bit whatever the number
+    of threads (and the numba cache state): `mf_epoch` over `grid_shuffle`'s order. The
+    sums of squared errors are added per cell, then in cell order."""
     g = n_groups
     sse = np.zeros(g * g, dtype=np.float64)
     for r in range(g):
         for a in prange(g):
             c = r * g + a
+            lo, hi = starts[c], starts[c + 1]
+            _shuffle_cell(
+                lo, hi, block_size, seed, c, users, items, values, work_users, work_items,
+                work_values,
+            )
             sse[c] = _mf_steps(
-                starts[c], starts[c + 1], users, items, values, mu, bu, bi, p, q, lr, reg,
+                lo, hi, work_users, work_items, work_values, mu, bu, bi, p, q, lr, reg,
                 reg_bias, biased, update_items,
             )
     total = 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -38,6 +39,26 @@ class BiasedMFParams(SGDParams.with_defaults(n_epochs=60, lr_decay=0.97, reg=0.0
     )
 
 
+@dataclass(frozen=True)
+class GridRatings(Ratings):
+    """Ratings grouped into the cells of `mf_epoch_grid` (``starts``: where each cell
+    begins), with the buffers each epoch shuffles them into."""
+
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    n_groups: int = 1
+    work: list[np.ndarray] = field(default_factory=list, compare=False)
+
+    def epoch_args(self, block_size: int, seed: int) -> dict[str, Any]:
+        """The grid arguments of one `mf_epoch_grid` call (its random order from ``seed``)."""
+        if not self.work:
+            self.work.extend(np.empty_like(a) for a in (self.users, self.items, self.values))
+        users, items, values = self.work
+        return {
+            "starts": self.starts, "n_groups": self.n_groups, "block_size": block_size,
+            "seed": seed, "work_users": users, "work_items": items, "work_values": values,
+        }  # fmt: skip
+
+
 class BiasedMF(SGDModel):
     """Biased matrix factorisation (Funk SVD) by SGD: mu + b_u + b_i + p_u . q_i."""
 
@@ -56,7 +77,12 @@ class BiasedMF(SGDModel):
         return self.params.shuffle == "blocked" or self.params.n_threads > 1
 
     def _epoch_ratings(self, ratings: Ratings) -> Ratings:
-        return self._by_user(ratings) if self._is_blocked() else ratings
+        if not self._is_blocked():
+            return ratings
+        by_user = self._by_user(ratings)
+        if self.params.n_threads > 1:
+            return self._grid(by_user, self.params.n_threads, self.params.seed)
+        return by_user
 
     def _epoch(
         self,
@@ -67,15 +93,15 @@ class BiasedMF(SGDModel):
         users: UserParams,
     ) -> float:
         p = self.params
-        if self._is_blocked():
+        kernels = self._kernels()
+        epoch, extra = kernels.mf_epoch, {}
+        if isinstance(ratings, GridRatings):
+            shuffled, epoch = ratings, kernels.mf_epoch_grid
+            extra = ratings.epoch_args(p.block_size, int(rng.integers(2**63 - 1)))
+        elif self._is_blocked():
             shuffled = self._blocked(ratings, rng, p.block_size)
         else:
             shuffled = self._shuffled(ratings, rng)
-        kernels = self._kernels()
-        epoch, extra = kernels.mf_epoch, {}
-        if p.n_threads > 1:
-            shuffled, extra = self._grid(shuffled, p.n_threads, p.seed)
-            epoch = kernels.mf_epoch_grid
         with _numba_threads(p.n_threads):
             return epoch(
                 **extra,
@@ -87,9 +113,10 @@ class BiasedMF(SGDModel):
                 **self._update_args(users, lr),
             )
 
-    def _grid(self, ratings: Ratings, n_threads: int, seed: int) -> tuple[Ratings, dict]:
-        """``ratings`` regrouped for `mf_epoch_grid`: users and items dealt into
-        ``max(8, 2 n_threads)`` groups of equal size by a permutation fixed by ``seed``."""
+    def _grid(self, ratings: Ratings, n_threads: int, seed: int) -> GridRatings:
+        """User-sorted ``ratings`` regrouped once for `mf_epoch_grid`: users and items dealt
+        into ``max(8, 2 n_threads)`` groups of equal size by a permutation fixed by
+        ``seed``, the ratings of each (user group, item group) cell together, by user."""
         n_groups = max(8, 2 * n_threads)
         rng = np.random.default_rng([seed, 0x67726964])
         groups = [
@@ -99,7 +126,8 @@ class BiasedMF(SGDModel):
         order, starts = self._kernels().grid_order(
             ratings.users, ratings.items, groups[0], groups[1], n_groups
         )
-        return self._reordered(ratings, order), {"starts": starts, "n_groups": n_groups}
+        r = self._reordered(ratings, order)
+        return GridRatings(r.users, r.items, r.values, starts=starts, n_groups=n_groups)
 
     def _predict_pairs(self, context: Any, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self._kernels().mf_predict(

@@ -144,8 +144,9 @@ def rank_rows(
     """Top-``k`` of ``candidates`` for ``n`` rows, ``score(rows)`` giving a chunk of rows'
     scores (``-> (items, scores, n_candidates)`` as `Model._rank`). Ties by ``order``
     (positions into ``candidates``) or by item index. Chunks of about `CHUNK_CELLS` scores
-    (sizes balanced, so no chunk of one row unless ``n`` is 1), on ``n_threads`` threads at
-    once when more than one: ``score`` must then be thread-safe."""
+    (sizes balanced, a multiple of ``n_threads`` in number, no chunk of one row unless ``n``
+    is 1), on ``n_threads`` threads at once when more than one: ``score`` must then be
+    thread-safe."""
     m = len(candidates)
     cand = np.asarray(candidates, dtype=np.int64)
     if order is None:
@@ -162,7 +163,9 @@ def rank_rows(
     out_col = np.empty((n, k), dtype=np.int64)
     out_s = np.empty((n, k), dtype=np.float32)
     n_cand = np.empty(n, dtype=np.int64)
-    n_chunks = min(max(-(-n * m // CHUNK_CELLS), n_threads), max(1, n // 2))
+    # a multiple of the threads, so no thread idles through the last round of a block
+    n_chunks = -(-max(-(-n * m // CHUNK_CELLS), 1) // n_threads) * n_threads
+    n_chunks = min(n_chunks, max(1, n // 2))
     bounds = np.linspace(0, n, n_chunks + 1).round().astype(np.int64)
 
     def work(c: int) -> None:
