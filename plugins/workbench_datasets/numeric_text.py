@@ -81,7 +81,10 @@ def read_numeric_batches(
     ints = np.empty((count["integer"], 0), dtype=np.int64)
     floats = np.empty((count["decimal"], 0), dtype=np.float64)
     with open(layout.ref.path, "rb") as source:
-        for block in line_blocks(source, batch_bytes or textfile.BATCH_BYTES, first_lines=skip + 1):
+        blocks = line_blocks(
+            source, batch_bytes or textfile.BATCH_BYTES, first_lines=skip + 1, reuse=True
+        )
+        for block in blocks:
             data = np.frombuffer(block, dtype=np.uint8)
             data = data[_after_lines(data, skip) :]
             skip = 0

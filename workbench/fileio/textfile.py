@@ -550,14 +550,25 @@ def read_column_batches(
             yield {j: table.column(names[j]) for j in wanted}, size
 
 
-def line_blocks(source: Any, size: int, first_lines: int = 1) -> Iterator[memoryview]:
+def line_blocks(
+    source: Any, size: int, first_lines: int = 1, *, reuse: bool = False
+) -> Iterator[memoryview]:
     """Blocks of about ``size`` bytes from ``source``, each cut after its last newline,
-    the first holding at least ``first_lines`` lines (read straight into a new, unfilled
-    buffer each time: no copy of a block)."""
+    the first holding at least ``first_lines`` lines (read straight into an unfilled
+    buffer: no copy of a block). With ``reuse`` every block is read into the same buffer
+    (grown when needed): the caller must be done with a block before asking for the next.
+    Fresh memory costs a page fault per page (and, with transparent huge pages, may stall
+    on compaction), which was most of a numeric load's system time."""
     rest = b""
     need = first_lines
+    kept = np.empty(0, dtype=np.uint8)
     while True:
-        buf = np.empty(len(rest) + size, dtype=np.uint8)
+        if reuse:
+            if len(kept) < len(rest) + size:  # room for longer partial lines too
+                kept = np.empty(len(rest) + size + max(len(rest), 1 << 16), dtype=np.uint8)
+            buf = kept[: len(rest) + size]
+        else:
+            buf = np.empty(len(rest) + size, dtype=np.uint8)
         view = memoryview(buf)
         view[: len(rest)] = rest
         got = source.readinto(view[len(rest) :]) or 0
