@@ -141,6 +141,10 @@ class GroupRanking:
     top: np.ndarray
 
 
+#: Scored blocks per block of users handed to `Model.rank_blocks` by the evaluation.
+RANK_BLOCKS = 8
+
+
 def rank_user_group(
     model: Model,
     target: Any,
@@ -162,6 +166,11 @@ def rank_user_group(
     if needs_scores or protocol.negatives is not None:
         blocks = _scored_blocks(model, target, rel, depth, protocol, group, order, bs, clock)
     else:  # the model's own ranking hook (a GPU, an index or a cluster may rank for it)
+        # the default ranking keeps no block's scores (it works through a block in chunks):
+        # blocks of RANK_BLOCKS x the users cut the per-block cost; a model's own `_rank`
+        # may hold a block's scores, so it gets blocks of BLOCK_CELLS scores
+        if type(model)._rank is Model._rank:
+            bs *= RANK_BLOCKS
         gen = model.rank_blocks(
             target, depth, exclude_seen=protocol.exclude_seen, order=order, batch_size=bs
         )
