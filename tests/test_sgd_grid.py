@@ -104,3 +104,19 @@ def test_parallel_fits_repeat_exactly_and_do_not_depend_on_the_thread_count():
     np.testing.assert_array_equal(fit(n_threads=3), two)  # the same 8 x 8 grid
     assert not np.array_equal(fit(n_threads=2, seed=4), two)
     assert not np.array_equal(fit(shuffle="blocked"), two)  # 1 thread: today's serial loop
+
+
+def test_groups_hold_about_equal_numbers_of_ratings():
+    from workbench_sgd.biased import balanced_groups
+
+    rng = np.random.default_rng(0)
+    pop = np.cumsum(1.0 / np.arange(1, 2001) ** 0.8)
+    items = np.searchsorted(pop, rng.random(200_000) * pop[-1])
+    groups = balanced_groups(items, 8, np.random.default_rng(1))
+    assert groups.shape == (2000,) and set(groups.tolist()) == set(range(8))
+    mass = np.bincount(groups[items], minlength=8)
+    assert mass.max() - mass.min() <= np.bincount(items).max()  # within one value's count
+    random = np.random.default_rng(1).permutation(2000) % 8  # the old deal, for contrast
+    spread = np.bincount(random[items], minlength=8)
+    assert mass.max() - mass.min() < (spread.max() - spread.min()) / 4
+    np.testing.assert_array_equal(balanced_groups(items, 8, np.random.default_rng(1)), groups)

@@ -166,6 +166,22 @@ def grid_order(
     return order, start
 
 
+@njit(cache=True)
+def least_loaded_groups(order: np.ndarray, counts: np.ndarray, n_groups: int) -> np.ndarray:
+    """The group of each value: in ``order``, each value goes to the group whose
+    ``counts`` add up to the least so far (the lowest-numbered on a tie)."""
+    load = np.zeros(n_groups, dtype=np.int64)
+    groups = np.empty(counts.shape[0], dtype=np.int64)
+    for v in order:
+        best = 0
+        for g in range(1, n_groups):
+            if load[g] < load[best]:
+                best = g
+        groups[v] = best
+        load[best] += counts[v]
+    return groups
+
+
 #: splitmix64's increment (the golden ratio in 64 bits).
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 

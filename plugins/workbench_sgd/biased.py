@@ -115,14 +115,12 @@ class BiasedMF(SGDModel):
 
     def _grid(self, ratings: Ratings, n_threads: int, seed: int) -> GridRatings:
         """User-sorted ``ratings`` regrouped once for `mf_epoch_grid`: users and items dealt
-        into ``max(8, 2 n_threads)`` groups of equal size by a permutation fixed by
-        ``seed``, the ratings of each (user group, item group) cell together, by user."""
+        into ``max(8, 2 n_threads)`` groups holding about equal numbers of ratings
+        (`balanced_groups`, ties broken by a permutation fixed by ``seed``), the ratings of
+        each (user group, item group) cell together, by user."""
         n_groups = max(8, 2 * n_threads)
         rng = np.random.default_rng([seed, 0x67726964])
-        groups = [
-            (rng.permutation(int(a.max()) + 1 if len(a) else 0) % n_groups).astype(np.int64)
-            for a in (ratings.users, ratings.items)
-        ]
+        groups = [balanced_groups(a, n_groups, rng) for a in (ratings.users, ratings.items)]
         order, starts = self._kernels().grid_order(
             ratings.users, ratings.items, groups[0], groups[1], n_groups
         )
@@ -139,6 +137,19 @@ class BiasedMF(SGDModel):
             p=self.user_factors_,
             q=self.item_factors_,
         )
+
+
+def balanced_groups(index: np.ndarray, n_groups: int, rng: np.random.Generator) -> np.ndarray:
+    """A group (0..n_groups-1) for every value of ``index`` (users or items), dealt so the
+    groups hold about as many ratings each: values by rating count, most first (ties in a
+    random order from ``rng``), each to the group with the fewest ratings so far (the
+    first such). Equal cells keep the threads of a grid round equally busy (dealt at
+    random, a Zipf catalogue gave cells of 129k to 211k ratings, 156k on average, at 10M)."""
+    from workbench_sgd import _kernels
+
+    counts = np.bincount(index, minlength=int(index.max()) + 1 if len(index) else 0)
+    by_count = np.lexsort((rng.permutation(len(counts)), -counts))
+    return _kernels.least_loaded_groups(by_count, counts.astype(np.int64), n_groups)
 
 
 @contextmanager
