@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from workbench.model import DivergenceGuard
+from workbench_torch import fused
 from workbench_torch.nets import FactorNet
 
 #: Users scored per block when validating by nDCG@10 during training.
@@ -163,6 +164,7 @@ def run_training(
     best_value, best_state = None, None
     weights = net.penalty_weights(cfg.reg, cfg.reg_bias)
     guard = DivergenceGuard(f"try a lower learning rate than lr={cfg.lr:g} (or a larger reg)")
+    fused_step = fused.applies(net, cfg.loss, cfg.sparse)
     for epoch in range(cfg.n_epochs):
         started = time.perf_counter()
         factor = lr_factor(cfg, epoch)
@@ -175,11 +177,14 @@ def run_training(
         total = torch.zeros((), dtype=torch.float64, device=users.device)
         for start in range(0, n, bs):
             u, i, r = su[start : start + bs], si[start : start + bs], sv[start : start + bs]
-            for opt in optimizers:
-                opt.zero_grad(set_to_none=True)
-            user_rows = net.lookup(net.user, u)
-            loss = batch_loss(net, user_rows, i, r, cfg, n_items, generator, weights)
-            loss.backward()
+            if fused_step:  # sets the table gradients itself (in place)
+                loss = fused.dot_mse_step(net, u, i, r, weights)
+            else:
+                for opt in optimizers:
+                    opt.zero_grad(set_to_none=True)
+                user_rows = net.lookup(net.user, u)
+                loss = batch_loss(net, user_rows, i, r, cfg, n_items, generator, weights)
+                loss.backward()
             for opt in optimizers:
                 opt.step()
             total += loss.detach() * len(u)
