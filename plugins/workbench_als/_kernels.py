@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from workbench.factor.kernels import LANES
+from workbench.factor.kernels import LANES, zero_empty_row
 from workbench.factor.kernels import dot_n as _dot
 
 
@@ -93,52 +93,92 @@ def _cg_update_fast(x, r, p, ap, rs_old, f):  # pragma: no cover - compiled
     return rs_new
 
 
+# The three CG kernels share one row solve, `_cg_row`; ``kind`` (a constant in each kernel,
+# so its branches fold away at compile time) picks the system, and with it the arithmetic
+# each kernel has always used: `implicit_cg` the sequential `_dot_fast` and `_cg_update_fast`
+# under its own fast-math flags, the other two the fixed-lane `_dot` and `_cg_update` in IEEE
+# arithmetic (an inlined helper compiles under the flags of the kernel that calls it).
+IMPLICIT_FAST, IMPLICIT, RIDGE = 0, 1, 2
+
+
+@njit(cache=True, inline="always")
+def _row_dot(kind, a, b, f, acc):  # pragma: no cover - compiled
+    """``a[:f] . b[:f]`` in the arithmetic of ``kind``."""
+    if kind == IMPLICIT_FAST:
+        return _dot_fast(a, b, f)
+    return _dot(a, b, f, acc)
+
+
+@njit(cache=True, inline="always")
+def _base_product(kind, v, a, YtY, reg, reg_diag, f, acc):  # pragma: no cover - compiled
+    """Entry ``a`` of ``B v``, the part of the system without the row's entries:
+    ``(YtY + reg I) v`` for implicit systems, ``reg diag(reg_diag) v`` for the ridge."""
+    if kind == RIDGE:
+        return reg * reg_diag[a] * v[a]
+    return _row_dot(kind, YtY[a], v, f, acc) + reg * v[a]
+
+
+@njit(cache=True, inline="always")
+def _cg_row(
+    kind, x, lo, hi, indices, weights, Y, YtY, reg, reg_diag, cg_steps
+):  # pragma: no cover - compiled
+    """``cg_steps`` conjugate-gradient steps on row ``x``'s system (warm start, in place):
+    ``(B + sum w y y^T) x = sum t y`` over the entries ``lo..hi-1`` with ``B`` as in
+    `_base_product`; implicit: ``t = c``, ``w = c - 1`` (``weights`` holds ``c``), ridge:
+    ``t = weights``, ``w = 1``."""
+    f = x.shape[0]
+    r = np.empty(f, dtype=np.float32)
+    p = np.empty(f, dtype=np.float32)
+    ap = np.empty(f, dtype=np.float32)
+    acc = np.empty(LANES, dtype=np.float32)
+    for a in range(f):  # r = b - A x
+        if kind == RIDGE:
+            r[a] = -reg * reg_diag[a] * x[a]
+        else:
+            r[a] = -_row_dot(kind, YtY[a], x, f, acc) - reg * x[a]
+    for idx in range(lo, hi):
+        y = Y[indices[idx]]
+        c = weights[idx]
+        if kind == RIDGE:
+            coef = c - _dot(y, x, f, acc)
+        else:
+            coef = c - (c - np.float32(1.0)) * _row_dot(kind, y, x, f, acc)
+        for a in range(f):
+            r[a] += coef * y[a]
+    rs_old = _row_dot(kind, r, r, f, acc)
+    if rs_old < 1e-20:
+        return
+    for a in range(f):
+        p[a] = r[a]
+    for _ in range(cg_steps):
+        for a in range(f):
+            ap[a] = _base_product(kind, p, a, YtY, reg, reg_diag, f, acc)
+        for idx in range(lo, hi):
+            y = Y[indices[idx]]
+            if kind == RIDGE:
+                coef = _dot(y, p, f, acc)
+            else:
+                coef = (weights[idx] - np.float32(1.0)) * _row_dot(kind, y, p, f, acc)
+            for a in range(f):
+                ap[a] += coef * y[a]
+        if kind == IMPLICIT_FAST:
+            rs_old = _cg_update_fast(x, r, p, ap, rs_old, f)
+        else:
+            rs_old = _cg_update(x, r, p, ap, rs_old, f, acc)
+        if rs_old < 0.0:
+            break
+
+
 @njit(parallel=True, cache=True, fastmath=True)
 def implicit_cg(indptr, indices, conf, X, Y, YtY, reg, cg_steps):  # pragma: no cover - compiled
     """``cg_steps`` conjugate-gradient steps on ``(YtY + reg I + sum (c-1) y y^T) x = sum c y``
     for every row of ``X`` (in place, warm start). Rows without entries become zero."""
-    n, f = X.shape
-    for u in prange(n):
-        lo, hi = indptr[u], indptr[u + 1]
+    no_diag = np.empty(0, dtype=np.float32)
+    for u in prange(X.shape[0]):
         x = X[u]
-        if lo == hi:
-            for a in range(f):
-                x[a] = 0.0
-            continue
-        r = np.empty(f, dtype=np.float32)
-        p = np.empty(f, dtype=np.float32)
-        ap = np.empty(f, dtype=np.float32)
-        # r = b - A x
-        for a in range(f):
-            s = np.float32(0.0)
-            for b in range(f):
-                s += YtY[a, b] * x[b]
-            r[a] = -s - reg * x[a]
-        for idx in range(lo, hi):
-            y = Y[indices[idx]]
-            c = conf[idx]
-            coef = c - (c - np.float32(1.0)) * _dot_fast(y, x, f)
-            for a in range(f):
-                r[a] += coef * y[a]
-        rs_old = _dot_fast(r, r, f)
-        if rs_old < 1e-20:
-            continue
-        for a in range(f):
-            p[a] = r[a]
-        for _ in range(cg_steps):
-            for a in range(f):
-                s = np.float32(0.0)
-                for b in range(f):
-                    s += YtY[a, b] * p[b]
-                ap[a] = s + reg * p[a]
-            for idx in range(lo, hi):
-                y = Y[indices[idx]]
-                coef = (conf[idx] - np.float32(1.0)) * _dot_fast(y, p, f)
-                for a in range(f):
-                    ap[a] += coef * y[a]
-            rs_old = _cg_update_fast(x, r, p, ap, rs_old, f)
-            if rs_old < 0.0:
-                break
+        if not zero_empty_row(indptr, u, x):
+            _cg_row(IMPLICIT_FAST, x, indptr[u], indptr[u + 1], indices, conf, Y, YtY, reg,
+                    no_diag, cg_steps)  # fmt: skip
 
 
 @njit(parallel=True, cache=True)
@@ -148,43 +188,12 @@ def implicit_cg_rows(
     """`implicit_cg` with a regularisation per row, ``reg_rows[u]`` (the frequency-scaled
     regularisation of Rendle et al. 2022), in IEEE arithmetic with the fixed-lane `_dot`:
     the same results from a cold or a warm numba cache and for any number of threads."""
-    n, f = X.shape
-    for u in prange(n):
-        lo, hi = indptr[u], indptr[u + 1]
+    no_diag = np.empty(0, dtype=np.float32)
+    for u in prange(X.shape[0]):
         x = X[u]
-        if lo == hi:
-            for a in range(f):
-                x[a] = 0.0
-            continue
-        reg = np.float32(reg_rows[u])
-        r = np.empty(f, dtype=np.float32)
-        p = np.empty(f, dtype=np.float32)
-        ap = np.empty(f, dtype=np.float32)
-        acc = np.empty(LANES, dtype=np.float32)
-        for a in range(f):  # r = b - A x
-            r[a] = -_dot(YtY[a], x, f, acc) - reg * x[a]
-        for idx in range(lo, hi):
-            y = Y[indices[idx]]
-            c = conf[idx]
-            coef = c - (c - np.float32(1.0)) * _dot(y, x, f, acc)
-            for a in range(f):
-                r[a] += coef * y[a]
-        rs_old = _dot(r, r, f, acc)
-        if rs_old < 1e-20:
-            continue
-        for a in range(f):
-            p[a] = r[a]
-        for _ in range(cg_steps):
-            for a in range(f):
-                ap[a] = _dot(YtY[a], p, f, acc) + reg * p[a]
-            for idx in range(lo, hi):
-                y = Y[indices[idx]]
-                coef = (conf[idx] - np.float32(1.0)) * _dot(y, p, f, acc)
-                for a in range(f):
-                    ap[a] += coef * y[a]
-            rs_old = _cg_update(x, r, p, ap, rs_old, f, acc)
-            if rs_old < 0.0:
-                break
+        if not zero_empty_row(indptr, u, x):
+            _cg_row(IMPLICIT, x, indptr[u], indptr[u + 1], indices, conf, Y, YtY,
+                    np.float32(reg_rows[u]), no_diag, cg_steps)  # fmt: skip
 
 
 @njit(parallel=True, cache=True)
@@ -195,42 +204,12 @@ def ridge_cg(
     diag(reg_diag)) x = sum t y`` (the explicit ALS ridge), warm-started from ``X[u]`` and
     updated in place; 2 f flops per entry and step instead of the f^2 / 2 of building the
     matrix. Rows without entries become zero."""
-    n, f = X.shape
-    for u in prange(n):
-        lo, hi = indptr[u], indptr[u + 1]
+    no_base = np.empty((0, 0), dtype=np.float32)
+    for u in prange(X.shape[0]):
         x = X[u]
-        if lo == hi:
-            for a in range(f):
-                x[a] = 0.0
-            continue
-        lam = np.float32(reg_scale[u])
-        r = np.empty(f, dtype=np.float32)
-        p = np.empty(f, dtype=np.float32)
-        ap = np.empty(f, dtype=np.float32)
-        acc = np.empty(LANES, dtype=np.float32)
-        for a in range(f):
-            r[a] = -lam * reg_diag[a] * x[a]
-        for idx in range(lo, hi):
-            y = Y[indices[idx]]
-            coef = targets[idx] - _dot(y, x, f, acc)
-            for a in range(f):
-                r[a] += coef * y[a]
-        rs_old = _dot(r, r, f, acc)
-        if rs_old < 1e-20:
-            continue
-        for a in range(f):
-            p[a] = r[a]
-        for _ in range(cg_steps):
-            for a in range(f):
-                ap[a] = lam * reg_diag[a] * p[a]
-            for idx in range(lo, hi):
-                y = Y[indices[idx]]
-                coef = _dot(y, p, f, acc)
-                for a in range(f):
-                    ap[a] += coef * y[a]
-            rs_old = _cg_update(x, r, p, ap, rs_old, f, acc)
-            if rs_old < 0.0:
-                break
+        if not zero_empty_row(indptr, u, x):
+            _cg_row(RIDGE, x, indptr[u], indptr[u + 1], indices, targets, Y, no_base,
+                    np.float32(reg_scale[u]), reg_diag, cg_steps)  # fmt: skip
 
 
 @njit(cache=True)
