@@ -35,34 +35,18 @@ from numba import njit, prange
 from workbench.factor.kernels import LANES, zero_empty_row
 from workbench.factor.kernels import dot_n as _dot
 
-
-@njit(cache=True, inline="always")
-def _cg_update(x, r, p, ap, rs_old, f, acc):  # pragma: no cover - compiled
-    """One conjugate-gradient update given ``ap = A p``: moves ``x`` and the residual ``r``
-    along ``p`` and sets the next direction. Returns the new ``r·r``, or -1 when converged
-    (or the direction is not a descent one)."""
-    pap = _dot(p, ap, f, acc)
-    if pap <= 0.0:
-        return np.float32(-1.0)
-    step = rs_old / pap
-    for a in range(f):
-        x[a] += step * p[a]
-        r[a] -= step * ap[a]
-    rs_new = _dot(r, r, f, acc)
-    if rs_new < 1e-20:
-        return np.float32(-1.0)
-    beta = rs_new / rs_old
-    for a in range(f):
-        p[a] = r[a] + beta * p[a]
-    return rs_new
-
-
-# `implicit_cg` (ials) keeps its fast-math kernels: its seeded results are unchanged, and a
+# The three CG kernels share one row solve, `_cg_row`; ``kind`` (a constant in each kernel,
+# so its branches fold away at compile time) picks the system and the dot product.
+# `implicit_cg` (ials) keeps its fast-math arithmetic: its seeded results are unchanged, and a
 # cold and a warm cache give bit-identical ials predictions (the cold/warm test covers both
-# ials solvers), unlike `ridge_cg`; the IEEE version moved ials' nDCG@10 by about 1e-4.
-# Hence two CG updates on purpose: `_cg_update` (IEEE, the fixed-lane `_dot`, for `ridge_cg`)
-# and `_cg_update_fast` (fast-math, the sequential `_dot_fast` that LLVM reassociates, for
-# `implicit_cg`); one body for both would change either als' or ials' seeded results.
+# ials solvers), unlike `ridge_cg`; the IEEE version moved ials' nDCG@10 by about 1e-4. So
+# ``IMPLICIT_FAST`` takes the sequential `_dot_fast` (which LLVM reassociates under
+# `implicit_cg`'s fast-math flags) and the other kinds the fixed-lane `_dot` in IEEE
+# arithmetic (`implicit_cg_rows`, `ridge_cg`): an inlined helper compiles under the flags of
+# the kernel that calls it, so one body serves both without changing either's results.
+IMPLICIT_FAST, IMPLICIT, RIDGE = 0, 1, 2
+
+
 @njit(cache=True, fastmath=True, inline="always")
 def _dot_fast(a, b, n):  # pragma: no cover - compiled
     """`_dot` with fast-math, for `implicit_cg` only (see there)."""
@@ -72,41 +56,33 @@ def _dot_fast(a, b, n):  # pragma: no cover - compiled
     return s
 
 
-@njit(cache=True, fastmath=True, inline="always")
-def _cg_update_fast(x, r, p, ap, rs_old, f):  # pragma: no cover - compiled
-    """One conjugate-gradient update given ``ap = A p``: moves ``x`` and the residual ``r``
-    along ``p`` and sets the next direction. Returns the new ``r·r``, or -1 when converged
-    (or the direction is not a descent one)."""
-    pap = _dot_fast(p, ap, f)
-    if pap <= 0.0:
-        return np.float32(-1.0)
-    step = rs_old / pap
-    for a in range(f):
-        x[a] += step * p[a]
-        r[a] -= step * ap[a]
-    rs_new = _dot_fast(r, r, f)
-    if rs_new < 1e-20:
-        return np.float32(-1.0)
-    beta = rs_new / rs_old
-    for a in range(f):
-        p[a] = r[a] + beta * p[a]
-    return rs_new
-
-
-# The three CG kernels share one row solve, `_cg_row`; ``kind`` (a constant in each kernel,
-# so its branches fold away at compile time) picks the system, and with it the arithmetic
-# each kernel has always used: `implicit_cg` the sequential `_dot_fast` and `_cg_update_fast`
-# under its own fast-math flags, the other two the fixed-lane `_dot` and `_cg_update` in IEEE
-# arithmetic (an inlined helper compiles under the flags of the kernel that calls it).
-IMPLICIT_FAST, IMPLICIT, RIDGE = 0, 1, 2
-
-
 @njit(cache=True, inline="always")
 def _row_dot(kind, a, b, f, acc):  # pragma: no cover - compiled
     """``a[:f] . b[:f]`` in the arithmetic of ``kind``."""
     if kind == IMPLICIT_FAST:
         return _dot_fast(a, b, f)
     return _dot(a, b, f, acc)
+
+
+@njit(cache=True, inline="always")
+def _cg_update(kind, x, r, p, ap, rs_old, f, acc):  # pragma: no cover - compiled
+    """One conjugate-gradient update given ``ap = A p``: moves ``x`` and the residual ``r``
+    along ``p`` and sets the next direction. Returns the new ``r·r``, or -1 when converged
+    (or the direction is not a descent one)."""
+    pap = _row_dot(kind, p, ap, f, acc)
+    if pap <= 0.0:
+        return np.float32(-1.0)
+    step = rs_old / pap
+    for a in range(f):
+        x[a] += step * p[a]
+        r[a] -= step * ap[a]
+    rs_new = _row_dot(kind, r, r, f, acc)
+    if rs_new < 1e-20:
+        return np.float32(-1.0)
+    beta = rs_new / rs_old
+    for a in range(f):
+        p[a] = r[a] + beta * p[a]
+    return rs_new
 
 
 @njit(cache=True, inline="always")
@@ -161,10 +137,7 @@ def _cg_row(
                 coef = (weights[idx] - np.float32(1.0)) * _row_dot(kind, y, p, f, acc)
             for a in range(f):
                 ap[a] += coef * y[a]
-        if kind == IMPLICIT_FAST:
-            rs_old = _cg_update_fast(x, r, p, ap, rs_old, f)
-        else:
-            rs_old = _cg_update(x, r, p, ap, rs_old, f, acc)
+        rs_old = _cg_update(kind, x, r, p, ap, rs_old, f, acc)
         if rs_old < 0.0:
             break
 
