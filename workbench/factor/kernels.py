@@ -65,6 +65,22 @@ def zero_empty_row(indptr: np.ndarray, u: int, x: np.ndarray) -> bool:  # pragma
     return True
 
 
+@njit(cache=True, inline="always")
+def sorted_position(indices: np.ndarray, lo: int, hi: int, target: int) -> int:  # pragma: no cover
+    """Position of ``target`` in the sorted ``indices[lo:hi]`` (a CSR row), or -1 (binary
+    search)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        v = indices[mid]
+        if v == target:
+            return mid
+        if v < target:
+            lo = mid + 1
+        else:
+            hi = mid
+    return -1
+
+
 @njit(parallel=True, cache=True, fastmath=False)
 def nnls_rows(  # pragma: no cover - compiled
     indptr, indices, weights, targets, Y, base, lam, l1, sweeps, tol, out
