@@ -101,17 +101,6 @@ class BiasedMF(SGDModel):
         )
         return self._reordered(ratings, order), {"starts": starts, "n_groups": n_groups}
 
-    def _predict_pairs(self, context: Any, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return self._kernels().mf_predict(
-            users=users,
-            items=items,
-            mu=np.float32(self.global_mean_),
-            bu=self.user_bias_,
-            bi=self.item_bias_,
-            p=self.user_factors_,
-            q=self.item_factors_,
-        )
-
 
 @contextmanager
 def _numba_threads(n_threads: int) -> Iterator[None]:
