@@ -96,12 +96,15 @@ def _base_product(kind, v, a, YtY, reg, reg_diag, f, acc):  # pragma: no cover -
 
 @njit(cache=True, inline="always")
 def _cg_row(
-    kind, x, lo, hi, indices, weights, Y, YtY, reg, reg_diag, cg_steps
+    kind, x, indptr, u, indices, weights, Y, YtY, reg, reg_diag, cg_steps
 ):  # pragma: no cover - compiled
-    """``cg_steps`` conjugate-gradient steps on row ``x``'s system (warm start, in place):
-    ``(B + sum w y y^T) x = sum t y`` over the entries ``lo..hi-1`` with ``B`` as in
-    `_base_product`; implicit: ``t = c``, ``w = c - 1`` (``weights`` holds ``c``), ridge:
-    ``t = weights``, ``w = 1``."""
+    """``cg_steps`` conjugate-gradient steps on the system of CSR row ``u`` (its solution
+    ``x``, warm start, in place): ``(B + sum w y y^T) x = sum t y`` over the row's entries
+    with ``B`` as in `_base_product`; implicit: ``t = c``, ``w = c - 1`` (``weights`` holds
+    ``c``), ridge: ``t = weights``, ``w = 1``. A row without entries becomes zero."""
+    if zero_empty_row(indptr, u, x):
+        return
+    lo, hi = indptr[u], indptr[u + 1]
     f = x.shape[0]
     r = np.empty(f, dtype=np.float32)
     p = np.empty(f, dtype=np.float32)
@@ -148,10 +151,7 @@ def implicit_cg(indptr, indices, conf, X, Y, YtY, reg, cg_steps):  # pragma: no 
     for every row of ``X`` (in place, warm start). Rows without entries become zero."""
     no_diag = np.empty(0, dtype=np.float32)
     for u in prange(X.shape[0]):
-        x = X[u]
-        if not zero_empty_row(indptr, u, x):
-            _cg_row(IMPLICIT_FAST, x, indptr[u], indptr[u + 1], indices, conf, Y, YtY, reg,
-                    no_diag, cg_steps)  # fmt: skip
+        _cg_row(IMPLICIT_FAST, X[u], indptr, u, indices, conf, Y, YtY, reg, no_diag, cg_steps)
 
 
 @njit(parallel=True, cache=True)
@@ -163,10 +163,8 @@ def implicit_cg_rows(
     the same results from a cold or a warm numba cache and for any number of threads."""
     no_diag = np.empty(0, dtype=np.float32)
     for u in prange(X.shape[0]):
-        x = X[u]
-        if not zero_empty_row(indptr, u, x):
-            _cg_row(IMPLICIT, x, indptr[u], indptr[u + 1], indices, conf, Y, YtY,
-                    np.float32(reg_rows[u]), no_diag, cg_steps)  # fmt: skip
+        reg = np.float32(reg_rows[u])
+        _cg_row(IMPLICIT, X[u], indptr, u, indices, conf, Y, YtY, reg, no_diag, cg_steps)
 
 
 @njit(parallel=True, cache=True)
@@ -179,10 +177,8 @@ def ridge_cg(
     matrix. Rows without entries become zero."""
     no_base = np.empty((0, 0), dtype=np.float32)
     for u in prange(X.shape[0]):
-        x = X[u]
-        if not zero_empty_row(indptr, u, x):
-            _cg_row(RIDGE, x, indptr[u], indptr[u + 1], indices, targets, Y, no_base,
-                    np.float32(reg_scale[u]), reg_diag, cg_steps)  # fmt: skip
+        lam = np.float32(reg_scale[u])
+        _cg_row(RIDGE, X[u], indptr, u, indices, targets, Y, no_base, lam, reg_diag, cg_steps)
 
 
 @njit(cache=True)
@@ -280,20 +276,38 @@ def _ordered_sum(values):  # pragma: no cover - compiled
     return total
 
 
+@njit(cache=True, inline="always")
+def _row_loss(
+    kind, u, indptr, indices, values, X, Y, row_bias, col_bias, mu, acc
+):  # pragma: no cover - compiled
+    """Row ``u``'s part of a training loss, its entries in order: implicit ``sum c (1 -
+    x.y)^2 - (x.y)^2`` (``values`` holds ``c``), explicit (``RIDGE``) ``sum (r - mu -
+    row_bias - col_bias - x.y)^2``."""
+    f = X.shape[1]
+    s = 0.0
+    for idx in range(indptr[u], indptr[u + 1]):
+        i = indices[idx]
+        if kind == RIDGE:
+            est = mu + row_bias[u] + col_bias[i] + _dot(X[u], Y[i], f, acc)
+            e = np.float64(values[idx]) - est
+            s += e * e
+        else:
+            xy = np.float64(_dot(X[u], Y[i], f, acc))
+            c = np.float64(values[idx])
+            s += c * (1.0 - xy) ** 2 - xy * xy
+    return s
+
+
 @njit(parallel=True, cache=True)
 def implicit_loss(indptr, indices, conf, X, Y):  # pragma: no cover - compiled
     """Observed-entry part of the implicit loss: ``sum c (1 - x.y)^2 - (x.y)^2`` (one
     partial sum per row, then the rows in order: the same for any number of threads)."""
-    n, f = X.shape
-    rows = np.zeros(n, dtype=np.float64)
-    for u in prange(n):
+    rows = np.zeros(X.shape[0], dtype=np.float64)
+    no_bias = np.zeros(0, dtype=np.float32)
+    for u in prange(X.shape[0]):
         acc = np.empty(LANES, dtype=np.float32)
-        s = 0.0
-        for idx in range(indptr[u], indptr[u + 1]):
-            xy = np.float64(_dot(X[u], Y[indices[idx]], f, acc))
-            c = np.float64(conf[idx])
-            s += c * (1.0 - xy) ** 2 - xy * xy
-        rows[u] = s
+        rows[u] = _row_loss(IMPLICIT, u, indptr, indices, conf, X, Y, no_bias, no_bias,
+                            np.float32(0.0), acc)  # fmt: skip
     return _ordered_sum(rows)
 
 
@@ -301,17 +315,11 @@ def implicit_loss(indptr, indices, conf, X, Y):  # pragma: no cover - compiled
 def explicit_sse(indptr, indices, values, X, Y, row_bias, col_bias, mu):  # pragma: no cover
     """Sum of squared errors of ``mu + row_bias + col_bias + x.y`` over the entries (one
     partial sum per row, then the rows in order)."""
-    n, f = X.shape
-    rows = np.zeros(n, dtype=np.float64)
-    for u in prange(n):
+    rows = np.zeros(X.shape[0], dtype=np.float64)
+    for u in prange(X.shape[0]):
         acc = np.empty(LANES, dtype=np.float32)
-        s = 0.0
-        for idx in range(indptr[u], indptr[u + 1]):
-            i = indices[idx]
-            est = mu + row_bias[u] + col_bias[i] + _dot(X[u], Y[i], f, acc)
-            e = np.float64(values[idx]) - est
-            s += e * e
-        rows[u] = s
+        rows[u] = _row_loss(RIDGE, u, indptr, indices, values, X, Y, row_bias, col_bias, mu,
+                            acc)  # fmt: skip
     return _ordered_sum(rows)
 
 
