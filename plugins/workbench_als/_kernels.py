@@ -32,37 +32,21 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from workbench.factor.kernels import LANES
+from workbench.factor.kernels import LANES, zero_empty_row
 from workbench.factor.kernels import dot_n as _dot
 
-
-@njit(cache=True, inline="always")
-def _cg_update(x, r, p, ap, rs_old, f, acc):  # pragma: no cover - compiled
-    """One conjugate-gradient update given ``ap = A p``: moves ``x`` and the residual ``r``
-    along ``p`` and sets the next direction. Returns the new ``r·r``, or -1 when converged
-    (or the direction is not a descent one)."""
-    pap = _dot(p, ap, f, acc)
-    if pap <= 0.0:
-        return np.float32(-1.0)
-    step = rs_old / pap
-    for a in range(f):
-        x[a] += step * p[a]
-        r[a] -= step * ap[a]
-    rs_new = _dot(r, r, f, acc)
-    if rs_new < 1e-20:
-        return np.float32(-1.0)
-    beta = rs_new / rs_old
-    for a in range(f):
-        p[a] = r[a] + beta * p[a]
-    return rs_new
-
-
-# `implicit_cg` (ials) keeps its fast-math kernels: its seeded results are unchanged, and a
+# The three CG kernels share one row solve, `_cg_row`; ``kind`` (a constant in each kernel,
+# so its branches fold away at compile time) picks the system and the dot product.
+# `implicit_cg` (ials) keeps its fast-math arithmetic: its seeded results are unchanged, and a
 # cold and a warm cache give bit-identical ials predictions (the cold/warm test covers both
-# ials solvers), unlike `ridge_cg`; the IEEE version moved ials' nDCG@10 by about 1e-4.
-# Hence two CG updates on purpose: `_cg_update` (IEEE, the fixed-lane `_dot`, for `ridge_cg`)
-# and `_cg_update_fast` (fast-math, the sequential `_dot_fast` that LLVM reassociates, for
-# `implicit_cg`); one body for both would change either als' or ials' seeded results.
+# ials solvers), unlike `ridge_cg`; the IEEE version moved ials' nDCG@10 by about 1e-4. So
+# ``IMPLICIT_FAST`` takes the sequential `_dot_fast` (which LLVM reassociates under
+# `implicit_cg`'s fast-math flags) and the other kinds the fixed-lane `_dot` in IEEE
+# arithmetic (`implicit_cg_rows`, `ridge_cg`): an inlined helper compiles under the flags of
+# the kernel that calls it, so one body serves both without changing either's results.
+IMPLICIT_FAST, IMPLICIT, RIDGE = 0, 1, 2
+
+
 @njit(cache=True, fastmath=True, inline="always")
 def _dot_fast(a, b, n):  # pragma: no cover - compiled
     """`_dot` with fast-math, for `implicit_cg` only (see there)."""
@@ -72,19 +56,27 @@ def _dot_fast(a, b, n):  # pragma: no cover - compiled
     return s
 
 
-@njit(cache=True, fastmath=True, inline="always")
-def _cg_update_fast(x, r, p, ap, rs_old, f):  # pragma: no cover - compiled
+@njit(cache=True, inline="always")
+def _row_dot(kind, a, b, f, acc):  # pragma: no cover - compiled
+    """``a[:f] . b[:f]`` in the arithmetic of ``kind``."""
+    if kind == IMPLICIT_FAST:
+        return _dot_fast(a, b, f)
+    return _dot(a, b, f, acc)
+
+
+@njit(cache=True, inline="always")
+def _cg_update(kind, x, r, p, ap, rs_old, f, acc):  # pragma: no cover - compiled
     """One conjugate-gradient update given ``ap = A p``: moves ``x`` and the residual ``r``
     along ``p`` and sets the next direction. Returns the new ``r·r``, or -1 when converged
     (or the direction is not a descent one)."""
-    pap = _dot_fast(p, ap, f)
+    pap = _row_dot(kind, p, ap, f, acc)
     if pap <= 0.0:
         return np.float32(-1.0)
     step = rs_old / pap
     for a in range(f):
         x[a] += step * p[a]
         r[a] -= step * ap[a]
-    rs_new = _dot_fast(r, r, f)
+    rs_new = _row_dot(kind, r, r, f, acc)
     if rs_new < 1e-20:
         return np.float32(-1.0)
     beta = rs_new / rs_old
@@ -93,52 +85,73 @@ def _cg_update_fast(x, r, p, ap, rs_old, f):  # pragma: no cover - compiled
     return rs_new
 
 
+@njit(cache=True, inline="always")
+def _base_product(kind, v, a, YtY, reg, reg_diag, f, acc):  # pragma: no cover - compiled
+    """Entry ``a`` of ``B v``, the part of the system without the row's entries:
+    ``(YtY + reg I) v`` for implicit systems, ``reg diag(reg_diag) v`` for the ridge."""
+    if kind == RIDGE:
+        return reg * reg_diag[a] * v[a]
+    return _row_dot(kind, YtY[a], v, f, acc) + reg * v[a]
+
+
+@njit(cache=True, inline="always")
+def _cg_row(
+    kind, x, indptr, u, indices, weights, Y, YtY, reg, reg_diag, cg_steps
+):  # pragma: no cover - compiled
+    """``cg_steps`` conjugate-gradient steps on the system of CSR row ``u`` (its solution
+    ``x``, warm start, in place): ``(B + sum w y y^T) x = sum t y`` over the row's entries
+    with ``B`` as in `_base_product`; implicit: ``t = c``, ``w = c - 1`` (``weights`` holds
+    ``c``), ridge: ``t = weights``, ``w = 1``. A row without entries becomes zero."""
+    if zero_empty_row(indptr, u, x):
+        return
+    lo, hi = indptr[u], indptr[u + 1]
+    f = x.shape[0]
+    r = np.empty(f, dtype=np.float32)
+    p = np.empty(f, dtype=np.float32)
+    ap = np.empty(f, dtype=np.float32)
+    acc = np.empty(LANES, dtype=np.float32)
+    for a in range(f):  # r = b - A x
+        if kind == RIDGE:
+            r[a] = -reg * reg_diag[a] * x[a]
+        else:
+            r[a] = -_row_dot(kind, YtY[a], x, f, acc) - reg * x[a]
+    for idx in range(lo, hi):
+        y = Y[indices[idx]]
+        c = weights[idx]
+        if kind == RIDGE:
+            coef = c - _dot(y, x, f, acc)
+        else:
+            coef = c - (c - np.float32(1.0)) * _row_dot(kind, y, x, f, acc)
+        for a in range(f):
+            r[a] += coef * y[a]
+    rs_old = _row_dot(kind, r, r, f, acc)
+    if rs_old < 1e-20:
+        return
+    for a in range(f):
+        p[a] = r[a]
+    for _ in range(cg_steps):
+        for a in range(f):
+            ap[a] = _base_product(kind, p, a, YtY, reg, reg_diag, f, acc)
+        for idx in range(lo, hi):
+            y = Y[indices[idx]]
+            if kind == RIDGE:
+                coef = _dot(y, p, f, acc)
+            else:
+                coef = (weights[idx] - np.float32(1.0)) * _row_dot(kind, y, p, f, acc)
+            for a in range(f):
+                ap[a] += coef * y[a]
+        rs_old = _cg_update(kind, x, r, p, ap, rs_old, f, acc)
+        if rs_old < 0.0:
+            break
+
+
 @njit(parallel=True, cache=True, fastmath=True)
 def implicit_cg(indptr, indices, conf, X, Y, YtY, reg, cg_steps):  # pragma: no cover - compiled
     """``cg_steps`` conjugate-gradient steps on ``(YtY + reg I + sum (c-1) y y^T) x = sum c y``
     for every row of ``X`` (in place, warm start). Rows without entries become zero."""
-    n, f = X.shape
-    for u in prange(n):
-        lo, hi = indptr[u], indptr[u + 1]
-        x = X[u]
-        if lo == hi:
-            for a in range(f):
-                x[a] = 0.0
-            continue
-        r = np.empty(f, dtype=np.float32)
-        p = np.empty(f, dtype=np.float32)
-        ap = np.empty(f, dtype=np.float32)
-        # r = b - A x
-        for a in range(f):
-            s = np.float32(0.0)
-            for b in range(f):
-                s += YtY[a, b] * x[b]
-            r[a] = -s - reg * x[a]
-        for idx in range(lo, hi):
-            y = Y[indices[idx]]
-            c = conf[idx]
-            coef = c - (c - np.float32(1.0)) * _dot_fast(y, x, f)
-            for a in range(f):
-                r[a] += coef * y[a]
-        rs_old = _dot_fast(r, r, f)
-        if rs_old < 1e-20:
-            continue
-        for a in range(f):
-            p[a] = r[a]
-        for _ in range(cg_steps):
-            for a in range(f):
-                s = np.float32(0.0)
-                for b in range(f):
-                    s += YtY[a, b] * p[b]
-                ap[a] = s + reg * p[a]
-            for idx in range(lo, hi):
-                y = Y[indices[idx]]
-                coef = (conf[idx] - np.float32(1.0)) * _dot_fast(y, p, f)
-                for a in range(f):
-                    ap[a] += coef * y[a]
-            rs_old = _cg_update_fast(x, r, p, ap, rs_old, f)
-            if rs_old < 0.0:
-                break
+    no_diag = np.empty(0, dtype=np.float32)
+    for u in prange(X.shape[0]):
+        _cg_row(IMPLICIT_FAST, X[u], indptr, u, indices, conf, Y, YtY, reg, no_diag, cg_steps)
 
 
 @njit(parallel=True, cache=True)
@@ -148,43 +161,10 @@ def implicit_cg_rows(
     """`implicit_cg` with a regularisation per row, ``reg_rows[u]`` (the frequency-scaled
     regularisation of Rendle et al. 2022), in IEEE arithmetic with the fixed-lane `_dot`:
     the same results from a cold or a warm numba cache and for any number of threads."""
-    n, f = X.shape
-    for u in prange(n):
-        lo, hi = indptr[u], indptr[u + 1]
-        x = X[u]
-        if lo == hi:
-            for a in range(f):
-                x[a] = 0.0
-            continue
+    no_diag = np.empty(0, dtype=np.float32)
+    for u in prange(X.shape[0]):
         reg = np.float32(reg_rows[u])
-        r = np.empty(f, dtype=np.float32)
-        p = np.empty(f, dtype=np.float32)
-        ap = np.empty(f, dtype=np.float32)
-        acc = np.empty(LANES, dtype=np.float32)
-        for a in range(f):  # r = b - A x
-            r[a] = -_dot(YtY[a], x, f, acc) - reg * x[a]
-        for idx in range(lo, hi):
-            y = Y[indices[idx]]
-            c = conf[idx]
-            coef = c - (c - np.float32(1.0)) * _dot(y, x, f, acc)
-            for a in range(f):
-                r[a] += coef * y[a]
-        rs_old = _dot(r, r, f, acc)
-        if rs_old < 1e-20:
-            continue
-        for a in range(f):
-            p[a] = r[a]
-        for _ in range(cg_steps):
-            for a in range(f):
-                ap[a] = _dot(YtY[a], p, f, acc) + reg * p[a]
-            for idx in range(lo, hi):
-                y = Y[indices[idx]]
-                coef = (conf[idx] - np.float32(1.0)) * _dot(y, p, f, acc)
-                for a in range(f):
-                    ap[a] += coef * y[a]
-            rs_old = _cg_update(x, r, p, ap, rs_old, f, acc)
-            if rs_old < 0.0:
-                break
+        _cg_row(IMPLICIT, X[u], indptr, u, indices, conf, Y, YtY, reg, no_diag, cg_steps)
 
 
 @njit(parallel=True, cache=True)
@@ -195,42 +175,10 @@ def ridge_cg(
     diag(reg_diag)) x = sum t y`` (the explicit ALS ridge), warm-started from ``X[u]`` and
     updated in place; 2 f flops per entry and step instead of the f^2 / 2 of building the
     matrix. Rows without entries become zero."""
-    n, f = X.shape
-    for u in prange(n):
-        lo, hi = indptr[u], indptr[u + 1]
-        x = X[u]
-        if lo == hi:
-            for a in range(f):
-                x[a] = 0.0
-            continue
+    no_base = np.empty((0, 0), dtype=np.float32)
+    for u in prange(X.shape[0]):
         lam = np.float32(reg_scale[u])
-        r = np.empty(f, dtype=np.float32)
-        p = np.empty(f, dtype=np.float32)
-        ap = np.empty(f, dtype=np.float32)
-        acc = np.empty(LANES, dtype=np.float32)
-        for a in range(f):
-            r[a] = -lam * reg_diag[a] * x[a]
-        for idx in range(lo, hi):
-            y = Y[indices[idx]]
-            coef = targets[idx] - _dot(y, x, f, acc)
-            for a in range(f):
-                r[a] += coef * y[a]
-        rs_old = _dot(r, r, f, acc)
-        if rs_old < 1e-20:
-            continue
-        for a in range(f):
-            p[a] = r[a]
-        for _ in range(cg_steps):
-            for a in range(f):
-                ap[a] = lam * reg_diag[a] * p[a]
-            for idx in range(lo, hi):
-                y = Y[indices[idx]]
-                coef = _dot(y, p, f, acc)
-                for a in range(f):
-                    ap[a] += coef * y[a]
-            rs_old = _cg_update(x, r, p, ap, rs_old, f, acc)
-            if rs_old < 0.0:
-                break
+        _cg_row(RIDGE, X[u], indptr, u, indices, targets, Y, no_base, lam, reg_diag, cg_steps)
 
 
 @njit(cache=True)
@@ -328,20 +276,38 @@ def _ordered_sum(values):  # pragma: no cover - compiled
     return total
 
 
+@njit(cache=True, inline="always")
+def _row_loss(
+    kind, u, indptr, indices, values, X, Y, row_bias, col_bias, mu, acc
+):  # pragma: no cover - compiled
+    """Row ``u``'s part of a training loss, its entries in order: implicit ``sum c (1 -
+    x.y)^2 - (x.y)^2`` (``values`` holds ``c``), explicit (``RIDGE``) ``sum (r - mu -
+    row_bias - col_bias - x.y)^2``."""
+    f = X.shape[1]
+    s = 0.0
+    for idx in range(indptr[u], indptr[u + 1]):
+        i = indices[idx]
+        if kind == RIDGE:
+            est = mu + row_bias[u] + col_bias[i] + _dot(X[u], Y[i], f, acc)
+            e = np.float64(values[idx]) - est
+            s += e * e
+        else:
+            xy = np.float64(_dot(X[u], Y[i], f, acc))
+            c = np.float64(values[idx])
+            s += c * (1.0 - xy) ** 2 - xy * xy
+    return s
+
+
 @njit(parallel=True, cache=True)
 def implicit_loss(indptr, indices, conf, X, Y):  # pragma: no cover - compiled
     """Observed-entry part of the implicit loss: ``sum c (1 - x.y)^2 - (x.y)^2`` (one
     partial sum per row, then the rows in order: the same for any number of threads)."""
-    n, f = X.shape
-    rows = np.zeros(n, dtype=np.float64)
-    for u in prange(n):
+    rows = np.zeros(X.shape[0], dtype=np.float64)
+    no_bias = np.zeros(0, dtype=np.float32)
+    for u in prange(X.shape[0]):
         acc = np.empty(LANES, dtype=np.float32)
-        s = 0.0
-        for idx in range(indptr[u], indptr[u + 1]):
-            xy = np.float64(_dot(X[u], Y[indices[idx]], f, acc))
-            c = np.float64(conf[idx])
-            s += c * (1.0 - xy) ** 2 - xy * xy
-        rows[u] = s
+        rows[u] = _row_loss(IMPLICIT, u, indptr, indices, conf, X, Y, no_bias, no_bias,
+                            np.float32(0.0), acc)  # fmt: skip
     return _ordered_sum(rows)
 
 
@@ -349,17 +315,11 @@ def implicit_loss(indptr, indices, conf, X, Y):  # pragma: no cover - compiled
 def explicit_sse(indptr, indices, values, X, Y, row_bias, col_bias, mu):  # pragma: no cover
     """Sum of squared errors of ``mu + row_bias + col_bias + x.y`` over the entries (one
     partial sum per row, then the rows in order)."""
-    n, f = X.shape
-    rows = np.zeros(n, dtype=np.float64)
-    for u in prange(n):
+    rows = np.zeros(X.shape[0], dtype=np.float64)
+    for u in prange(X.shape[0]):
         acc = np.empty(LANES, dtype=np.float32)
-        s = 0.0
-        for idx in range(indptr[u], indptr[u + 1]):
-            i = indices[idx]
-            est = mu + row_bias[u] + col_bias[i] + _dot(X[u], Y[i], f, acc)
-            e = np.float64(values[idx]) - est
-            s += e * e
-        rows[u] = s
+        rows[u] = _row_loss(RIDGE, u, indptr, indices, values, X, Y, row_bias, col_bias, mu,
+                            acc)  # fmt: skip
     return _ordered_sum(rows)
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from workbench.factor.kernels import sorted_position
+
 
 @njit(cache=True, nogil=True)
 def _item_adjustment(pos, z_data, s_indptr, s_indices, s_data, item, k, min_k):
@@ -109,21 +111,6 @@ def user_knn_block(
     return out
 
 
-@njit(cache=True, nogil=True)
-def _find(indices, lo, hi, target):
-    """Position of ``target`` in the sorted ``indices[lo:hi]``, or -1."""
-    while lo < hi:
-        mid = (lo + hi) // 2
-        x = indices[mid]
-        if x == target:
-            return mid
-        if x < target:
-            lo = mid + 1
-        else:
-            hi = mid
-    return -1
-
-
 @njit(parallel=True, cache=True)
 def user_knn_pairs(
     rows, items, s_indptr, s_indices, s_data, zt_indptr, zt_indices, zt_data, k, min_k
@@ -139,7 +126,7 @@ def user_knn_pairs(
         den = 0.0
         count = 0
         for q in range(s_indptr[row], s_indptr[row + 1]):
-            p = _find(zt_indices, lo, hi, s_indices[q])
+            p = sorted_position(zt_indices, lo, hi, s_indices[q])
             if p >= 0:
                 s = np.float64(s_data[q])
                 num += s * zt_data[p]
@@ -214,7 +201,7 @@ def slope_one_pairs(
         wt = 0.0
         for p in range(r_indptr[row], r_indptr[row + 1]):
             j = r_indices[p]
-            q = _find(d_indices, d_indptr[j], d_indptr[j + 1], i)
+            q = sorted_position(d_indices, d_indptr[j], d_indptr[j + 1], i)
             if q >= 0:
                 dev = -np.float64(d_data[q])
                 if weighted:

@@ -5,6 +5,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from workbench.factor.kernels import zero_empty_row
+
+
+@njit(cache=True, inline="always")
+def _estimate(x, y, f):  # pragma: no cover - compiled
+    """``x . y`` over ``f`` factors, summed in order from a float64 zero (compiled under the
+    flags of the kernel that inlines it)."""
+    est = 0.0
+    for a in range(f):
+        est += x[a] * y[a]
+    return est
+
 
 @njit(parallel=True, cache=True, fastmath=True)
 def mu_half_step(indptr, indices, values, X, Y, reg):  # pragma: no cover - compiled
@@ -20,9 +32,7 @@ def mu_half_step(indptr, indices, values, X, Y, reg):  # pragma: no cover - comp
         x = X[u]
         for idx in range(lo, hi):
             y = Y[indices[idx]]
-            est = 0.0
-            for a in range(f):
-                est += x[a] * y[a]
+            est = _estimate(x, y, f)
             r = values[idx]
             for a in range(f):
                 num[a] += y[a] * r
@@ -42,12 +52,10 @@ def nnls_half_step(indptr, indices, values, X, Y, reg, sweeps, tol):  # pragma: 
     Rows without entries become zero."""
     n, f = X.shape
     for u in prange(n):
-        lo, hi = indptr[u], indptr[u + 1]
         x = X[u]
-        if lo == hi:
-            for a in range(f):
-                x[a] = 0.0
+        if zero_empty_row(indptr, u, x):
             continue
+        lo, hi = indptr[u], indptr[u + 1]
         A = np.zeros((f, f), dtype=np.float64)
         b = np.zeros(f, dtype=np.float64)
         for idx in range(lo, hi):
@@ -95,10 +103,7 @@ def observed_sse(indptr, indices, values, X, Y):  # pragma: no cover - compiled
     for u in prange(n):
         s = 0.0
         for idx in range(indptr[u], indptr[u + 1]):
-            y = Y[indices[idx]]
-            est = 0.0
-            for a in range(f):
-                est += X[u, a] * y[a]
+            est = _estimate(X[u], Y[indices[idx]], f)
             e = values[idx] - est
             s += e * e
         rows[u] = s
@@ -118,11 +123,7 @@ def observed_cross(indptr, indices, values, W, Ht):  # pragma: no cover - compil
     for u in range(n):
         s = 0.0
         for idx in range(indptr[u], indptr[u + 1]):
-            h = Ht[indices[idx]]
-            est = 0.0
-            for a in range(k):
-                est += W[u, a] * h[a]
-            s += values[idx] * est
+            s += values[idx] * _estimate(W[u], Ht[indices[idx]], k)
         total += s
     return total
 

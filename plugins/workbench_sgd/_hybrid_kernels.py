@@ -22,8 +22,13 @@ import math
 import numpy as np
 from numba import njit
 
-from workbench_sgd._kernels import LANES, dot
-from workbench_sgd._svdpp_kernels import implicit_sum
+from workbench_sgd._kernels import LANES, dot, user_step
+from workbench_sgd._svdpp_kernels import (
+    implicit_factor_step,
+    implicit_step,
+    implicit_sum,
+    user_block_end,
+)
 
 
 @njit(cache=True, fastmath=False)
@@ -98,13 +103,10 @@ def hybrid_epoch(
     qe = np.zeros(n_factors, dtype=np.float32)
     grad = np.zeros(n_factors, dtype=np.float32)
     sse = 0.0
-    n = users.shape[0]
     t = 0
-    while t < n:
+    while t < users.shape[0]:
         u = users[t]
-        end = t
-        while end < n and users[end] == u:
-            end += 1
+        end = user_block_end(users, t)
         norm = np.float32(implicit_sum(u, indptr, indices, y, imp))
         anorm = np.float32(_add_rows(u, ua_indptr, ua_indices, xu, imp))
         pu = p[u]
@@ -148,22 +150,12 @@ def hybrid_epoch(
                     zg = zi[g]
                     for f in range(n_factors):
                         zg[f] += lr * (gnorm * err * z[f] - reg_attr * zg[f])
-                for f in range(n_factors):
-                    pf = pu[f]
-                    qf = qi[f]
-                    pu[f] = pf + lr * (err * qe[f] - reg * pf)
-                    qi[f] = qf + lr * (err * z[f] - reg * qf)
-                    grad[f] += err * qe[f]
+                implicit_factor_step(pu, qi, qe, z, grad, err, lr, reg)
             else:
-                for f in range(n_factors):
-                    pf = pu[f]
-                    pu[f] = pf + lr * (err * qe[f] - reg * pf)
+                user_step(pu, qe, err, lr, reg)
         if update_items:
             if norm > 0:
-                for r in range(indptr[u], indptr[u + 1]):
-                    yj = y[indices[r]]
-                    for f in range(n_factors):
-                        yj[f] += lr * (norm * grad[f] - reg_implicit * yj[f])
+                implicit_step(u, indptr, indices, y, grad, norm, lr, reg_implicit)
             if anorm > 0:
                 # user attributes are shared by many users: one step per user with the
                 # user's mean gradient (the summed gradient of a heavy user's block would

@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import njit
 
-from workbench_sgd._kernels import LANES, dot, sqdist
+from workbench_sgd._kernels import LANES, dot, factor_step, sqdist
 
 LINEAR, SIGMOID, RBF = 0, 1, 2
 
@@ -101,16 +101,8 @@ def _kernel_epoch(
                 for f in range(n_factors):
                     pf = pu[f]
                     pu[f] = pf + lr * (-ge * (pf - qi[f]) - reg * pf)
-        elif update_items:
-            for f in range(n_factors):
-                pf = pu[f]
-                qf = qi[f]
-                pu[f] = pf + lr * (ge * qf - reg * pf)
-                qi[f] = qf + lr * (ge * pf - reg * qf)
         else:
-            for f in range(n_factors):
-                pf = pu[f]
-                pu[f] = pf + lr * (ge * qi[f] - reg * pf)
+            factor_step(pu, qi, ge, lr, reg, update_items)
     return sse, total
 
 

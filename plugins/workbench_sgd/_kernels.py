@@ -40,6 +40,34 @@ def sqdist(a: np.ndarray, b: np.ndarray, acc: np.ndarray) -> np.float32:
     return s
 
 
+@njit(cache=True, fastmath=False, inline="always")
+def factor_step(
+    pu: np.ndarray, qi: np.ndarray, err: np.float32, lr: np.float32, reg: np.float32,
+    update_items: bool,
+) -> None:
+    """The SGD step of a factor pair for the error ``err`` (gradients at the old values):
+    ``p_uf += lr (err q_if - reg p_uf)`` and, with ``update_items``, ``q_if += lr (err p_uf -
+    reg q_if)``. Shared by the biased MF, kernel MF and SVD++ kernels (inlined, so each
+    compiles the same float32 operations in the same order as its own loop did)."""
+    if update_items:
+        for f in range(pu.shape[0]):
+            pf = pu[f]
+            qf = qi[f]
+            pu[f] = pf + lr * (err * qf - reg * pf)
+            qi[f] = qf + lr * (err * pf - reg * qf)
+    else:
+        user_step(pu, qi, err, lr, reg)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def user_step(pu: np.ndarray, qi: np.ndarray, err: np.float32, lr: np.float32,
+              reg: np.float32) -> None:  # fmt: skip
+    """`factor_step` of the user's factors only (fold-in): ``p_uf += lr (err q_if - reg p_uf)``."""
+    for f in range(pu.shape[0]):
+        pf = pu[f]
+        pu[f] = pf + lr * (err * qi[f] - reg * pf)
+
+
 @njit(cache=True, fastmath=False)
 def gather(
     order: np.ndarray,
@@ -78,7 +106,6 @@ def _mf_steps(
     update_items: bool,
 ) -> float:
     """The SGD updates of ratings ``lo..hi-1`` in order (the body of `mf_epoch`)."""
-    n_factors = p.shape[1]
     acc = np.zeros(LANES, dtype=np.float32)
     sse = 0.0
     for t in range(lo, hi):
@@ -93,16 +120,7 @@ def _mf_steps(
             bu[u] += lr * (err - reg_bias * bu[u])
             if update_items:
                 bi[i] += lr * (err - reg_bias * bi[i])
-        if update_items:
-            for f in range(n_factors):
-                pf = pu[f]
-                qf = qi[f]
-                pu[f] = pf + lr * (err * qf - reg * pf)
-                qi[f] = qf + lr * (err * pf - reg * qf)
-        else:
-            for f in range(n_factors):
-                pf = pu[f]
-                pu[f] = pf + lr * (err * qi[f] - reg * pf)
+        factor_step(pu, qi, err, lr, reg, update_items)
     return sse
 
 

@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
-from workbench_sgd._kernels import LANES, dot
+from workbench_sgd._kernels import LANES, dot, user_step
 
 
 @njit(cache=True, fastmath=False)
@@ -35,6 +35,47 @@ def implicit_sum(
     for f in range(out.shape[0]):
         out[f] *= norm
     return norm
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def user_block_end(users: np.ndarray, t: int) -> int:
+    """The end of the block of ratings of user ``users[t]`` that starts at ``t`` (ratings
+    arrive grouped by user)."""
+    u = users[t]
+    end = t
+    while end < users.shape[0] and users[end] == u:
+        end += 1
+    return end
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def implicit_factor_step(
+    pu: np.ndarray, qi: np.ndarray, qe: np.ndarray, z: np.ndarray, grad: np.ndarray,
+    err: np.float32, lr: np.float32, reg: np.float32,
+) -> None:
+    """The SGD step of ``p_u`` (along ``qe``, the item's effective vector) and ``q_i``
+    (along ``z``, the user's effective vector) for the error ``err``, old values in both
+    gradients; ``grad`` accumulates ``err qe`` for the block's step of the ``y_j``."""
+    for f in range(pu.shape[0]):
+        pf = pu[f]
+        qf = qi[f]
+        ef = qe[f]
+        pu[f] = pf + lr * (err * ef - reg * pf)
+        qi[f] = qf + lr * (err * z[f] - reg * qf)
+        grad[f] += err * ef
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def implicit_step(
+    u: int, indptr: np.ndarray, indices: np.ndarray, y: np.ndarray, grad: np.ndarray,
+    norm: np.float32, lr: np.float32, reg_implicit: np.float32,
+) -> None:
+    """One step of every ``y_j``, ``j`` in ``N(u)``, with the user's accumulated gradient:
+    ``y_j += lr (norm grad - reg_implicit y_j)``."""
+    for r in range(indptr[u], indptr[u + 1]):
+        yj = y[indices[r]]
+        for f in range(yj.shape[0]):
+            yj[f] += lr * (norm * grad[f] - reg_implicit * yj[f])
 
 
 @njit(cache=True, fastmath=False)
@@ -67,13 +108,10 @@ def svdpp_epoch(
     z = np.zeros(n_factors, dtype=np.float32)
     grad = np.zeros(n_factors, dtype=np.float32)
     sse = 0.0
-    n = users.shape[0]
     t = 0
-    while t < n:
+    while t < users.shape[0]:
         u = users[t]
-        end = t
-        while end < n and users[end] == u:
-            end += 1
+        end = user_block_end(users, t)
         norm = np.float32(implicit_sum(u, indptr, indices, y, imp))
         pu = p[u]
         grad[:] = 0.0
@@ -88,22 +126,11 @@ def svdpp_epoch(
             bu[u] += lr * (err - reg_bias * bu[u])
             if update_items:
                 bi[i] += lr * (err - reg_bias * bi[i])
-                for f in range(n_factors):
-                    pf = pu[f]
-                    qf = qi[f]
-                    pu[f] = pf + lr * (err * qf - reg * pf)
-                    qi[f] = qf + lr * (err * z[f] - reg * qf)
-                    grad[f] += err * qf
+                implicit_factor_step(pu, qi, qi, z, grad, err, lr, reg)
             else:
-                for f in range(n_factors):
-                    pf = pu[f]
-                    pu[f] = pf + lr * (err * qi[f] - reg * pf)
+                user_step(pu, qi, err, lr, reg)
         if update_items and norm > 0:
-            lo, hi = indptr[u], indptr[u + 1]
-            for r in range(lo, hi):
-                yj = y[indices[r]]
-                for f in range(n_factors):
-                    yj[f] += lr * (norm * grad[f] - reg_implicit * yj[f])
+            implicit_step(u, indptr, indices, y, grad, norm, lr, reg_implicit)
         t = end
     return sse
 

@@ -4,7 +4,8 @@ and fold-in (one loop for every model of the family).
 A subclass provides the model-specific pieces — `_init_params` (the learned arrays, and any
 training-only context such as SVD++'s rated-items matrix, returned rather than kept on the
 model), `_epoch` (one shuffled pass, for training or for fold-in with items frozen),
-`_predict_pairs` (validation during training) — and its parameter defaults through
+`_predict_pairs` (validation during training; the biased dot product by default) — and its
+parameter defaults through
 ``SGDParams.with_defaults``. The loop here reports every epoch through the callback
 (`EpochInfo` with the training loss and, when there is validation data, the validation RMSE),
 stops with `TrainingDiverged` when the loss is NaN or explodes, and restores the best epoch
@@ -148,8 +149,17 @@ class SGDModel(RatingFactorModel):
         raise NotImplementedError  # abstractmethod
 
     def _predict_pairs(self, context: Any, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Predictions for index pairs during training (out-of-range indices are cold)."""
-        raise NotImplementedError  # abstractmethod
+        """Predictions for index pairs during training (out-of-range indices are cold); by
+        default ``mu + b_u + b_i + p_u . q_i`` with the factors `_fold_in_factors` gives."""
+        return self._kernels().mf_predict(
+            users=users,
+            items=items,
+            mu=np.float32(self.global_mean_),
+            bu=self.user_bias_,
+            bi=self.item_bias_,
+            p=self._fold_in_factors(context, self.user_factors_),
+            q=self.item_factors_,
+        )
 
     def _update_args(self, users: UserParams, lr: float) -> dict[str, Any]:
         """Keyword arguments every SGD kernel shares: what it updates, the step, the penalties."""

@@ -127,17 +127,6 @@ class BiasedMF(SGDModel):
         r = self._reordered(ratings, order)
         return GridRatings(r.users, r.items, r.values, starts=starts, n_groups=n_groups)
 
-    def _predict_pairs(self, context: Any, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return self._kernels().mf_predict(
-            users=users,
-            items=items,
-            mu=np.float32(self.global_mean_),
-            bu=self.user_bias_,
-            bi=self.item_bias_,
-            p=self.user_factors_,
-            q=self.item_factors_,
-        )
-
 
 def balanced_groups(index: np.ndarray, n_groups: int, rng: np.random.Generator) -> np.ndarray:
     """A group (0..n_groups-1) for every value of ``index`` (users or items), dealt so the

@@ -84,19 +84,6 @@ class SVDpp(SGDModel):
             **self._update_args(users, lr),
         )
 
-    def _predict_pairs(
-        self, context: RatedItems, users: np.ndarray, items: np.ndarray
-    ) -> np.ndarray:
-        return self._kernels().mf_predict(
-            users=users,
-            items=items,
-            mu=np.float32(self.global_mean_),
-            bu=self.user_bias_,
-            bi=self.item_bias_,
-            p=self._fold_in_factors(context, self.user_factors_),
-            q=self.item_factors_,
-        )
-
     def _fold_in_factors(self, context: RatedItems, factors: np.ndarray) -> np.ndarray:
         """The effective factors p_u + |N(u)|^-1/2 sum y_j (what scoring uses)."""
         return self._svdpp().effective_factors(factors, *context, self.implicit_)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-LANES = 16
+from workbench.factor.kernels import LANES, sorted_position
+from workbench.factor.kernels import reduce_lanes as _reduce
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -35,15 +37,6 @@ def _below(state: np.ndarray, n: int) -> int:  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always")
-def _reduce(acc: np.ndarray) -> np.float32:  # pragma: no cover - compiled
-    a = (acc[0] + acc[8]) + (acc[4] + acc[12])
-    b = (acc[2] + acc[10]) + (acc[6] + acc[14])
-    c = (acc[1] + acc[9]) + (acc[5] + acc[13])
-    d = (acc[3] + acc[11]) + (acc[7] + acc[15])
-    return (a + b) + (c + d)
-
-
-@njit(cache=True, inline="always")
 def diff_dot(P, u, Q, i, j, acc) -> np.float32:  # pragma: no cover - compiled
     """``P[u] . (Q[i] - Q[j])`` in the fixed lane order."""
     n = P.shape[1]
@@ -62,21 +55,6 @@ def diff_dot(P, u, Q, i, j, acc) -> np.float32:  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always")
-def _contains(indices, lo, hi, item) -> bool:  # pragma: no cover - compiled
-    """Whether sorted ``indices[lo:hi]`` holds ``item`` (binary search)."""
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        v = indices[mid]
-        if v == item:
-            return True
-        if v < item:
-            lo = mid + 1
-        else:
-            hi = mid
-    return False
-
-
-@njit(cache=True, inline="always")
 def _negative(state, indptr, indices, u, n_items) -> int:  # pragma: no cover - compiled
     """An item the user has not interacted with, uniform over those (rejection sampling);
     -1 when the user has interacted with every item."""
@@ -85,7 +63,7 @@ def _negative(state, indptr, indices, u, n_items) -> int:  # pragma: no cover - 
         return np.int64(-1)
     while True:
         j = _below(state, n_items)
-        if not _contains(indices, lo, hi, j):
+        if sorted_position(indices, lo, hi, j) < 0:
             return j
 
 

@@ -57,6 +57,14 @@ class UserKNNParams(KNNParams, ItemItemParams):
     pass
 
 
+def _checked_matrix(model: Model, train: Interactions) -> sp.csr_matrix:
+    """The training matrix of `ItemKNNTopN` and `UserKNN` (binary or weighted, as their
+    ``binary`` says), after the check of their similarity's shrinkage."""
+    p = model.params
+    check_shrinkage(p.similarity, p.shrinkage, model.owner())
+    return interaction_matrix(train, p.binary, model.owner())
+
+
 class ItemKNNTopN(ItemItemModel):
     """Item-based kNN for top-N: ``score(u, j) = sum_i x_ui s_ij`` over the user's items
     ``i`` whose ``k`` nearest items include ``j`` (implicit's ``ItemItemRecommender``)."""
@@ -69,8 +77,7 @@ class ItemKNNTopN(ItemItemModel):
         self, train: Interactions, *, callback: TrainingCallback, validation: Interactions | None
     ) -> None:
         p = self.params
-        check_shrinkage(p.similarity, p.shrinkage, self.owner())
-        x = interaction_matrix(train, p.binary, self.owner())
+        x = _checked_matrix(self, train)
         docs = x.T.tocsr()  # items are the documents, users the terms
         weighting = Weighting(p.similarity, p.bm25_k1, p.bm25_b).fit(docs)
         self.weights_ = top_k_similarities(docs, weighting, p.k, p.shrinkage, BLOCK_CELLS)
@@ -103,8 +110,7 @@ class UserKNN(Model):
         self, train: Interactions, *, callback: TrainingCallback, validation: Interactions | None
     ) -> None:
         p = self.params
-        check_shrinkage(p.similarity, p.shrinkage, self.owner())
-        x = interaction_matrix(train, p.binary, self.owner())
+        x = _checked_matrix(self, train)
         self.weighting_ = Weighting(p.similarity, p.bm25_k1, p.bm25_b).fit(x)
         pool = self.weighting_.apply(x)
         self.pool_t_ = pool.T.tocsr()  # items x training users

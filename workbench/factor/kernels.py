@@ -54,6 +54,33 @@ def dot(a: np.ndarray, b: np.ndarray, acc: np.ndarray) -> np.float32:  # pragma:
     return dot_n(a, b, a.shape[0], acc)
 
 
+@njit(cache=True, inline="always")
+def zero_empty_row(indptr: np.ndarray, u: int, x: np.ndarray) -> bool:  # pragma: no cover
+    """Whether CSR row ``u`` has no entries, setting its solution ``x`` to zero if so: the
+    first step of every row solve of a half-step (ALS, NMF, the non-negative fold-in)."""
+    if indptr[u] != indptr[u + 1]:
+        return False
+    for a in range(x.shape[0]):
+        x[a] = 0.0
+    return True
+
+
+@njit(cache=True, inline="always")
+def sorted_position(indices: np.ndarray, lo: int, hi: int, target: int) -> int:  # pragma: no cover
+    """Position of ``target`` in the sorted ``indices[lo:hi]`` (a CSR row), or -1 (binary
+    search)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        v = indices[mid]
+        if v == target:
+            return mid
+        if v < target:
+            lo = mid + 1
+        else:
+            hi = mid
+    return -1
+
+
 @njit(parallel=True, cache=True, fastmath=False)
 def nnls_rows(  # pragma: no cover - compiled
     indptr, indices, weights, targets, Y, base, lam, l1, sweeps, tol, out
@@ -66,11 +93,9 @@ def nnls_rows(  # pragma: no cover - compiled
     row's solution depends on nothing but its inputs. Rows without entries are zero."""
     n, f = out.shape
     for u in prange(n):
-        lo, hi = indptr[u], indptr[u + 1]
-        if lo == hi:
-            for a in range(f):
-                out[u, a] = 0.0
+        if zero_empty_row(indptr, u, out[u]):
             continue
+        lo, hi = indptr[u], indptr[u + 1]
         A = base.copy()
         b = np.empty(f, dtype=np.float64)
         for a in range(f):
