@@ -30,6 +30,8 @@ FAMILIES = {
         "ials n_iterations=3",
         "ials n_iterations=3 solver=cholesky",
         "ials n_iterations=3 reg_exponent=0",
+        "ials n_iterations=3 reg_exponent=0 n_factors=16",  # fast-math CG differed here
+        "ials n_iterations=3 n_factors=37",
     ],
     "sgd": [
         "sgd n_epochs=3",

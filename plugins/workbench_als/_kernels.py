@@ -4,25 +4,24 @@ Each kernel updates the rows of ``X`` (users, or items on the other half-step) f
 CSR rows ``indptr``/``indices`` and the fixed factors ``Y`` of the other side, in parallel
 over rows (``prange``). There is no Python loop per user: a half-step is one call.
 
-- `implicit_cg`: Hu, Koren and Volinsky (2008) with the conjugate-gradient solver of
-  Takács, Pilászy and Tikk (2011), warm-started from the current rows.
+- `implicit_cg_rows`: Hu, Koren and Volinsky (2008) with the conjugate-gradient solver of
+  Takács, Pilászy and Tikk (2011), warm-started from the current rows, with a
+  regularisation per row (one value for all, or frequency-scaled: Rendle et al. 2022).
 - `weighted_cholesky`: the exact solve of ``(B + sum_i w_i y_i y_i^T + s_u diag(d)) x =
   sum_i t_i y_i`` by a Cholesky factorisation per row; covers implicit ALS (B = Y^T Y,
   w = c - 1, t = c) and explicit weighted-lambda ALS (B = 0, w = 1, t = residual rating,
   s_u = lambda * n_u).
-- `implicit_cg_rows`: `implicit_cg` with a regularisation per row (frequency-scaled, Rendle
-  et al. 2022), in IEEE arithmetic.
 - `ridge_cg`: conjugate-gradient steps on the explicit ridge systems (warm start).
 - `implicit_loss` / `explicit_sse`: the observed-entry parts of the training losses.
 
-No kernel but `implicit_cg` uses ``fastmath`` (see the note there): a ``prange`` loop is
-compiled twice by numba (once on its own,
+No kernel uses ``fastmath``: a ``prange`` loop is compiled twice by numba (once on its own,
 which is what runs in the process that compiled it, and once more inside the calling
 function, which is what the on-disk cache keeps), and with fast-math flags LLVM reorders
 and fuses the float operations of the two copies differently, so predictions depended on
-whether the kernels came from the cache (about 1e-9 RMSE; issue 22). With IEEE semantics
-both copies compute the same thing. Dot products keep their speed by summing into 16
-independent lanes in a fixed order (`_dot`), which vectorises without reassociation, and
+whether the kernels came from the cache (explicit ALS, about 1e-9 RMSE, issue 22; and the
+implicit CG at 16 and 37 factors, found on 2026-12-07: it had kept fast-math). With IEEE
+semantics both copies compute the same thing. Dot products keep their speed by summing into
+16 independent lanes in a fixed order (`_dot`), which vectorises without reassociation, and
 the losses sum one partial per row, then the rows in order, so they do not depend on the
 number of threads either.
 """
@@ -35,33 +34,9 @@ from numba import njit, prange
 from workbench.factor.kernels import LANES, zero_empty_row
 from workbench.factor.kernels import dot_n as _dot
 
-# The three CG kernels share one row solve, `_cg_row`; ``kind`` (a constant in each kernel,
-# so its branches fold away at compile time) picks the system and the dot product.
-# `implicit_cg` (ials) keeps its fast-math arithmetic: its seeded results are unchanged, and a
-# cold and a warm cache give bit-identical ials predictions (the cold/warm test covers both
-# ials solvers), unlike `ridge_cg`; the IEEE version moved ials' nDCG@10 by about 1e-4. So
-# ``IMPLICIT_FAST`` takes the sequential `_dot_fast` (which LLVM reassociates under
-# `implicit_cg`'s fast-math flags) and the other kinds the fixed-lane `_dot` in IEEE
-# arithmetic (`implicit_cg_rows`, `ridge_cg`): an inlined helper compiles under the flags of
-# the kernel that calls it, so one body serves both without changing either's results.
-IMPLICIT_FAST, IMPLICIT, RIDGE = 0, 1, 2
-
-
-@njit(cache=True, fastmath=True, inline="always")
-def _dot_fast(a, b, n):  # pragma: no cover - compiled
-    """`_dot` with fast-math, for `implicit_cg` only (see there)."""
-    s = np.float32(0.0)
-    for k in range(n):
-        s += a[k] * b[k]
-    return s
-
-
-@njit(cache=True, inline="always")
-def _row_dot(kind, a, b, f, acc):  # pragma: no cover - compiled
-    """``a[:f] . b[:f]`` in the arithmetic of ``kind``."""
-    if kind == IMPLICIT_FAST:
-        return _dot_fast(a, b, f)
-    return _dot(a, b, f, acc)
+# The CG kernels share one row solve, `_cg_row`; ``kind`` (a constant in each kernel, so
+# its branches fold away at compile time) picks the system.
+IMPLICIT, RIDGE = 1, 2
 
 
 @njit(cache=True, inline="always")
@@ -69,14 +44,14 @@ def _cg_update(kind, x, r, p, ap, rs_old, f, acc):  # pragma: no cover - compile
     """One conjugate-gradient update given ``ap = A p``: moves ``x`` and the residual ``r``
     along ``p`` and sets the next direction. Returns the new ``r·r``, or -1 when converged
     (or the direction is not a descent one)."""
-    pap = _row_dot(kind, p, ap, f, acc)
+    pap = _dot(p, ap, f, acc)
     if pap <= 0.0:
         return np.float32(-1.0)
     step = rs_old / pap
     for a in range(f):
         x[a] += step * p[a]
         r[a] -= step * ap[a]
-    rs_new = _row_dot(kind, r, r, f, acc)
+    rs_new = _dot(r, r, f, acc)
     if rs_new < 1e-20:
         return np.float32(-1.0)
     beta = rs_new / rs_old
@@ -91,7 +66,7 @@ def _base_product(kind, v, a, YtY, reg, reg_diag, f, acc):  # pragma: no cover -
     ``(YtY + reg I) v`` for implicit systems, ``reg diag(reg_diag) v`` for the ridge."""
     if kind == RIDGE:
         return reg * reg_diag[a] * v[a]
-    return _row_dot(kind, YtY[a], v, f, acc) + reg * v[a]
+    return _dot(YtY[a], v, f, acc) + reg * v[a]
 
 
 @njit(cache=True, inline="always")
@@ -114,17 +89,17 @@ def _cg_row(
         if kind == RIDGE:
             r[a] = -reg * reg_diag[a] * x[a]
         else:
-            r[a] = -_row_dot(kind, YtY[a], x, f, acc) - reg * x[a]
+            r[a] = -_dot(YtY[a], x, f, acc) - reg * x[a]
     for idx in range(lo, hi):
         y = Y[indices[idx]]
         c = weights[idx]
         if kind == RIDGE:
             coef = c - _dot(y, x, f, acc)
         else:
-            coef = c - (c - np.float32(1.0)) * _row_dot(kind, y, x, f, acc)
+            coef = c - (c - np.float32(1.0)) * _dot(y, x, f, acc)
         for a in range(f):
             r[a] += coef * y[a]
-    rs_old = _row_dot(kind, r, r, f, acc)
+    rs_old = _dot(r, r, f, acc)
     if rs_old < 1e-20:
         return
     for a in range(f):
@@ -137,7 +112,7 @@ def _cg_row(
             if kind == RIDGE:
                 coef = _dot(y, p, f, acc)
             else:
-                coef = (weights[idx] - np.float32(1.0)) * _row_dot(kind, y, p, f, acc)
+                coef = (weights[idx] - np.float32(1.0)) * _dot(y, p, f, acc)
             for a in range(f):
                 ap[a] += coef * y[a]
         rs_old = _cg_update(kind, x, r, p, ap, rs_old, f, acc)
@@ -145,22 +120,14 @@ def _cg_row(
             break
 
 
-@njit(parallel=True, cache=True, fastmath=True)
-def implicit_cg(indptr, indices, conf, X, Y, YtY, reg, cg_steps):  # pragma: no cover - compiled
-    """``cg_steps`` conjugate-gradient steps on ``(YtY + reg I + sum (c-1) y y^T) x = sum c y``
-    for every row of ``X`` (in place, warm start). Rows without entries become zero."""
-    no_diag = np.empty(0, dtype=np.float32)
-    for u in prange(X.shape[0]):
-        _cg_row(IMPLICIT_FAST, X[u], indptr, u, indices, conf, Y, YtY, reg, no_diag, cg_steps)
-
-
 @njit(parallel=True, cache=True)
 def implicit_cg_rows(
     indptr, indices, conf, X, Y, YtY, reg_rows, cg_steps
 ):  # pragma: no cover - compiled
-    """`implicit_cg` with a regularisation per row, ``reg_rows[u]`` (the frequency-scaled
-    regularisation of Rendle et al. 2022), in IEEE arithmetic with the fixed-lane `_dot`:
-    the same results from a cold or a warm numba cache and for any number of threads."""
+    """``cg_steps`` conjugate-gradient steps on ``(YtY + reg_rows[u] I + sum (c-1) y y^T) x
+    = sum c y`` for every row u of ``X`` (in place, warm start; rows without entries become
+    zero), in IEEE arithmetic with the fixed-lane `_dot`: the same results from a cold or a
+    warm numba cache and for any number of threads."""
     no_diag = np.empty(0, dtype=np.float32)
     for u in prange(X.shape[0]):
         reg = np.float32(reg_rows[u])

@@ -136,16 +136,11 @@ def implicit_half_step(
     k = _kernels()
     gram = Y.T @ Y
     if solver == "cg":
-        if reg_rows is None:
-            k.implicit_cg(
-                conf.indptr, conf.indices, conf.data, X, Y, gram.astype(np.float32),
-                np.float32(reg), int(cg_steps),
-            )
-        else:
-            k.implicit_cg_rows(
-                conf.indptr, conf.indices, conf.data, X, Y, gram.astype(np.float32),
-                reg_rows.astype(np.float32), int(cg_steps),
-            )
+        rows = np.full(X.shape[0], reg, dtype=np.float32) if reg_rows is None else reg_rows
+        k.implicit_cg_rows(
+            conf.indptr, conf.indices, conf.data, X, Y, gram.astype(np.float32),
+            rows.astype(np.float32), int(cg_steps),
+        )
     elif solver == "cholesky":
         n, f = X.shape
         k.weighted_cholesky(
