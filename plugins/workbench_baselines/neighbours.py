@@ -60,6 +60,16 @@ def _csr(indptr: Any, indices: Any, data: Any, shape: tuple[int, int]) -> sp.csr
     return m
 
 
+def _on_training_pairs(model: Any, values: Any, what: str) -> sp.csr_matrix:
+    """A saved model's per-pair ``values`` (float32) on its training pairs (``seen_``, as
+    loaded): the file's arrays must match them one to one."""
+    data = np.asarray(values, dtype=np.float32)
+    seen = model.seen_
+    if len(data) != seen.nnz:
+        raise DataError(f"{model.owner()}: the {what} do not match the training pairs")
+    return sp.csr_matrix((data, seen.indices, seen.indptr), shape=seen.shape)
+
+
 def _rows_of(matrix: sp.csr_matrix) -> np.ndarray:
     return np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
 
@@ -310,11 +320,7 @@ class KNNBaseline(Model):
         self.global_mean_ = float(arrays["global_mean"])
         self.user_bias_ = np.asarray(arrays["user_bias"], dtype=np.float32)
         self.item_bias_ = np.asarray(arrays["item_bias"], dtype=np.float32)
-        data = np.asarray(arrays["residual_data"], dtype=np.float32)
-        seen = self.seen_
-        if len(data) != seen.nnz:
-            raise DataError(f"{self.owner()}: the residuals do not match the training pairs")
-        self.residuals_ = sp.csr_matrix((data, seen.indices, seen.indptr), shape=seen.shape)
+        self.residuals_ = _on_training_pairs(self, arrays["residual_data"], "residuals")
         n = self.n_users_ if self.params.user_based else self.n_items_
         self.similarity_ = _csr(
             arrays["sim_indptr"], arrays["sim_indices"], np.asarray(arrays["sim_data"]), (n, n)
@@ -453,11 +459,7 @@ class SlopeOne(Model):
     def _set_state_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
         self.global_mean_ = float(arrays["global_mean"])
         self.user_mean_ = np.asarray(arrays["user_mean"], dtype=np.float64)
-        data = np.asarray(arrays["rating_data"], dtype=np.float32)
-        seen = self.seen_
-        if len(data) != seen.nnz:
-            raise DataError(f"{self.owner()}: the ratings do not match the training pairs")
-        self.ratings_ = sp.csr_matrix((data, seen.indices, seen.indptr), shape=seen.shape)
+        self.ratings_ = _on_training_pairs(self, arrays["rating_data"], "ratings")
         n = self.n_items_
         self.deviation_ = _csr(
             arrays["dev_indptr"], arrays["dev_indices"], np.asarray(arrays["dev_data"]), (n, n)
