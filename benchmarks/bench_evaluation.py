@@ -33,12 +33,14 @@ class RandomFactors(FactorModel):
     """Biased dot-product model with random parameters (benchmark fixture)."""
 
     name = "random-factors"
+    #: Factors of the random parameters.
+    width = N_FACTORS
 
     def _fit(self, train: Interactions, *, callback: Any, validation: Any) -> None:
         rng = np.random.default_rng(0)
         self.global_mean_ = float(train.value.mean())
-        self.user_factors_ = rng.normal(0, 0.1, (train.n_users, N_FACTORS)).astype(np.float32)
-        self.item_factors_ = rng.normal(0, 0.1, (train.n_items, N_FACTORS)).astype(np.float32)
+        self.user_factors_ = rng.normal(0, 0.1, (train.n_users, self.width)).astype(np.float32)
+        self.item_factors_ = rng.normal(0, 0.1, (train.n_items, self.width)).astype(np.float32)
         self.user_bias_ = rng.normal(0, 0.1, train.n_users).astype(np.float32)
         self.item_bias_ = rng.normal(0, 0.3, train.n_items).astype(np.float32)
 

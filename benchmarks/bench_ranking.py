@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.bench_evaluation import RandomFactors
 from workbench.data import Interactions
 from workbench.evaluation import evaluate
 from workbench.factor.embedding import FactorModel
@@ -42,18 +43,11 @@ from workbench.threads import limited_threads
 N_USERS, N_ITEMS, PER_USER, N_FACTORS = 480_189, 17_770, 208, 50
 
 
-class SgdShaped(FactorModel):
+class SgdShaped(RandomFactors):
     """``sgd``'s scoring (biased, 50 float32 factors) with random parameters."""
 
     name = "sgd-shaped"
-
-    def _fit(self, train: Interactions, *, callback: Any, validation: Any) -> None:
-        rng = np.random.default_rng(0)
-        self.global_mean_ = float(train.value.mean())
-        self.user_factors_ = rng.normal(0, 0.1, (train.n_users, N_FACTORS)).astype(np.float32)
-        self.item_factors_ = rng.normal(0, 0.1, (train.n_items, N_FACTORS)).astype(np.float32)
-        self.user_bias_ = rng.normal(0, 0.1, train.n_users).astype(np.float32)
-        self.item_bias_ = rng.normal(0, 0.3, train.n_items).astype(np.float32)
+    width = N_FACTORS
 
 
 def synthetic(n_users: int, seed: int = 0) -> Split:

@@ -53,6 +53,10 @@ from workbench.user_state import UserState
 
 #: Floats scored per block in `recommend` (bounds memory: 4M float32 = 16 MiB).
 BLOCK_CELLS = 1 << 22
+#: Blocks of `BLOCK_CELLS` scores per `rank_blocks` block on the default `Model._rank`, which
+#: holds no block's scores (it scores and selects chunk by chunk): larger blocks, less
+#: per-block work (the evaluation's relevance lookup and metrics, the thread hand-offs).
+RANK_BLOCKS = 8
 
 
 @dataclass(frozen=True)
@@ -712,6 +716,13 @@ class Model(Component):
                 exclude_seen_scores(scores, seen[sl], cand, self.n_items_)
             yield sl, cand, scores
 
+    def _rank_block_users(self, cells: int, n_candidates: int) -> int:
+        """Users per `rank_blocks` block for about ``cells`` scores a block: `RANK_BLOCKS`
+        times as many on the default `_rank` (it never holds a block's scores); a model's own
+        `_rank` (a GPU, Spark) may hold them, so it gets ``cells``."""
+        users = max(1, cells // max(n_candidates, 1))
+        return users * RANK_BLOCKS if type(self)._rank is Model._rank else users
+
     def rank_blocks(
         self,
         users: Any,
@@ -725,7 +736,7 @@ class Model(Component):
         """Top-``k`` lists for blocks of users, through the model's ranking hook `_rank`.
 
         ``order``: the tie order, a permutation of the candidate positions (None: ties by item
-        index). Blocks hold at most ``batch_size`` users (default: `BLOCK_CELLS` scores).
+        index). Blocks hold at most ``batch_size`` users (default: `_rank_block_users`).
         ``k`` is capped at the number of candidate items (the blocks are that wide).
         """
         k = check_k(k, where="rank")
@@ -734,7 +745,7 @@ class Model(Component):
         k = max(1, min(k, len(cand)))
         if order is not None and len(order) != len(cand):
             raise DataError(f"rank: the tie order has {len(order)} entries for {len(cand)} items")
-        bs = batch_size or max(1, BLOCK_CELLS // max(len(cand), 1))
+        bs = batch_size or self._rank_block_users(BLOCK_CELLS, len(cand))
         for start in range(0, n, bs):
             sl = slice(start, min(start + bs, n))
             block_seen = seen[sl] if exclude_seen and seen is not None else None

@@ -141,10 +141,6 @@ class GroupRanking:
     top: np.ndarray
 
 
-#: Scored blocks per block of users handed to `Model.rank_blocks` by the evaluation.
-RANK_BLOCKS = 8
-
-
 def rank_user_group(
     model: Model,
     target: Any,
@@ -166,13 +162,9 @@ def rank_user_group(
     if needs_scores or protocol.negatives is not None:
         blocks = _scored_blocks(model, target, rel, depth, protocol, group, order, bs, clock)
     else:  # the model's own ranking hook (a GPU, an index or a cluster may rank for it)
-        # the default ranking keeps no block's scores (it works through a block in chunks):
-        # blocks of RANK_BLOCKS x the users cut the per-block cost; a model's own `_rank`
-        # may hold a block's scores, so it gets blocks of BLOCK_CELLS scores
-        if type(model)._rank is Model._rank:
-            bs *= RANK_BLOCKS
+        users = model._rank_block_users(BLOCK_CELLS, model.n_items_)
         gen = model.rank_blocks(
-            target, depth, exclude_seen=protocol.exclude_seen, order=order, batch_size=bs
+            target, depth, exclude_seen=protocol.exclude_seen, order=order, batch_size=users
         )
         blocks = ((b.rows, b.items, b.n_candidates, None) for b in clock.blocks(gen))
     for sl, top, n_cand, scores in blocks:
