@@ -45,6 +45,21 @@ def test_known_answers() -> None:
     np.testing.assert_array_equal(floats, [[4.5, 3.0, 10.0, 0.25]])
 
 
+def test_leading_zeros_do_not_count_as_significant_digits() -> None:
+    """More digits than the limits, all but a few of them leading zeros (before or after
+    the point): read, as pyarrow reads them; 16 significant digits behind zeros are not."""
+    line = b"000000000000000000012,123456789012345678,0.0000000000000001234,-%s7\n" % (b"0" * 20)
+    ints, floats, rows, bad = parse(line)
+    assert (rows, bad) == (1, -1)
+    np.testing.assert_array_equal(ints, [[12], [123456789012345678], [-7]])
+    assert floats[0, 0] == float("0.0000000000000001234")
+    theirs = pacsv.read_csv(io.BytesIO(b"a,b,c,d\n" + line)).column("c").to_numpy()
+    np.testing.assert_array_equal(floats[0], theirs)
+    for text in (b"0.1234567890123456", b"00001234567890123456", b"0.0000001234567890123456"):
+        assert parse(b"1,2," + text + b",4\n")[3] >= 0
+    assert parse(b"00001234567890123456789,2,3,4\n")[3] >= 0  # 19 significant in an id
+
+
 def test_decimals_are_rounded_as_pyarrow_rounds() -> None:
     """Up to 15 significant digits, point anywhere, exponents: bit for bit what pyarrow's
     parser (and Python's float) gives."""

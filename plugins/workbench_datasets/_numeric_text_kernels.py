@@ -20,18 +20,37 @@ _POW10 = np.array([10.0**k for k in range(23)])
 SKIP, INTEGER, DECIMAL = 0, 1, 2
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _u(p: int) -> np.uint64:
+    """``p`` (never negative here) as an unsigned index: numba then skips the test for a
+    negative index (wraparound) on every byte read."""
+    return np.uint64(p)
+
+
 @njit(cache=True, nogil=True)
 def _line_end(buf: np.ndarray, p: int, hi: int) -> int:
     """The length of the line break at ``p`` (1 for LF, 2 for CRLF; 0: none; -1: a lone
     CR, which this parser leaves to pyarrow); the end of the range counts as a break."""
     if p >= hi:
         return 1
-    c = buf[p]
+    c = buf[_u(p)]
     if c == _NL:
         return 1
     if c == _CR:
-        return 2 if p + 1 < hi and buf[p + 1] == _NL else -1
+        return 2 if p + 1 < hi and buf[_u(p + 1)] == _NL else -1
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _significant(buf: np.ndarray, lo: int, hi: int) -> int:
+    """The digits of ``buf[lo:hi]`` (digits and at most one point) from the first non-zero
+    one."""
+    n = 0
+    for p in range(lo, hi):
+        c = buf[p]
+        if c != _DOT and (n or c != _ZERO):
+            n += 1
+    return n
 
 
 @njit(cache=True, nogil=True)
@@ -60,7 +79,7 @@ def parse_range(
             start = p
             if kind == SKIP:
                 while p < hi:
-                    c = buf[p]
+                    c = buf[_u(p)]
                     if c in (sep, _NL, _CR):
                         break
                     if c == _QUOTE:
@@ -68,41 +87,47 @@ def parse_range(
                     p += 1
             else:
                 negative = False
-                if p < hi and buf[p] == _MINUS:
+                if p < hi and buf[_u(p)] == _MINUS:
                     negative = True
                     p += 1
+                digits_at = p
                 mantissa = 0
-                digits = 0  # significant digits (from the first non-zero one)
-                any_digit = False
-                fraction = 0  # digits after the point
-                point = False
+                n_digits = 0  # every digit, leading zeros included
                 while p < hi:
-                    c = buf[p]
-                    if _ZERO <= c <= _NINE:
-                        any_digit = True
-                        if digits or c != _ZERO:
-                            digits += 1
-                            mantissa = mantissa * 10 + (c - _ZERO)
-                        if point:
-                            fraction += 1
-                    elif c == _DOT and not point:
-                        point = True
-                    else:
+                    d = np.int64(buf[_u(p)]) - _ZERO
+                    if d < 0 or d > 9:
                         break
+                    mantissa = mantissa * 10 + d
+                    n_digits += 1
                     p += 1
-                if not any_digit:
+                point = p < hi and buf[_u(p)] == _DOT
+                fraction = 0  # digits after the point
+                if point:
+                    p += 1
+                    while p < hi:
+                        d = np.int64(buf[_u(p)]) - _ZERO
+                        if d < 0 or d > 9:
+                            break
+                        mantissa = mantissa * 10 + d
+                        fraction += 1
+                        p += 1
+                    n_digits += fraction
+                if n_digits == 0:
                     return row - row0, start
+                digits = n_digits  # significant: from the first non-zero digit
+                if n_digits > _MAX_DIGITS:  # rare: leading zeros do not count
+                    digits = _significant(buf, digits_at, p)
                 exponent = 0
-                has_exponent = p < hi and (buf[p] == _E or buf[p] == _LOWER_E)
+                has_exponent = p < hi and (buf[_u(p)] == _E or buf[_u(p)] == _LOWER_E)
                 if has_exponent:
                     p += 1
                     exp_negative = False
-                    if p < hi and (buf[p] == _MINUS or buf[p] == _PLUS):
-                        exp_negative = buf[p] == _MINUS
+                    if p < hi and (buf[_u(p)] == _MINUS or buf[_u(p)] == _PLUS):
+                        exp_negative = buf[_u(p)] == _MINUS
                         p += 1
                     exp_digits = 0
-                    while p < hi and _ZERO <= buf[p] <= _NINE and exp_digits < 4:
-                        exponent = exponent * 10 + (buf[p] - _ZERO)
+                    while p < hi and _ZERO <= buf[_u(p)] <= _NINE and exp_digits < 4:
+                        exponent = exponent * 10 + (buf[_u(p)] - _ZERO)
                         exp_digits += 1
                         p += 1
                     if exp_digits == 0:
@@ -127,7 +152,7 @@ def parse_range(
                         value = float(mantissa) / _POW10[-scale]
                     floats[slots[f], row] = -value if negative else value
             if f < n_fields - 1:
-                if p >= hi or buf[p] != sep:
+                if p >= hi or buf[_u(p)] != sep:
                     return row - row0, start
                 p += 1
         brk = _line_end(buf, p, hi)
@@ -142,9 +167,9 @@ def parse_range(
 def _count_lines(buf: np.ndarray, lo: int, hi: int) -> int:
     """Line breaks in ``buf[lo:hi]``, plus one for a last line without a break."""
     n = 0
-    for p in range(lo, hi):
-        if buf[p] == _NL:
-            n += 1
+    part = buf[lo:hi]  # indices from 0 up: no wraparound test per byte, so it vectorises
+    for p in range(hi - lo):
+        n += part[p] == _NL
     if hi > lo and buf[hi - 1] != _NL:
         n += 1
     return n
