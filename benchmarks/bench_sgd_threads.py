@@ -8,7 +8,11 @@ the grouping into the grid is done once per fit, as `fit` does, outside the timi
 (``--libmf-python``: a Python with the ``libmf`` package, kept out of the workbench's
 virtualenv) runs in a subprocess on the same ratings with the same factors, learning rate
 and L2 penalties (`benchmarks/libmf_worker.py`: its fit with 1 epoch subtracted from its fit
-with ``1 + --libmf-epochs``, so its set-up is not counted). Run::
+with ``1 + --libmf-epochs``, so its set-up is not counted). A control runs in the same
+alternation: `control_kernel`, vector work with nothing shared between its threads, about
+one epoch's time, on 1 and on ``n_threads`` threads: what the machine gives two threads at
+that moment (on this project's VM it was 0.98-2.09x, median 1.97x, over 12 pairs: the
+host's scheduling of the two virtual CPUs, not the program). Run::
 
     .venv/bin/python -m benchmarks.bench_sgd_threads [--n 10000000] [--factors 50] [--repeat 3]
         [--libmf-python /work/refvenv/bin/python]
@@ -24,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 from workbench_sgd import _kernels as K
 from workbench_sgd.base import Ratings
@@ -36,6 +41,25 @@ def libmf_epoch(python: str, path: Path, factors: int, threads: int, epochs: int
     cmd = [python, str(worker), str(path), str(factors), str(threads), str(epochs)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return float(json.loads(out.strip().splitlines()[-1])["epoch_s"])
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def control_kernel(parts: int, reps: int) -> np.ndarray:
+    """``parts`` threads each run ``reps`` dot products of two private 16 KiB float32
+    vectors (in L1; throughput-bound on the vector units, as sgd's row updates are, with
+    nothing shared): two threads take half the time of one when they have two cores'
+    worth of vector units."""
+    out = np.zeros(parts, dtype=np.float32)
+    for k in numba.prange(parts):
+        a = np.full(4096, 1.0 + k * 1e-3, dtype=np.float32)
+        b = np.full(4096, 0.5, dtype=np.float32)
+        s = np.float32(0.0)
+        for r in range(reps):
+            for i in range(4096):
+                s += a[i] * b[i]
+            a[r % 4096] += np.float32(1e-7)
+        out[k] = s
+    return out
 
 
 def main() -> None:
@@ -94,8 +118,21 @@ def main() -> None:
             K.mf_epoch_grid(cells.users, cells.items, cells.values, **extra, **params, **kw)
         return time.perf_counter() - started
 
+    reps = max(1, args.n // 10)  # about one 1-thread epoch of sgd per thread
+
+    def control(threads: int) -> float:
+        numba.set_num_threads(threads)
+        try:
+            started = time.perf_counter()
+            control_kernel(args.threads, reps // args.threads)
+            return time.perf_counter() - started
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
     systems = {"sgd, 1 thread (shuffle=blocked)": serial,
-               f"sgd, {args.threads} threads (grid)": grid}  # fmt: skip
+               f"sgd, {args.threads} threads (grid)": grid,
+               "control, 1 thread": lambda: control(1),
+               f"control, {args.threads} threads": lambda: control(args.threads)}  # fmt: skip
     tmp = None
     if args.libmf_python:
         tmp = tempfile.TemporaryDirectory()
@@ -105,7 +142,7 @@ def main() -> None:
             systems[f"LIBMF, {t} thread(s)"] = (
                 lambda t=t: libmf_epoch(args.libmf_python, path, args.factors, t, args.libmf_epochs)
             )
-    serial(), grid()  # compile or load the cache
+    serial(), grid(), control(2)  # compile or load the cache
     print(f"{args.n:,} ratings ({n_users:,} users x {n_items:,} items), {args.factors} factors; "
           f"load {os.getloadavg()}", flush=True)  # fmt: skip
     runs: dict[str, list[float]] = {name: [] for name in systems}
@@ -119,6 +156,11 @@ def main() -> None:
               f"{med[name] / args.n * 1e9:.1f} |")  # fmt: skip
     names = list(systems)
     print(f"\nspeed-up of {names[1]} over {names[0]}: {med[names[0]] / med[names[1]]:.2f}x")
+    for first, second in ((0, 1), (2, 3)):
+        a, b = runs[names[first]], runs[names[second]]
+        print(f"{names[second]} / {names[first]}, each pair: "
+              f"{', '.join(f'{x / y:.2f}' for x, y in zip(a, b, strict=True))}")  # fmt: skip
+    print(f"control, {args.threads} threads over 1: {med[names[2]] / med[names[3]]:.2f}x")
     for t in sorted({1, args.threads}):
         if f"LIBMF, {t} thread(s)" in med:
             ours = med[names[0]] if t == 1 else med[names[1]]
