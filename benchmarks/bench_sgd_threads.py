@@ -3,7 +3,8 @@ against ``n_threads`` threads (`mf_epoch_grid`: each grid cell shuffled and upda
 thread), and LIBMF's epochs on the same ratings, A B A B in one run.
 
 Random ratings of the Netflix shape's density (items Zipf-like), ``--n`` ratings, 50 factors
-by default. Each of ours is one whole epoch (its shuffle included) from the same parameters;
+by default. Each of ours is one whole epoch (its shuffle included, and for the grid the copy of the
+parameter rows into the grid's numbering and back, as `fit` does) from the same parameters;
 the grouping into the grid is done once per fit, as `fit` does, outside the timing. LIBMF
 (``--libmf-python``: a Python with the ``libmf`` package, kept out of the workbench's
 virtualenv) runs in a subprocess on the same ratings with the same factors, learning rate
@@ -114,8 +115,8 @@ def main() -> None:
         params = fresh("grid")
         started = time.perf_counter()
         extra = cells.epoch_args(8192, int(rng.integers(2**63 - 1)))
-        with _numba_threads(args.threads):
-            K.mf_epoch_grid(cells.users, cells.items, cells.values, **extra, **params, **kw)
+        with cells.packed({**params, **kw}) as packed, _numba_threads(args.threads):
+            K.mf_epoch_grid(cells.users, cells.items, cells.values, **extra, **packed)
         return time.perf_counter() - started
 
     reps = max(1, args.n // 10)  # about one 1-thread epoch of sgd per thread

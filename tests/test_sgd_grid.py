@@ -90,6 +90,46 @@ def test_grid_epoch_on_threads_equals_the_serial_epoch():
         numba.set_num_threads(before)
 
 
+def test_the_grid_numbers_each_group_contiguously_and_changes_no_result():
+    """`_grid` renumbers users and items group by group (rows two threads update at once
+    are never neighbours in memory); an epoch on the packed copies writes back exactly what
+    the kernel gives on the original numbering, and leaves rows without ratings alone."""
+    from workbench_sgd.base import Ratings
+
+    users, items, values = ratings(8, n_users=120, n_items=80)
+    users[users == 7] = 8  # user 7 (and item 5) have no ratings
+    items[items == 5] = 6
+    model = BiasedMF(n_threads=2, seed=4)
+    grid = model._grid(model._by_user(Ratings(users, items, values)), 2, 4)
+    g = grid.n_groups
+    assert 7 not in grid.user_ids and 5 not in grid.item_ids
+    for c in range(g * g):  # a cell's users (items) are one group: one run of numbers
+        cell = slice(grid.starts[c], grid.starts[c + 1])
+        same_round = slice(grid.starts[(c // g) * g], grid.starts[(c // g + 1) * g])
+        for numbers in (grid.users, grid.items):
+            lo, hi = numbers[cell].min(initial=10**9), numbers[cell].max(initial=-1)
+            others = np.setdiff1d(numbers[same_round], numbers[cell])
+            assert not ((others >= lo) & (others <= hi)).any(), c
+    init = np.random.default_rng(9)
+    p0 = init.normal(0, 0.1, (120, 8)).astype(np.float32)
+    q0 = init.normal(0, 0.1, (80, 8)).astype(np.float32)
+    kw = dict(mu=np.float32(3.0), biased=True)
+    update = dict(lr=np.float32(0.01), reg=np.float32(0.02), reg_bias=np.float32(0.02),
+                  update_items=True)  # fmt: skip
+    got = dict(bu=np.zeros(120, np.float32), bi=np.zeros(80, np.float32), p=p0.copy(), q=q0.copy())
+    ref = {k: v.copy() for k, v in got.items()}
+    with grid.packed({**got, **update}) as packed:
+        K.mf_epoch_grid(grid.users, grid.items, grid.values, **grid.epoch_args(16, 3), **kw,
+                        **packed)  # fmt: skip
+    K.mf_epoch_grid(grid.user_ids[grid.users], grid.item_ids[grid.items], grid.values,
+                    **grid.epoch_args(16, 3), **kw, **ref, **update)  # fmt: skip
+    for key in got:
+        np.testing.assert_array_equal(got[key], ref[key])
+    np.testing.assert_array_equal(got["p"][7], p0[7])
+    np.testing.assert_array_equal(got["q"][5], q0[5])
+    assert not np.array_equal(got["p"], p0)
+
+
 def test_parallel_fits_repeat_exactly_and_do_not_depend_on_the_thread_count():
     users, items, values = ratings(7, n=4000)
     data = Interactions.from_arrays(users, items, values, rating_scale=(1, 5), name="grid")
