@@ -345,6 +345,32 @@ def test_column_buffer_blocks_parts_and_finish() -> None:
         assert len(buffer) == 0 and len(buffer.finish()) == 0
 
 
+def test_column_buffer_faults_large_blocks_in_first_and_keeps_every_value(monkeypatch) -> None:
+    """Blocks and copies of `TOUCH_ROWS` rows or more have their pages faulted in on the
+    threads first (a whole first block sized from ``expect``, else each copy's slice):
+    every value still arrives, and the page-touching kernel writes only a zero per page."""
+    from workbench_datasets._memory_kernels import PAGE, touch_pages
+
+    raw = np.full(5 * PAGE + 7, 9, dtype=np.uint8)
+    touch_pages(raw)
+    assert (raw[::PAGE] == 0).all() and (np.delete(raw, np.arange(0, len(raw), PAGE)) == 9).all()
+    monkeypatch.setattr(columnbuffer, "FIRST_BLOCK_ROWS", 64)
+    monkeypatch.setattr(columnbuffer, "MAX_BLOCK_ROWS", 1 << 20)
+    touches: list[int] = []
+    monkeypatch.setattr(columnbuffer, "touched", lambda part: touches.append(len(part)) or part)
+    rng = np.random.default_rng(3)
+    batches = [rng.normal(size=int(n)) for n in (100, 30, 100, 0, 250)]
+    whole = np.concatenate(batches).astype(np.float32)
+    # what `touched` is given (it faults in those of TOUCH_ROWS rows or more)
+    for expect, touched in ((480, [480]), (0, [100, 30, 100, 70, 180]), (200, [200, 30, 250])):
+        touches.clear()
+        buffer = columnbuffer.ColumnBuffer(np.float32, expect=expect)
+        for batch in batches:
+            buffer.append(batch)
+        assert touches == touched, expect
+        np.testing.assert_array_equal(buffer.finish(), whole)
+
+
 def test_batches_of_many_parsed_blocks(tmp_path: Path, monkeypatch) -> None:
     # each batch holds several of pyarrow's blocks (chunked columns taken chunk by chunk)
     monkeypatch.setattr(textfile, "PARSE_BLOCK_BYTES", 64)

@@ -17,6 +17,21 @@ import numpy as np
 #: Rows of the first block (later blocks double, up to `MAX_BLOCK_ROWS`).
 FIRST_BLOCK_ROWS = 1 << 16
 MAX_BLOCK_ROWS = 1 << 24
+#: Copies of at least this many rows into fresh memory fault its pages in on every thread
+#: first (`touched`; numba is loaded anyway for a table of a million rows or more).
+TOUCH_ROWS = 1 << 20
+
+
+def touched(part: np.ndarray) -> np.ndarray:
+    """``part`` (a contiguous slice of fresh memory about to be written), its pages faulted
+    in on numba's threads when it is large: the copy into it then runs at memory speed on
+    one thread. On a VM that takes freed memory back, the faults of a 10M-row load's
+    200 MB of columns took 0.35-0.5 s on one thread (docs/benchmarks.md)."""
+    if len(part) >= TOUCH_ROWS:
+        from workbench_datasets._memory_kernels import touch_pages
+
+        touch_pages(part.view(np.uint8))
+    return part
 
 
 class ColumnBuffer:
@@ -28,6 +43,7 @@ class ColumnBuffer:
         self._blocks: list[np.ndarray] = []
         self._used = 0  # rows filled in the last block
         self._rows = 0
+        self._whole = False  # the last block's pages were faulted in at once
 
     def __len__(self) -> int:
         return self._rows
@@ -42,11 +58,17 @@ class ColumnBuffer:
                 else:
                     size = self.expect or FIRST_BLOCK_ROWS
                 size = max(size, min(len(values) - done, MAX_BLOCK_ROWS))
-                self._blocks.append(np.empty(size, dtype=self.dtype))
+                block = np.empty(size, dtype=self.dtype)
+                # a first block sized from the expected rows will be filled: fault it in at
+                # once (one sweep over every thread was the faster on the VM measured);
+                # others are faulted in as they fill
+                self._whole = not self._blocks and size == self.expect
+                self._blocks.append(touched(block) if self._whole else block)
                 self._used = 0
             block = self._blocks[-1]
             take = min(len(values) - done, len(block) - self._used)
-            block[self._used : self._used + take] = values[done : done + take]
+            part = block[self._used : self._used + take]
+            (part if self._whole else touched(part))[...] = values[done : done + take]
             self._used += take
             done += take
         self._rows += len(values)
@@ -67,7 +89,7 @@ class ColumnBuffer:
             except ValueError:  # something else refers to the block: cut a copy
                 return block[:rows].copy()
             return block
-        out = np.empty(self._rows, dtype=self.dtype)
+        out = touched(np.empty(self._rows, dtype=self.dtype))
         start = 0
         while blocks:
             block = blocks.pop(0)
