@@ -37,3 +37,26 @@ def test_reused_blocks_share_one_buffer():
     for block in line_blocks(io.BytesIO(data), 1024, reuse=True):
         seen.add(np.frombuffer(block, dtype=np.uint8).__array_interface__["data"][0])
     assert len(seen) <= 2  # one buffer (grown at most once for a long first read)
+
+
+@pytest.mark.parametrize("first_lines", [1, 30_000, 90_000])
+def test_a_long_header_count_and_the_buffer_maker(first_lines):
+    """The first block holds ``first_lines`` lines however far past 64 KiB they reach (the
+    count reads the block in growing spans), and ``allocate`` makes the reused buffer."""
+    data = text(100_000, 2)
+    made: list[int] = []
+
+    def allocate(length: int) -> np.ndarray:
+        made.append(length)
+        return np.zeros(length, dtype=np.uint8)
+
+    fresh = [bytes(b) for b in line_blocks(io.BytesIO(data), 1 << 20, first_lines)]
+    reused = [
+        bytes(b)
+        for b in line_blocks(io.BytesIO(data), 1 << 20, first_lines, reuse=True, allocate=allocate)
+    ]
+    assert reused == fresh and b"".join(reused) == data
+    assert fresh[0].count(b"\n") >= first_lines
+    if first_lines <= 30_000:  # within the first MiB: no longer first block than that
+        assert len(fresh[0]) <= 1 << 20
+    assert made and all(n >= 1 << 20 for n in made)

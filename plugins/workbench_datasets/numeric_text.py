@@ -82,7 +82,11 @@ def read_numeric_batches(
     floats = np.empty((count["decimal"], 0), dtype=np.float64)
     with open(layout.ref.path, "rb") as source:
         blocks = line_blocks(
-            source, batch_bytes or textfile.BATCH_BYTES, first_lines=skip + 1, reuse=True
+            source,
+            batch_bytes or textfile.BATCH_BYTES,
+            first_lines=skip + 1,
+            reuse=True,
+            allocate=_touched_bytes,
         )
         for block in blocks:
             data = np.frombuffer(block, dtype=np.uint8)
@@ -109,6 +113,16 @@ def read_numeric_batches(
                 },
                 size,
             )
+
+
+def _touched_bytes(length: int) -> np.ndarray:
+    """A fresh uint8 buffer, its pages faulted in on numba's threads (the read into it is
+    one thread's; see `workbench_datasets.columnbuffer.touched`)."""
+    from workbench_datasets._memory_kernels import touch_pages
+
+    buf = np.empty(length, dtype=np.uint8)
+    touch_pages(buf)
+    return buf
 
 
 def _after_lines(buf: np.ndarray, n: int) -> int:

@@ -14,7 +14,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -551,21 +551,28 @@ def read_column_batches(
 
 
 def line_blocks(
-    source: Any, size: int, first_lines: int = 1, *, reuse: bool = False
+    source: Any,
+    size: int,
+    first_lines: int = 1,
+    *,
+    reuse: bool = False,
+    allocate: Callable[[int], np.ndarray] | None = None,
 ) -> Iterator[memoryview]:
     """Blocks of about ``size`` bytes from ``source``, each cut after its last newline,
     the first holding at least ``first_lines`` lines (read straight into an unfilled
     buffer: no copy of a block). With ``reuse`` every block is read into the same buffer
-    (grown when needed): the caller must be done with a block before asking for the next.
-    Fresh memory costs a page fault per page (and, with transparent huge pages, may stall
-    on compaction), which was most of a numeric load's system time."""
+    (grown when needed; made by ``allocate``, a uint8 array of the given length, if
+    given): the caller must be done with a block before asking for the next. Fresh memory
+    costs a page fault per page (and, with transparent huge pages, may stall on
+    compaction), which was most of a numeric load's system time."""
     rest = b""
     need = first_lines
     kept = np.empty(0, dtype=np.uint8)
     while True:
         if reuse:
             if len(kept) < len(rest) + size:  # room for longer partial lines too
-                kept = np.empty(len(rest) + size + max(len(rest), 1 << 16), dtype=np.uint8)
+                length = len(rest) + size + max(len(rest), 1 << 16)
+                kept = allocate(length) if allocate else np.empty(length, dtype=np.uint8)
             buf = kept[: len(rest) + size]
         else:
             buf = np.empty(len(rest) + size, dtype=np.uint8)
@@ -578,12 +585,25 @@ def line_blocks(
                 yield view[:filled]
             return
         cut = _after_last_newline(view, filled)
-        if cut == 0 or (need > 1 and int(np.count_nonzero(buf[:cut] == 10)) < need):
+        if cut == 0 or (need > 1 and not _has_lines(view, cut, need)):
             rest = bytes(view[:filled])  # too few lines yet: read on (the block grows)
             continue
         need = 0
         rest = bytes(view[cut:filled])
         yield view[:cut]
+
+
+def _has_lines(view: memoryview, end: int, need: int) -> bool:
+    """Whether ``view[:end]`` holds at least ``need`` line breaks (read from the start in
+    growing spans: no pass over, or copy of, the whole block for a header's few lines)."""
+    found, start, span = 0, 0, 1 << 16
+    while start < end:
+        stop = min(end, start + span)
+        found += bytes(view[start:stop]).count(b"\n")
+        if found >= need:
+            return True
+        start, span = stop, span * 4
+    return False
 
 
 def _after_last_newline(view: memoryview, end: int) -> int:
