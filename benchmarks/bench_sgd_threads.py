@@ -33,7 +33,7 @@ import numba
 import numpy as np
 from workbench_sgd import _kernels as K
 from workbench_sgd.base import Ratings
-from workbench_sgd.biased import BiasedMF, _numba_threads
+from workbench_sgd.biased import BiasedMF
 
 
 def libmf_epoch(python: str, path: Path, factors: int, threads: int, epochs: int) -> float:
@@ -111,18 +111,22 @@ def main() -> None:
         K.mf_epoch(r.users, r.items, r.values, **params, **kw)
         return time.perf_counter() - started
 
-    def grid() -> float:
-        params = fresh("grid")
-        started = time.perf_counter()
-        extra = cells.epoch_args(8192, int(rng.integers(2**63 - 1)))
-        with cells.packed({**params, **kw}) as packed, _numba_threads(args.threads):
-            K.mf_epoch_grid(cells.users, cells.items, cells.values, **extra, **packed)
-        return time.perf_counter() - started
+    def grid(threads: int = args.threads) -> float:
+        params = fresh(f"grid {threads}")
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            started = time.perf_counter()
+            extra = cells.epoch_args(8192, int(rng.integers(2**63 - 1)))
+            with cells.packed({**params, **kw}) as packed:
+                K.mf_epoch_grid(cells.users, cells.items, cells.values, **extra, **packed)
+            return time.perf_counter() - started
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
 
     reps = max(1, args.n // 10)  # about one 1-thread epoch of sgd per thread
 
     def control(threads: int) -> float:
-        numba.set_num_threads(threads)
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
         try:
             started = time.perf_counter()
             control_kernel(args.threads, reps // args.threads)
@@ -133,7 +137,8 @@ def main() -> None:
     systems = {"sgd, 1 thread (shuffle=blocked)": serial,
                f"sgd, {args.threads} threads (grid)": grid,
                "control, 1 thread": lambda: control(1),
-               f"control, {args.threads} threads": lambda: control(args.threads)}  # fmt: skip
+               f"control, {args.threads} threads": lambda: control(args.threads),
+               "sgd grid on 1 thread (the same cells and order)": lambda: grid(1)}  # fmt: skip
     tmp = None
     if args.libmf_python:
         tmp = tempfile.TemporaryDirectory()
@@ -157,11 +162,12 @@ def main() -> None:
               f"{med[name] / args.n * 1e9:.1f} |")  # fmt: skip
     names = list(systems)
     print(f"\nspeed-up of {names[1]} over {names[0]}: {med[names[0]] / med[names[1]]:.2f}x")
-    for first, second in ((0, 1), (2, 3)):
+    for first, second in ((0, 1), (2, 3), (4, 1)):
         a, b = runs[names[first]], runs[names[second]]
         print(f"{names[second]} / {names[first]}, each pair: "
               f"{', '.join(f'{x / y:.2f}' for x, y in zip(a, b, strict=True))}")  # fmt: skip
     print(f"control, {args.threads} threads over 1: {med[names[2]] / med[names[3]]:.2f}x")
+    print(f"{names[1]} over {names[4]}: {med[names[4]] / med[names[1]]:.2f}x")
     for t in sorted({1, args.threads}):
         if f"LIBMF, {t} thread(s)" in med:
             ours = med[names[0]] if t == 1 else med[names[1]]
