@@ -95,12 +95,13 @@ def test_the_grid_numbers_each_group_contiguously_and_changes_no_result():
     are never neighbours in memory); an epoch on the packed copies writes back exactly what
     the kernel gives on the original numbering, and leaves rows without ratings alone."""
     from workbench_sgd.base import Ratings
+    from workbench_sgd.grid import grid_ratings
 
     users, items, values = ratings(8, n_users=120, n_items=80)
     users[users == 7] = 8  # user 7 (and item 5) have no ratings
     items[items == 5] = 6
     model = BiasedMF(n_threads=2, seed=4)
-    grid = model._grid(model._by_user(Ratings(users, items, values)), 2, 4)
+    grid = grid_ratings(model, model._by_user(Ratings(users, items, values)), 2, 4)
     g = grid.n_groups
     assert 7 not in grid.user_ids and 5 not in grid.item_ids
     for c in range(g * g):  # a cell's users (items) are one group: one run of numbers
