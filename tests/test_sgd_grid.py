@@ -12,6 +12,12 @@ from workbench_sgd import _kernels as K
 from workbench_sgd.biased import BiasedMF
 
 from workbench.data import Interactions
+from workbench.testing import ModelContract
+
+
+class TestBiasedMFGridContract(ModelContract):
+    def make_model(self, **params) -> BiasedMF:
+        return BiasedMF(n_factors=8, n_epochs=30, n_threads=2, **params)
 
 
 def ratings(seed: int, n_users: int = 90, n_items: int = 70, n: int = 3000):

@@ -42,6 +42,8 @@ class GridRatings(Ratings):
     user_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     item_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     work: list[np.ndarray] = field(default_factory=list, compare=False)
+    #: what a model keeps for its epochs over these ratings (built at the first epoch)
+    cache: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def epoch_args(self, block_size: int, seed: int) -> dict[str, Any]:
         """The grid arguments of one epoch's kernel call (its random order from ``seed``)."""
