@@ -18,6 +18,7 @@ import statistics
 import numpy as np
 from workbench_sgd.svdpp import SVDpp
 
+from benchmarks.bench_sgd_threads import netflix_density
 from workbench.data import Interactions
 
 
@@ -29,14 +30,11 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    rng = np.random.default_rng(0)
-    n_users, n_items = max(args.n // 208, 10), 17_770
-    pop = np.cumsum(1.0 / np.arange(1, n_items + 1) ** 0.8)
-    items = np.searchsorted(pop, rng.random(args.n) * pop[-1])
-    users = rng.integers(0, n_users, args.n)
-    keep = np.unique(users * n_items + items, return_index=True)[1]
-    values = rng.integers(1, 6, len(keep)).astype(np.float64)
-    data = Interactions.from_arrays(users[keep], items[keep], values, rating_scale=(1, 5))
+    users, items, values, (n_users, n_items) = netflix_density(args.n, np.random.default_rng(0))
+    keep = np.unique(users.astype(np.int64) * n_items + items, return_index=True)[1]
+    data = Interactions.from_arrays(
+        users[keep], items[keep], values[keep].astype(np.float64), rating_scale=(1, 5)
+    )
 
     def epochs(threads: int) -> list[float]:
         seconds: list[float] = []

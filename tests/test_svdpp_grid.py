@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from test_svdpp import assert_fitted_as, initial_state
 from workbench_sgd import _kernels as K
 from workbench_sgd import _svdpp_kernels as S
 from workbench_sgd.base import Ratings
@@ -27,16 +28,8 @@ def test_one_grid_epoch_matches_an_independent_numpy_reference() -> None:
     data = low_rank_ratings(n_users=40, n_items=30, density=0.4, seed=5)
     model = SVDpp(n_epochs=1, seed=9, n_threads=2, **KW).fit(data)
 
-    rng = np.random.default_rng(9)  # the fit's draws: the initial factors, the epoch's seed
-    f = 5
-    s = {
-        "p": rng.normal(0, 0.2, (data.n_users, f)).astype(np.float32).astype(np.float64),
-        "q": rng.normal(0, 0.2, (data.n_items, f)).astype(np.float32).astype(np.float64),
-        "y": rng.normal(0, 0.2, (data.n_items, f)).astype(np.float32).astype(np.float64),
-        "bu": np.zeros(data.n_users),
-        "bi": np.zeros(data.n_items),
-    }
-    seed = int(rng.integers(2**63 - 1))
+    s, rng = initial_state(data, n_factors=5, init_std=0.2, seed=9)
+    seed = int(rng.integers(2**63 - 1))  # the fit's next draw: the epoch's seed
     maker = SVDpp(seed=9, n_threads=2)
     grid = grid_ratings(maker, maker._by_user(Ratings.of(data)), 2, 9)
     pos, items, values = K.grid_shuffle(
@@ -62,13 +55,7 @@ def test_one_grid_epoch_matches_an_independent_numpy_reference() -> None:
         for u in np.flatnonzero([j in r for r in rated]):
             s["y"][j] += lr * (norm[u] * g[u] - reg_implicit * s["y"][j])
 
-    effective = np.stack([s["p"][u] + norm[u] * s["y"][rated[u]].sum(0)
-                          for u in range(data.n_users)])  # fmt: skip
-    np.testing.assert_allclose(model.implicit_, s["y"], atol=1e-5)
-    np.testing.assert_allclose(model.item_factors_, s["q"], atol=1e-5)
-    np.testing.assert_allclose(model.user_factors_, effective, atol=1e-5)
-    np.testing.assert_allclose(model.user_bias_, s["bu"], atol=1e-5)
-    np.testing.assert_allclose(model.item_bias_, s["bi"], atol=1e-5)
+    assert_fitted_as(model, s, rated)
 
 
 def test_grid_fits_repeat_exactly_on_any_number_of_threads() -> None:

@@ -90,8 +90,8 @@ def parse_range(
                 if p < hi and buf[_u(p)] == _MINUS:
                     negative = True
                     p += 1
-                digits_at = p
-                mantissa = 0
+                digits_at = p  # two loops, not one helper: a helper returning a tuple
+                mantissa = 0  # made the whole parse 1.3x slower
                 n_digits = 0  # every digit, leading zeros included
                 while p < hi:
                     d = np.int64(buf[_u(p)]) - _ZERO

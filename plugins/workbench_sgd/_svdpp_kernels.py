@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from workbench_sgd._kernels import LANES, _shuffle_cell, dot, user_step
+from workbench_sgd._kernels import LANES, dot, ordered_sum, shuffled_cell, user_step
 
 
 @njit(cache=True, fastmath=False)
@@ -84,6 +84,27 @@ def implicit_step(
             yj[f] += lr * (norm * grad[f] - reg_implicit * yj[f])
 
 
+@njit(cache=True, fastmath=False, inline="always")
+def _rating_step(
+    u: int, i: int, value: np.float32, mu: np.float32, bu: np.ndarray, bi: np.ndarray,
+    pu: np.ndarray, qi: np.ndarray, imp: np.ndarray, z: np.ndarray, grad: np.ndarray,
+    acc: np.ndarray, lr: np.float32, reg: np.float32, reg_bias: np.float32,
+    update_items: bool,
+) -> float:  # fmt: skip
+    """One rating's SGD step with the user's implicit part ``imp`` (``z``: scratch for the
+    effective user vector); ``grad`` gathers the ``y_j`` gradient. Returns the squared error."""
+    for f in range(pu.shape[0]):
+        z[f] = pu[f] + imp[f]
+    err = value - (mu + bu[u] + bi[i] + dot(z, qi, acc))
+    bu[u] += lr * (err - reg_bias * bu[u])
+    if update_items:
+        bi[i] += lr * (err - reg_bias * bi[i])
+        implicit_factor_step(pu, qi, qi, z, grad, err, lr, reg)
+    else:
+        user_step(pu, qi, err, lr, reg)
+    return float(err) * float(err)
+
+
 @njit(cache=True, fastmath=False)
 def svdpp_epoch(
     users: np.ndarray,
@@ -123,18 +144,10 @@ def svdpp_epoch(
         grad[:] = 0.0
         for s in range(t, end):
             i = items[s]
-            qi = q[i]
-            for f in range(n_factors):
-                z[f] = pu[f] + imp[f]
-            pred = mu + bu[u] + bi[i] + dot(z, qi, acc)
-            err = values[s] - pred
-            sse += float(err) * float(err)
-            bu[u] += lr * (err - reg_bias * bu[u])
-            if update_items:
-                bi[i] += lr * (err - reg_bias * bi[i])
-                implicit_factor_step(pu, qi, qi, z, grad, err, lr, reg)
-            else:
-                user_step(pu, qi, err, lr, reg)
+            sse += _rating_step(
+                u, i, values[s], mu, bu, bi, pu, q[i], imp, z, grad, acc, lr, reg, reg_bias,
+                update_items,
+            )
         if update_items and norm > 0:
             implicit_step(u, indptr, indices, y, grad, norm, lr, reg_implicit)
         t = end
@@ -174,24 +187,16 @@ def _svdpp_cell_steps(
 ) -> float:  # fmt: skip
     """`svdpp_epoch`'s step for ratings ``lo..hi-1`` with the user's implicit part ``z[u]``
     held for the epoch and the gradient of its ``y_j`` added up in ``g[u]``."""
-    n_factors = p.shape[1]
     acc = np.zeros(LANES, dtype=np.float32)
-    e = np.zeros(n_factors, dtype=np.float32)
+    e = np.zeros(p.shape[1], dtype=np.float32)
     sse = 0.0
     for s in range(lo, hi):
         u = users[s]
         i = items[s]
-        pu = p[u]
-        qi = q[i]
-        zu = z[u]
-        for f in range(n_factors):
-            e[f] = pu[f] + zu[f]
-        pred = mu + bu[u] + bi[i] + dot(e, qi, acc)
-        err = values[s] - pred
-        sse += float(err) * float(err)
-        bu[u] += lr * (err - reg_bias * bu[u])
-        bi[i] += lr * (err - reg_bias * bi[i])
-        implicit_factor_step(pu, qi, qi, e, g[u], err, lr, reg)
+        sse += _rating_step(
+            u, i, values[s], mu, bu, bi, p[u], q[i], z[u], e, g[u], acc, lr, reg, reg_bias,
+            True,
+        )
     return sse
 
 
@@ -206,24 +211,19 @@ def svdpp_epoch_grid(
     """The rating steps of one epoch on the threads, cell by cell as `mf_epoch_grid` runs
     them (each cell shuffled on its thread by `_shuffle_cell`); returns the sum of squared
     errors, added per cell, then in cell order. The same bit for bit for any thread count."""
-    gg = n_groups
-    sse = np.zeros(gg * gg, dtype=np.float64)
-    for r in range(gg):
-        for a in prange(gg):
-            c = r * gg + a
-            lo, hi = starts[c], starts[c + 1]
-            _shuffle_cell(
-                lo, hi, block_size, seed, c, users, items, values, work_users, work_items,
+    sse = np.zeros(n_groups * n_groups, dtype=np.float64)
+    for r in range(n_groups):
+        for a in prange(n_groups):
+            c = r * n_groups + a
+            lo, hi = shuffled_cell(
+                c, starts, block_size, seed, users, items, values, work_users, work_items,
                 work_values,
             )
             sse[c] = _svdpp_cell_steps(
                 lo, hi, work_users, work_items, work_values, mu, bu, bi, p, q, z, g, lr, reg,
                 reg_bias,
             )
-    total = 0.0
-    for c in range(gg * gg):
-        total += sse[c]
-    return total
+    return ordered_sum(sse)
 
 
 @njit(cache=True, parallel=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -75,27 +77,24 @@ class BiasedMF(SGDModel):
         p = self.params
         kernels = self._kernels()
         update = self._update_args(users, lr)
-        if isinstance(ratings, GridRatings):
-            extra = ratings.epoch_args(p.block_size, int(rng.integers(2**63 - 1)))
-            with ratings.packed(update) as packed, _numba_threads(p.n_threads):
-                return kernels.mf_epoch_grid(
-                    **extra,
-                    users=ratings.users,
-                    items=ratings.items,
-                    values=ratings.values,
-                    mu=np.float32(self.global_mean_),
-                    biased=p.biased,
-                    **packed,
-                )
-        if self._is_blocked():
-            shuffled = self._blocked(ratings, rng, p.block_size)
+        if isinstance(ratings, GridRatings):  # the grid: cells on the threads
+            epoch = partial(
+                kernels.mf_epoch_grid,
+                **ratings.epoch_args(p.block_size, int(rng.integers(2**63 - 1))),
+            )
+            arguments, threads = ratings.packed(update), _numba_threads(p.n_threads)
         else:
-            shuffled = self._shuffled(ratings, rng)
-        return kernels.mf_epoch(
-            users=shuffled.users,
-            items=shuffled.items,
-            values=shuffled.values,
-            mu=np.float32(self.global_mean_),
-            biased=p.biased,
-            **update,
-        )
+            epoch, arguments, threads = kernels.mf_epoch, nullcontext(update), nullcontext()
+            if self._is_blocked():
+                ratings = self._blocked(ratings, rng, p.block_size)
+            else:
+                ratings = self._shuffled(ratings, rng)
+        with arguments as args, threads:
+            return epoch(
+                users=ratings.users,
+                items=ratings.items,
+                values=ratings.values,
+                mu=np.float32(self.global_mean_),
+                biased=p.biased,
+                **args,
+            )
