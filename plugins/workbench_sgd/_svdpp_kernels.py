@@ -6,12 +6,6 @@ ratings in random order). For a user ``u`` with rated set ``N(u)`` the implicit 
 and the accumulated gradient of the ``y_j`` is applied once at the end of the user's
 block. This is the usual fast form of SVD++: an epoch costs O(ratings x factors) instead
 of O(ratings x |N(u)| x factors) for the naive per-rating update of every ``y_j``.
-
-On more than one thread (`svdpp_epoch_grid`) the ratings run in the cells of sgd's grid,
-which the ``y_j`` step would cross (a user's rated items lie in every item group): there
-the implicit part of every user is computed at the start of the epoch (`implicit_sums`),
-held for the epoch, and every ``y_j`` takes its users' steps at the end of it
-(`implicit_steps`), each phase parallel and in a fixed order.
 """
 
 from __future__ import annotations
@@ -19,9 +13,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from workbench_sgd._kernels import LANES, dot, ordered_sum, shuffled_cell, user_step
+from workbench_sgd._kernels import LANES, dot, user_step
 
 
 @njit(cache=True, fastmath=False)
@@ -166,79 +160,3 @@ def effective_factors(
         for f in range(p.shape[1]):
             out[u, f] = p[u, f] + imp[f]
     return out
-
-
-# -- both cores (n_threads > 1): the rating cells of sgd's grid, the implicit part per epoch --
-
-
-@njit(cache=True, parallel=True)
-def implicit_sums(indptr: np.ndarray, indices: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
-    """``out[u] = |N(u)|^-1/2 sum_{j in N(u)} y_j`` for every user (rows in parallel, each
-    summed in index order as `implicit_sum` does)."""
-    for u in prange(out.shape[0]):
-        implicit_sum(u, indptr, indices, y, out[u])
-
-
-@njit(cache=True, fastmath=False, inline="always")
-def _svdpp_cell_steps(
-    lo: int, hi: int, users: np.ndarray, items: np.ndarray, values: np.ndarray, mu: np.float32,
-    bu: np.ndarray, bi: np.ndarray, p: np.ndarray, q: np.ndarray, z: np.ndarray, g: np.ndarray,
-    lr: np.float32, reg: np.float32, reg_bias: np.float32,
-) -> float:  # fmt: skip
-    """`svdpp_epoch`'s step for ratings ``lo..hi-1`` with the user's implicit part ``z[u]``
-    held for the epoch and the gradient of its ``y_j`` added up in ``g[u]``."""
-    acc = np.zeros(LANES, dtype=np.float32)
-    e = np.zeros(p.shape[1], dtype=np.float32)
-    sse = 0.0
-    for s in range(lo, hi):
-        u = users[s]
-        i = items[s]
-        sse += _rating_step(
-            u, i, values[s], mu, bu, bi, p[u], q[i], z[u], e, g[u], acc, lr, reg, reg_bias,
-            True,
-        )
-    return sse
-
-
-@njit(cache=True, parallel=True)
-def svdpp_epoch_grid(
-    users: np.ndarray, items: np.ndarray, values: np.ndarray, starts: np.ndarray,
-    n_groups: int, block_size: int, seed: int, work_users: np.ndarray,
-    work_items: np.ndarray, work_values: np.ndarray, mu: np.float32, bu: np.ndarray,
-    bi: np.ndarray, p: np.ndarray, q: np.ndarray, z: np.ndarray, g: np.ndarray,
-    lr: np.float32, reg: np.float32, reg_bias: np.float32,
-) -> float:  # fmt: skip
-    """The rating steps of one epoch on the threads, cell by cell as `mf_epoch_grid` runs
-    them (each cell shuffled on its thread by `_shuffle_cell`); returns the sum of squared
-    errors, added per cell, then in cell order. The same bit for bit for any thread count."""
-    sse = np.zeros(n_groups * n_groups, dtype=np.float64)
-    for r in range(n_groups):
-        for a in prange(n_groups):
-            c = r * n_groups + a
-            lo, hi = shuffled_cell(
-                c, starts, block_size, seed, users, items, values, work_users, work_items,
-                work_values,
-            )
-            sse[c] = _svdpp_cell_steps(
-                lo, hi, work_users, work_items, work_values, mu, bu, bi, p, q, z, g, lr, reg,
-                reg_bias,
-            )
-    return ordered_sum(sse)
-
-
-@njit(cache=True, parallel=True)
-def implicit_steps(
-    item_indptr: np.ndarray, item_users: np.ndarray, indptr: np.ndarray, g: np.ndarray,
-    y: np.ndarray, lr: np.float32, reg_implicit: np.float32,
-) -> None:  # fmt: skip
-    """`implicit_step` of every user at once, item by item in parallel: ``y_j += lr (norm_u
-    g_u - reg_implicit y_j)`` for the users ``u`` who rated ``j`` (rows of ``item_indptr``,
-    ``item_users``), in user order."""
-    for j in prange(y.shape[0]):
-        yj = y[j]
-        for t in range(item_indptr[j], item_indptr[j + 1]):
-            u = item_users[t]
-            norm = np.float32(1.0 / math.sqrt(indptr[u + 1] - indptr[u]))
-            gu = g[u]
-            for f in range(yj.shape[0]):
-                yj[f] += lr * (norm * gu[f] - reg_implicit * yj[f])

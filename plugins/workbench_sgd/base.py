@@ -184,9 +184,9 @@ class SGDModel(RatingFactorModel):
         """The learning rate of the first epoch (and of fold-in)."""
         return self.params.lr
 
-    def _epoch_ratings(self, ratings: Ratings, *, training: bool = True) -> Ratings:
-        """The ratings as the epochs take them (default: as given; a model with a blocked
-        epoch order sorts them by user here, once); ``training`` false for fold-in."""
+    def _epoch_ratings(self, ratings: Ratings) -> Ratings:
+        """The training ratings as the epochs take them (default: as given; a model with a
+        blocked epoch order sorts them by user here, once)."""
         return ratings
 
     def _end_training(self, context: Any) -> None:
@@ -369,7 +369,7 @@ class SGDModel(RatingFactorModel):
         if n == 0:
             return UserState.of(factors=folded.factors, bias=folded.bias)
         context = self._fold_in_context(history)
-        ratings = self._epoch_ratings(Ratings.of_rows(history), training=False)
+        ratings = self._epoch_ratings(Ratings.of_rows(history))
         rng = np.random.default_rng([self.params.seed, 1])
         for _ in range(n_epochs):
             self._epoch(context, ratings, rng, lr, folded)

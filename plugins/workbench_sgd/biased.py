@@ -58,7 +58,7 @@ class BiasedMF(SGDModel):
     def _is_blocked(self) -> bool:
         return self.params.shuffle == "blocked" or self.params.n_threads > 1
 
-    def _epoch_ratings(self, ratings: Ratings, *, training: bool = True) -> Ratings:
+    def _epoch_ratings(self, ratings: Ratings) -> Ratings:
         if not self._is_blocked():
             return ratings
         by_user = self._by_user(ratings)

@@ -3,7 +3,7 @@
 Users and items are dealt into groups of about equal rating counts (`balanced_groups`), the
 user-sorted ratings grouped once per fit into the cells of the user group x item group grid
 (`grid_ratings`), and each epoch runs round by round the cells that share no user group and
-no item group on parallel threads (`_kernels.mf_epoch_grid`, `_svdpp_kernels.svdpp_epoch_grid`).
+no item group on parallel threads (`_kernels.mf_epoch_grid`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,6 @@ from workbench_sgd.base import Ratings
 
 if TYPE_CHECKING:
     from workbench_sgd.base import SGDModel
-
-#: Ratings per run of a cell's blocked shuffle where a model has no ``block_size``.
-BLOCK_SIZE = 8192
-
 
 @dataclass(frozen=True)
 class GridRatings(Ratings):
@@ -42,8 +38,6 @@ class GridRatings(Ratings):
     user_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     item_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     work: list[np.ndarray] = field(default_factory=list, compare=False)
-    #: what a model keeps for its epochs over these ratings (built at the first epoch)
-    cache: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def epoch_args(self, block_size: int, seed: int) -> dict[str, Any]:
         """The grid arguments of one epoch's kernel call (its random order from ``seed``)."""
@@ -54,14 +48,6 @@ class GridRatings(Ratings):
             "starts": self.starts, "n_groups": self.n_groups, "block_size": block_size,
             "seed": seed, "work_users": users, "work_items": items, "work_values": values,
         }  # fmt: skip
-
-    def original(self) -> Ratings:
-        """The ratings with their original user and item indices (in the grid's order)."""
-        return Ratings(
-            self.user_ids[self.users].astype(self.users.dtype),
-            self.item_ids[self.items].astype(self.items.dtype),
-            self.values,
-        )
 
     @contextmanager
     def packed(

@@ -10,7 +10,6 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from workbench_sgd.base import Ratings, SGDModel, SGDParams, UserParams
-from workbench_sgd.grid import BLOCK_SIZE, GridRatings, _numba_threads, grid_ratings
 
 #: The rated items of the users an epoch updates: (indptr int64, indices int32).
 RatedItems = tuple[np.ndarray, np.ndarray]
@@ -19,15 +18,6 @@ RatedItems = tuple[np.ndarray, np.ndarray]
 class SVDppParams(SGDParams.with_defaults(lr=0.007, lr_decay=0.96, reg=0.05, init_std=0.01)):
     reg_implicit: float = Field(
         0.05, ge=0, description="L2 regularisation of the implicit item factors y_j"
-    )
-    n_threads: int = Field(
-        1,
-        ge=1,
-        le=512,
-        description="threads of parallel SGD; above 1 the ratings run in sgd's grid of user x "
-        "item groups (a fixed schedule), each user's implicit part is held for an epoch and "
-        "the y_j step taken at its end: results are bit-identical for a given seed, the same "
-        "for 2 to 4 threads, and differ from one thread's",
     )
 
 
@@ -72,12 +62,6 @@ class SVDpp(SGDModel):
         order = perm[np.argsort(rank[users[perm]], kind="stable")]
         return self._reordered(ratings, order)
 
-    def _epoch_ratings(self, ratings: Ratings, *, training: bool = True) -> Ratings:
-        p = self.params
-        if training and p.n_threads > 1:
-            return grid_ratings(self, self._by_user(ratings), p.n_threads, p.seed)
-        return ratings
-
     def _epoch(
         self,
         context: RatedItems,
@@ -86,8 +70,6 @@ class SVDpp(SGDModel):
         lr: float,
         users: UserParams,
     ) -> float:
-        if isinstance(ratings, GridRatings):
-            return self._grid_epoch(context, ratings, rng, lr, users)
         grouped = self._grouped(ratings, rng)
         indptr, indices = context
         return self._svdpp().svdpp_epoch(
@@ -101,51 +83,6 @@ class SVDpp(SGDModel):
             reg_implicit=np.float32(self.params.reg_implicit),
             **self._update_args(users, lr),
         )
-
-    def _grid_epoch(
-        self,
-        context: RatedItems,
-        ratings: GridRatings,
-        rng: np.random.Generator,
-        lr: float,
-        users: UserParams,
-    ) -> float:
-        """An epoch on ``n_threads``: every user's implicit part from the ``y_j`` as they
-        are, the ratings cell by cell in the grid (`svdpp_epoch_grid`), then each ``y_j``'s
-        steps from its users' gradients (`implicit_steps`)."""
-        kernels, p = self._svdpp(), self.params
-        indptr, indices = context
-        cache = ratings.cache
-        if not cache:  # once per fit: the users of each item, the per-epoch user rows
-            rated = sp.csr_matrix(
-                (np.ones(len(indices), dtype=np.float32), indices, indptr),
-                shape=(len(indptr) - 1, self.implicit_.shape[0]),
-            )
-            by_item = rated.tocsc()
-            cache["item_indptr"] = by_item.indptr.astype(np.int64)
-            cache["item_users"] = by_item.indices.astype(np.int32)
-            cache["z"] = np.empty_like(users.factors)
-            cache["g"] = np.empty_like(users.factors)
-        z, g = cache["z"], cache["g"]
-        g[:] = 0.0
-        update = {**self._update_args(users, lr), "z": z, "g": g}
-        with _numba_threads(p.n_threads):
-            kernels.implicit_sums(indptr, indices, self.implicit_, z)
-            with ratings.packed(update, user_rows=("bu", "p", "z", "g")) as packed:
-                del packed["update_items"]
-                sse = kernels.svdpp_epoch_grid(
-                    **ratings.epoch_args(BLOCK_SIZE, int(rng.integers(2**63 - 1))),
-                    users=ratings.users,
-                    items=ratings.items,
-                    values=ratings.values,
-                    mu=np.float32(self.global_mean_),
-                    **packed,
-                )
-            kernels.implicit_steps(
-                cache["item_indptr"], cache["item_users"], indptr, g, self.implicit_,
-                np.float32(lr), np.float32(p.reg_implicit),
-            )  # fmt: skip
-        return sse
 
     def _fold_in_factors(self, context: RatedItems, factors: np.ndarray) -> np.ndarray:
         """The effective factors p_u + |N(u)|^-1/2 sum y_j (what scoring uses)."""
