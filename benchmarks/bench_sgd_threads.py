@@ -63,18 +63,6 @@ def control_kernel(parts: int, reps: int) -> np.ndarray:
     return out
 
 
-def netflix_density(
-    n: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
-    """``n`` random ratings at the Netflix set's density (208 per user, 17,770 items drawn
-    Zipf-like): int32 users and items, float32 values 1-5, and the shape."""
-    n_users, n_items = max(n // 208, 10), 17_770
-    pop = np.cumsum(1.0 / np.arange(1, n_items + 1) ** 0.8)
-    items = np.searchsorted(pop, rng.random(n) * pop[-1]).astype(np.int32)
-    users = rng.integers(0, n_users, n).astype(np.int32)
-    return users, items, rng.integers(1, 6, n).astype(np.float32), (n_users, n_items)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10_000_000)
@@ -85,7 +73,11 @@ def main() -> None:
     ap.add_argument("--libmf-epochs", type=int, default=3)
     args = ap.parse_args()
     rng = np.random.default_rng(0)
-    users, items, values, (n_users, n_items) = netflix_density(args.n, rng)
+    n_users, n_items = max(args.n // 208, 10), 17_770
+    pop = np.cumsum(1.0 / np.arange(1, n_items + 1) ** 0.8)
+    items = np.searchsorted(pop, rng.random(args.n) * pop[-1]).astype(np.int32)
+    users = rng.integers(0, n_users, args.n).astype(np.int32)
+    values = rng.integers(1, 6, args.n).astype(np.float32)
     serial_model = BiasedMF(shuffle="blocked")
     by_user = serial_model._by_user(Ratings(users, items, values))
     grid_model = BiasedMF(n_threads=args.threads)

@@ -154,7 +154,7 @@ def test_parallel_fits_repeat_exactly_and_do_not_depend_on_the_thread_count():
 
 
 def test_groups_hold_about_equal_numbers_of_ratings():
-    from workbench_sgd.biased import balanced_groups
+    from workbench_sgd.grid import balanced_groups
 
     rng = np.random.default_rng(0)
     pop = np.cumsum(1.0 / np.arange(1, 2001) ** 0.8)

@@ -57,38 +57,20 @@ def reference_svdpp_epoch(
         s["y"][rated_u] += lr * (norm * grad - reg_implicit * s["y"][rated_u])
 
 
-def initial_state(
-    data: Any, n_factors: int, init_std: float, seed: int
-) -> tuple[dict[str, np.ndarray], np.random.Generator]:
-    """A fit's first draws from ``seed`` (user, item and implicit factors; zero biases), in
-    float64, and the generator after them."""
-    rng = np.random.default_rng(seed)
-    shapes = {"p": data.n_users, "q": data.n_items, "y": data.n_items}
-    s = {
-        key: rng.normal(0, init_std, (rows, n_factors)).astype(np.float32).astype(np.float64)
-        for key, rows in shapes.items()
-    }
-    return {**s, "bu": np.zeros(data.n_users), "bi": np.zeros(data.n_items)}, rng
-
-
-def assert_fitted_as(model: SVDpp, s: dict[str, np.ndarray], rated: list[np.ndarray]) -> None:
-    """The fitted arrays equal the reference state ``s`` (the user factors as scoring uses
-    them: ``p_u`` plus the implicit part)."""
-    effective = np.stack([s["p"][u] + s["y"][r].sum(0) / np.sqrt(len(r))
-                          for u, r in enumerate(rated)])  # fmt: skip
-    np.testing.assert_allclose(model.implicit_, s["y"], atol=1e-5)
-    np.testing.assert_allclose(model.item_factors_, s["q"], atol=1e-5)
-    np.testing.assert_allclose(model.user_factors_, effective, atol=1e-5)
-    np.testing.assert_allclose(model.user_bias_, s["bu"], atol=1e-5)
-    np.testing.assert_allclose(model.item_bias_, s["bi"], atol=1e-5)
-
-
 def test_one_epoch_matches_an_independent_numpy_reference() -> None:
     data = low_rank_ratings(n_users=25, n_items=18, density=0.4, seed=5)
     kw = dict(n_factors=5, lr=0.02, reg=0.03, reg_bias=0.01, reg_implicit=0.04, init_std=0.2)
     model = SVDpp(n_epochs=1, seed=9, **kw).fit(data)
 
-    s, rng = initial_state(data, n_factors=5, init_std=0.2, seed=9)
+    rng = np.random.default_rng(9)
+    f = 5
+    s = {
+        "p": rng.normal(0, 0.2, (data.n_users, f)).astype(np.float32).astype(np.float64),
+        "q": rng.normal(0, 0.2, (data.n_items, f)).astype(np.float32).astype(np.float64),
+        "y": rng.normal(0, 0.2, (data.n_items, f)).astype(np.float32).astype(np.float64),
+        "bu": np.zeros(data.n_users),
+        "bi": np.zeros(data.n_items),
+    }
     rated = [np.sort(data.item[data.user == u]) for u in range(data.n_users)]
     perm = rng.permutation(len(data))
     rank = rng.permutation(data.n_users)
@@ -97,7 +79,13 @@ def test_one_epoch_matches_an_independent_numpy_reference() -> None:
     arrays = (data.user, data.item, data.value.astype(np.float64))
     reference_svdpp_epoch(arrays, order, rated, mu, s, 0.02, 0.03, 0.01, 0.04)
 
-    assert_fitted_as(model, s, rated)
+    effective = np.stack([s["p"][u] + s["y"][rated[u]].sum(0) / np.sqrt(len(rated[u]))
+                          for u in range(data.n_users)])  # fmt: skip
+    np.testing.assert_allclose(model.implicit_, s["y"], atol=1e-5)
+    np.testing.assert_allclose(model.item_factors_, s["q"], atol=1e-5)
+    np.testing.assert_allclose(model.user_factors_, effective, atol=1e-5)
+    np.testing.assert_allclose(model.user_bias_, s["bu"], atol=1e-5)
+    np.testing.assert_allclose(model.item_bias_, s["bi"], atol=1e-5)
 
 
 def test_implicit_factors_survive_save_and_load(tmp_path: Path) -> None:

@@ -158,14 +158,11 @@ def rank_user_group(
     cand_all = np.zeros(n, dtype=np.int64)
     needs_scores = any(m.needs_scores for m in ranking)
     order = tie_order(model.n_items_, protocol.seed)
-    bs = max(1, BLOCK_CELLS // max(model.n_items_, 1))
     if needs_scores or protocol.negatives is not None:
+        bs = max(1, BLOCK_CELLS // max(model.n_items_, 1))
         blocks = _scored_blocks(model, target, rel, depth, protocol, group, order, bs, clock)
     else:  # the model's own ranking hook (a GPU, an index or a cluster may rank for it)
-        users = model._rank_block_users(BLOCK_CELLS, model.n_items_)
-        gen = model.rank_blocks(
-            target, depth, exclude_seen=protocol.exclude_seen, order=order, batch_size=users
-        )
+        gen = model.rank_blocks(target, depth, exclude_seen=protocol.exclude_seen, order=order)
         blocks = ((b.rows, b.items, b.n_candidates, None) for b in clock.blocks(gen))
     for sl, top, n_cand, scores in blocks:
         top_all[sl, : top.shape[1]] = top  # rank_blocks caps k at the catalogue

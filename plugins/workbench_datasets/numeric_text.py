@@ -20,6 +20,7 @@ import numpy as np
 
 from workbench.fileio import textfile
 from workbench.fileio.textfile import Layout, NotBatchable, line_blocks
+from workbench_datasets.columnbuffer import touched
 
 #: The kinds of column this reader gives.
 KINDS = ("integer", "decimal")
@@ -86,7 +87,7 @@ def read_numeric_batches(
             batch_bytes or textfile.BATCH_BYTES,
             first_lines=skip + 1,
             reuse=True,
-            allocate=_touched_bytes,
+            allocate=lambda length: touched(np.empty(length, dtype=np.uint8)),
         )
         for block in blocks:
             data = np.frombuffer(block, dtype=np.uint8)
@@ -113,16 +114,6 @@ def read_numeric_batches(
                 },
                 size,
             )
-
-
-def _touched_bytes(length: int) -> np.ndarray:
-    """A fresh uint8 buffer, its pages faulted in on numba's threads (the read into it is
-    one thread's; see `workbench_datasets.columnbuffer.touched`)."""
-    from workbench_datasets._memory_kernels import touch_pages
-
-    buf = np.empty(length, dtype=np.uint8)
-    touch_pages(buf)
-    return buf
 
 
 def _after_lines(buf: np.ndarray, n: int) -> int:

@@ -308,38 +308,18 @@ def mf_epoch_grid(
     for r in range(g):
         for a in prange(g):
             c = r * g + a
-            lo, hi = shuffled_cell(
-                c, starts, block_size, seed, users, items, values, work_users, work_items,
+            lo, hi = starts[c], starts[c + 1]
+            _shuffle_cell(
+                lo, hi, block_size, seed, c, users, items, values, work_users, work_items,
                 work_values,
             )
             sse[c] = _mf_steps(
                 lo, hi, work_users, work_items, work_values, mu, bu, bi, p, q, lr, reg,
                 reg_bias, biased, update_items,
             )
-    return ordered_sum(sse)
-
-
-@njit(cache=True, inline="always")
-def shuffled_cell(
-    c: int, starts: np.ndarray, block_size: int, seed: int, users: np.ndarray,
-    items: np.ndarray, values: np.ndarray, work_users: np.ndarray, work_items: np.ndarray,
-    work_values: np.ndarray,
-) -> tuple[int, int]:  # fmt: skip
-    """Cell ``c`` of a grid epoch shuffled into the ``work_`` arrays (`_shuffle_cell`);
-    returns its bounds."""
-    lo, hi = starts[c], starts[c + 1]
-    _shuffle_cell(
-        lo, hi, block_size, seed, c, users, items, values, work_users, work_items, work_values
-    )
-    return lo, hi
-
-
-@njit(cache=True, inline="always")
-def ordered_sum(values: np.ndarray) -> float:
-    """The sum of ``values`` added in order (the same whatever thread wrote which)."""
     total = 0.0
-    for v in values:
-        total += v
+    for c in range(g * g):
+        total += sse[c]
     return total
 
 

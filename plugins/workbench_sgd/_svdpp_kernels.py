@@ -78,27 +78,6 @@ def implicit_step(
             yj[f] += lr * (norm * grad[f] - reg_implicit * yj[f])
 
 
-@njit(cache=True, fastmath=False, inline="always")
-def _rating_step(
-    u: int, i: int, value: np.float32, mu: np.float32, bu: np.ndarray, bi: np.ndarray,
-    pu: np.ndarray, qi: np.ndarray, imp: np.ndarray, z: np.ndarray, grad: np.ndarray,
-    acc: np.ndarray, lr: np.float32, reg: np.float32, reg_bias: np.float32,
-    update_items: bool,
-) -> float:  # fmt: skip
-    """One rating's SGD step with the user's implicit part ``imp`` (``z``: scratch for the
-    effective user vector); ``grad`` gathers the ``y_j`` gradient. Returns the squared error."""
-    for f in range(pu.shape[0]):
-        z[f] = pu[f] + imp[f]
-    err = value - (mu + bu[u] + bi[i] + dot(z, qi, acc))
-    bu[u] += lr * (err - reg_bias * bu[u])
-    if update_items:
-        bi[i] += lr * (err - reg_bias * bi[i])
-        implicit_factor_step(pu, qi, qi, z, grad, err, lr, reg)
-    else:
-        user_step(pu, qi, err, lr, reg)
-    return float(err) * float(err)
-
-
 @njit(cache=True, fastmath=False)
 def svdpp_epoch(
     users: np.ndarray,
@@ -138,10 +117,18 @@ def svdpp_epoch(
         grad[:] = 0.0
         for s in range(t, end):
             i = items[s]
-            sse += _rating_step(
-                u, i, values[s], mu, bu, bi, pu, q[i], imp, z, grad, acc, lr, reg, reg_bias,
-                update_items,
-            )
+            qi = q[i]
+            for f in range(n_factors):
+                z[f] = pu[f] + imp[f]
+            pred = mu + bu[u] + bi[i] + dot(z, qi, acc)
+            err = values[s] - pred
+            sse += float(err) * float(err)
+            bu[u] += lr * (err - reg_bias * bu[u])
+            if update_items:
+                bi[i] += lr * (err - reg_bias * bi[i])
+                implicit_factor_step(pu, qi, qi, z, grad, err, lr, reg)
+            else:
+                user_step(pu, qi, err, lr, reg)
         if update_items and norm > 0:
             implicit_step(u, indptr, indices, y, grad, norm, lr, reg_implicit)
         t = end

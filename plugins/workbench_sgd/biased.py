@@ -10,9 +10,7 @@ import numpy as np
 from pydantic import Field
 
 from workbench_sgd.base import Ratings, SGDModel, SGDParams, UserParams
-from workbench_sgd.grid import GridRatings, _numba_threads, balanced_groups, grid_ratings
-
-__all__ = ["BiasedMF", "BiasedMFParams", "GridRatings", "balanced_groups"]
+from workbench_sgd.grid import GridRatings, _numba_threads, grid_ratings
 
 
 class BiasedMFParams(SGDParams.with_defaults(n_epochs=60, lr_decay=0.97, reg=0.04, init_std=0.01)):

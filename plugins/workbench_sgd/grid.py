@@ -8,7 +8,7 @@ no item group on parallel threads (`_kernels.mf_epoch_grid`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ from workbench_sgd.base import Ratings
 
 if TYPE_CHECKING:
     from workbench_sgd.base import SGDModel
+
 
 @dataclass(frozen=True)
 class GridRatings(Ratings):
@@ -43,28 +44,21 @@ class GridRatings(Ratings):
         """The grid arguments of one epoch's kernel call (its random order from ``seed``)."""
         if not self.work:
             self.work.extend(np.empty_like(a) for a in (self.users, self.items, self.values))
-        users, items, values = self.work[:3]
+        users, items, values = self.work
         return {
             "starts": self.starts, "n_groups": self.n_groups, "block_size": block_size,
             "seed": seed, "work_users": users, "work_items": items, "work_values": values,
         }  # fmt: skip
 
     @contextmanager
-    def packed(
-        self,
-        update: dict[str, Any],
-        user_rows: Sequence[str] = ("bu", "p"),
-        item_rows: Sequence[str] = ("bi", "q"),
-    ) -> Iterator[dict[str, Any]]:
-        """``update`` (the kernel's keyword arguments) with the arrays named in
-        ``user_rows`` and ``item_rows`` replaced by copies of these ratings' users' and
-        items' rows in the grid's numbering; the copies are written back on exit (the item
-        ones only where ``update["update_items"]`` is true)."""
-        rows = {key: self.user_ids for key in user_rows}
-        rows.update({key: self.item_ids for key in item_rows})
+    def packed(self, update: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """``update`` (the kernel's ``bu``, ``bi``, ``p``, ``q`` and the rest) with the
+        parameter rows of these ratings' users and items copied into the grid's numbering;
+        the copies are written back on exit (the item ones only with ``update_items``)."""
+        rows = {"bu": self.user_ids, "p": self.user_ids, "bi": self.item_ids, "q": self.item_ids}
         packed = {key: np.take(update[key], ids, axis=0) for key, ids in rows.items()}
         yield {**update, **packed}
-        written = [*user_rows, *(item_rows if update["update_items"] else ())]
+        written = ("bu", "p", "bi", "q") if update["update_items"] else ("bu", "p")
         for key in written:
             update[key][rows[key]] = packed[key]
 
